@@ -1,0 +1,66 @@
+/**
+ * npm start: the whole storefront on this machine, no AWS account needed.
+ *
+ *   npm start                      data kept in .data/ (restarts lose nothing)
+ *   npm start -- --in-memory       nothing written to disk
+ *   npm start -- --fast-clock=60   lease waits run 60× faster (a 15-minute lease ends in 15 s)
+ *   PORT=8080 npm start            another port
+ *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
+ */
+import { parseArgs } from 'node:util';
+import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
+
+// The SDK only talks to the in-process DynamoDB here; its Node version notice is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values } = parseArgs({
+  options: {
+    'in-memory': { type: 'boolean', default: false },
+    'fast-clock': { type: 'string' },
+    'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
+    port: { type: 'string', default: process.env.PORT ?? '3000' },
+    host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
+  },
+  allowPositionals: false,
+});
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`invalid port: ${values.port}`);
+  process.exit(2);
+}
+const clockSpeedup = values['fast-clock'] === undefined ? 1 : Number(values['fast-clock'] || 60);
+if (!(clockSpeedup >= 1)) {
+  console.error(`--fast-clock takes a speed-up factor of at least 1, got ${values['fast-clock']}`);
+  process.exit(2);
+}
+
+const running = await startLocalStorefront({
+  host: values.host,
+  port,
+  ...(values['in-memory'] ? {} : { dataDirectory: values['data-dir'] }),
+  allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
+  catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
+  clockSpeedup,
+});
+
+const { settings, payments } = running.storefront;
+console.info(
+  [
+    'Agentic Compute Storefront (local)',
+    `  API            ${running.url}   (try: curl ${running.url}/api/health)`,
+    `  data           ${running.dataDirectory ? `${running.dataDirectory}/ (DynamoDB via dynalite at ${running.dynamoEndpoint})` : 'in memory'}`,
+    `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
+    `  provisioning   dry run: machines get 203.0.113.x addresses; nothing is launched`,
+    `  lease clock    ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time`}`,
+    `  unpaid create  ${settings.allowUnpaidCreate ? 'allowed' : 'disabled (ALLOW_UNPAID_MACHINE_CREATE=true to allow)'}`,
+    '',
+  ].join('\n'),
+);
+
+const stop = async () => {
+  await running.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,41 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+export const isConditionFailure = (error: unknown) =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+/** Runs a conditional write; false when its condition did not hold. */
+export async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Strips the table's own attributes from an item, leaving the record stored in it. */
+export function recordOf<T>(item: Record<string, unknown>): T {
+  const {
+    pk: _pk,
+    sk: _sk,
+    kind: _kind,
+    live_pk: _livePk,
+    live_sk: _liveSk,
+    expires_at_epoch: _ttl,
+    payment_lock_owner: _lockOwner,
+    payment_lock_until: _lockUntil,
+    extension_lock_owner: _extensionLockOwner,
+    extension_lock_until: _extensionLockUntil,
+    wake_token: _wakeToken,
+    ...record
+  } = item;
+  return record as T;
+}

@@ -1,0 +1,121 @@
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { MachineRecord } from '../../core/machine.js';
+import { isConditionFailure, recordOf } from './document-client.js';
+import { itemKeys, liveLeaseKey } from './table-design.js';
+
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/**
+ * The lease transitions the workflow performs. Each is one conditional update, so a
+ * transition that lost a race (an agent's DELETE during provisioning, say) is refused
+ * instead of undoing it.
+ */
+export class LeaseLifecycleStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays = DEFAULT_RETENTION_DAYS,
+  ) {}
+
+  private async update(
+    machineId: string,
+    input: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeValues: Record<string, unknown>;
+      ExpressionAttributeNames?: Record<string, string>;
+    },
+  ): Promise<MachineRecord | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          ReturnValues: 'ALL_NEW',
+          ...input,
+          ExpressionAttributeNames: { '#status': 'status', ...input.ExpressionAttributeNames },
+        }),
+      );
+      return Attributes ? recordOf<MachineRecord>(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private retentionEpoch(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + this.retentionDays * 86_400;
+  }
+
+  /** Remembers the instance so an early termination can find it; only while provisioning. */
+  recordInstance(machineId: string, instanceId: string) {
+    return this.update(machineId, {
+      UpdateExpression: 'SET instance_id = :instance',
+      ConditionExpression: '#status = :provisioning',
+      ExpressionAttributeValues: { ':instance': instanceId, ':provisioning': 'provisioning' },
+    });
+  }
+
+  /** provisioning → active: the lease clock starts now. */
+  activate(
+    machineId: string,
+    change: { host: string; sshPort: number; activatedAt: string; expiresAt: string },
+  ) {
+    return this.update(machineId, {
+      UpdateExpression:
+        'SET #status = :active, host = :host, ssh_port = :port, activated_at = :at, expires_at = :expires, live_sk = :liveSk',
+      ConditionExpression: '#status = :provisioning',
+      ExpressionAttributeValues: {
+        ':active': 'active',
+        ':provisioning': 'provisioning',
+        ':host': change.host,
+        ':port': change.sshPort,
+        ':at': change.activatedAt,
+        ':expires': change.expiresAt,
+        ':liveSk': liveLeaseKey(change.expiresAt, machineId).live_sk,
+      },
+    });
+  }
+
+  /** Stores the token that wakes the workflow early; only while the lease is active. */
+  holdWakeToken(machineId: string, token: string) {
+    return this.update(machineId, {
+      UpdateExpression: 'SET wake_token = :token',
+      ConditionExpression: '#status = :active',
+      ExpressionAttributeValues: { ':token': token, ':active': 'active' },
+    });
+  }
+
+  /** Any live status → terminated; the record stays readable for the retention period. */
+  markTerminated(machineId: string, now: Date) {
+    return this.update(machineId, {
+      UpdateExpression:
+        'SET #status = :terminated, terminated_at = :now, expires_at_epoch = :retention REMOVE live_pk, live_sk, wake_token',
+      ConditionExpression: '#status IN (:provisioning, :active, :terminating)',
+      ExpressionAttributeValues: {
+        ':terminated': 'terminated',
+        ':provisioning': 'provisioning',
+        ':active': 'active',
+        ':terminating': 'terminating',
+        ':now': now.toISOString(),
+        ':retention': this.retentionEpoch(now),
+      },
+    });
+  }
+
+  /** provisioning → failed, with a reason the agent can read. */
+  markFailed(machineId: string, reason: string, now: Date) {
+    return this.update(machineId, {
+      UpdateExpression:
+        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention REMOVE live_pk, live_sk, wake_token',
+      ConditionExpression: '#status = :provisioning',
+      ExpressionAttributeValues: {
+        ':failed': 'failed',
+        ':provisioning': 'provisioning',
+        ':reason': reason,
+        ':now': now.toISOString(),
+        ':retention': this.retentionEpoch(now),
+      },
+    });
+  }
+}

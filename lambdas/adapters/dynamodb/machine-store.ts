@@ -1,0 +1,193 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { MachineRecord } from '../../core/machine.js';
+import type { ExtensionRecord, MachineStore } from '../../core/ports.js';
+import { conditionally, isConditionFailure, recordOf } from './document-client.js';
+import { itemKeys, liveLeaseKey } from './table-design.js';
+
+const isGone = (item: Record<string, unknown>, now: Date) =>
+  typeof item.expires_at_epoch === 'number' && item.expires_at_epoch * 1000 <= now.getTime();
+
+export class DynamoMachineStore implements MachineStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(machineId: string, now: Date): Promise<MachineRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: itemKeys.machine(machineId),
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item || isGone(Item, now)) return undefined;
+    return recordOf<MachineRecord>(Item);
+  }
+
+  /** The raw item, including the workflow's wake token; for adapters that need it. */
+  async getItem(machineId: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: itemKeys.machine(machineId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item;
+  }
+
+  async create(machine: MachineRecord): Promise<MachineRecord> {
+    const created = await conditionally(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...itemKeys.machine(machine.machine_id),
+            kind: 'machine',
+            ...machine,
+            ...liveLeaseKey(machine.expires_at, machine.machine_id),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    if (created) return machine;
+    const existing = await this.get(machine.machine_id, new Date(0));
+    if (!existing) throw new Error(`machine ${machine.machine_id} neither created nor found`);
+    return existing;
+  }
+
+  async extend(
+    machineId: string,
+    plan: { leaseMinutesBefore: number; leaseMinutes: number; expiresAt: string },
+  ): Promise<MachineRecord | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression:
+            'SET lease_minutes = :minutes, expires_at = :expires, live_sk = :liveSk',
+          ConditionExpression: 'lease_minutes = :before AND #status IN (:provisioning, :active)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':minutes': plan.leaseMinutes,
+            ':before': plan.leaseMinutesBefore,
+            ':expires': plan.expiresAt,
+            ':liveSk': liveLeaseKey(plan.expiresAt, machineId).live_sk,
+            ':provisioning': 'provisioning',
+            ':active': 'active',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? recordOf<MachineRecord>(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
+    const item = await this.requestTerminationItem(machineId, now);
+    return item ? recordOf<MachineRecord>(item) : undefined;
+  }
+
+  /** Like requestTermination, but returns the raw item so the caller can read the wake token. */
+  async requestTerminationItem(
+    machineId: string,
+    now: Date,
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'SET #status = :terminating, termination_requested_at = :now',
+          ConditionExpression: '#status IN (:provisioning, :active)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':terminating': 'terminating',
+            ':provisioning': 'provisioning',
+            ':active': 'active',
+            ':now': now.toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  lockForExtension(machineId: string, owner: string, until: Date, now: Date): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'SET extension_lock_owner = :owner, extension_lock_until = :until',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(extension_lock_until) OR extension_lock_until < :now)',
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': until.getTime(),
+            ':now': now.getTime(),
+          },
+        }),
+      ),
+    );
+  }
+
+  async releaseExtensionLock(machineId: string, owner: string): Promise<void> {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'REMOVE extension_lock_owner, extension_lock_until',
+          ConditionExpression: 'extension_lock_owner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      ),
+    );
+  }
+
+  async getExtension(
+    machineId: string,
+    extensionKey: string,
+  ): Promise<ExtensionRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: itemKeys.extension(machineId, extensionKey),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? recordOf<ExtensionRecord>(Item) : undefined;
+  }
+
+  async recordExtension(extension: ExtensionRecord): Promise<void> {
+    await conditionally(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...itemKeys.extension(extension.machine_id, extension.extension_key),
+            kind: 'extension',
+            ...extension,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+}

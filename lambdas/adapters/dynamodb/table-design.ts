@@ -1,0 +1,73 @@
+/**
+ * The storefront's single DynamoDB table, defined once. The CDK data construct, the
+ * local storefront and the tests all build the table from this description, and the
+ * stores build every key through `itemKeys`.
+ *
+ * Access patterns (all by primary key unless noted):
+ *   order by id ............ pk ORDER#<order_id>      sk ORDER
+ *   machine by id .......... pk MACHINE#<machine_id>  sk MACHINE
+ *   extension by key ....... pk MACHINE#<machine_id>  sk EXTENSION#<request_id | payment ref>
+ *   payment replay marker .. pk REPLAY#<key>          sk REPLAY
+ *   live leases by expiry .. GSI live-leases: live_pk LIVE, live_sk <expires_at>#<machine_id>
+ *                            (sparse: only provisioning/active/terminating machines carry it;
+ *                            the reconciler reads it to find leases whose workflow is gone)
+ * Items that should disappear carry `expires_at_epoch` (seconds), the table's TTL attribute:
+ * unpaid orders after a day, replay markers after their challenge, machines a retention
+ * period after they end. TTL deletion is lazy, so every read also treats them as gone.
+ */
+export const TABLE_DESIGN = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  timeToLiveAttribute: 'expires_at_epoch',
+  liveLeasesIndex: {
+    name: 'live-leases',
+    partitionKey: 'live_pk',
+    sortKey: 'live_sk',
+  },
+} as const;
+
+export const LIVE_PARTITION = 'LIVE';
+
+export const itemKeys = {
+  order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
+  machine: (machineId: string) => ({ pk: `MACHINE#${machineId}`, sk: 'MACHINE' }),
+  extension: (machineId: string, key: string) => ({
+    pk: `MACHINE#${machineId}`,
+    sk: `EXTENSION#${key}`,
+  }),
+  replay: (key: string) => ({ pk: `REPLAY#${key}`, sk: 'REPLAY' }),
+};
+
+export const liveLeaseKey = (expiresAt: string, machineId: string) => ({
+  live_pk: LIVE_PARTITION,
+  live_sk: `${expiresAt}#${machineId}`,
+});
+
+/** CreateTable input for DynamoDB-compatible servers (the local storefront and the tests). */
+export function createTableInput(tableName: string) {
+  const { partitionKey, sortKey, liveLeasesIndex } = TABLE_DESIGN;
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: partitionKey, AttributeType: 'S' as const },
+      { AttributeName: sortKey, AttributeType: 'S' as const },
+      { AttributeName: liveLeasesIndex.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: liveLeasesIndex.sortKey, AttributeType: 'S' as const },
+    ],
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: liveLeasesIndex.name,
+        KeySchema: [
+          { AttributeName: liveLeasesIndex.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: liveLeasesIndex.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      },
+    ],
+  };
+}

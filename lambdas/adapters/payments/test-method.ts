@@ -1,0 +1,78 @@
+import { Credential, Errors, Method, Store, z } from 'mppx';
+
+/**
+ * The `test` payment method: intent `charge`, credential payload `{ "outcome": "paid" }`
+ * or `{ "outcome": "declined" }`. No money moves. It is on by default only in the local
+ * storefront; a deployment refuses it unless the operator explicitly enables it.
+ */
+export const TEST_METHOD_LABEL = 'TEST PAYMENT, no money moves';
+
+export const testCharge = Method.from({
+  name: 'test',
+  intent: 'charge',
+  schema: {
+    credential: {
+      payload: z.object({ outcome: z.enum(['paid', 'declined']) }),
+    },
+    request: z.object({
+      amount: z.string(),
+      currency: z.string(),
+      description: z.optional(z.string()),
+      externalId: z.optional(z.string()),
+    }),
+  },
+});
+
+export function testChargeServer(replayStore: Store.AtomicStore) {
+  return Method.toServer(testCharge, {
+    defaults: { currency: 'usd' },
+    async validate({ credential }) {
+      if (credential.payload.outcome !== 'paid') {
+        throw new Errors.VerificationFailedError({ reason: 'the test payment was declined' });
+      }
+      return {
+        challenge: credential.challenge,
+        credential,
+        details: { mode: 'test' },
+        intent: 'charge',
+        method: 'test',
+        request: credential.challenge.request,
+      };
+    },
+    async broadcast({ credential, request }) {
+      if (credential.payload.outcome !== 'paid') {
+        throw new Errors.VerificationFailedError({ reason: 'the test payment was declined' });
+      }
+      const expires = credential.challenge.expires
+        ? Date.parse(credential.challenge.expires)
+        : Date.now() + 3_600_000;
+      const firstUse = await Store.tryClaim(
+        replayStore,
+        `test:charge:${credential.challenge.id}`,
+        expires,
+      );
+      if (!firstUse) {
+        throw new Errors.InvalidChallengeError({
+          id: credential.challenge.id,
+          reason: 'this test credential was already used',
+        });
+      }
+      return {
+        method: 'test',
+        status: 'success',
+        timestamp: new Date().toISOString(),
+        reference: `test_${credential.challenge.id.slice(0, 24)}`,
+        ...(request.externalId ? { externalId: request.externalId } : {}),
+      };
+    },
+  });
+}
+
+/** Client side of the test method, for tests, demos and agents trying the local storefront. */
+export function testChargeClient(outcome: 'paid' | 'declined' = 'paid') {
+  return Method.toClient(testCharge, {
+    async createCredential({ challenge }) {
+      return Credential.serialize({ challenge, payload: { outcome } });
+    },
+  });
+}

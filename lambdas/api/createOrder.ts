@@ -1,0 +1,27 @@
+import { toOrderView } from '../core/order.js';
+import { placeOrder } from '../core/use-cases/place-order.js';
+import { apiRoute } from '../http/api-handler.js';
+import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
+import { json } from '../http/responses.js';
+
+export const createCreateOrderHandler = apiRoute(
+  { operationId: 'createOrder', takesBody: true },
+  async ({ storefront, body, baseUrl, fetchRequest }) => {
+    const outcome = await placeOrder(storefront, fetchRequest(), body);
+    const url = orderUrl(baseUrl, outcome.order.order_id);
+    if (outcome.kind === 'payment_required') {
+      return paymentRefusal(outcome.refusal, {
+        order_id: outcome.order.order_id,
+        status: 'unpaid',
+      });
+    }
+    return json(
+      202,
+      { ...toOrderView(outcome.order, url, outcome.machine.status), machine: outcome.machine },
+      {
+        'cache-control': 'private, no-store',
+        ...(outcome.receiptHeader ? { 'payment-receipt': outcome.receiptHeader } : {}),
+      },
+    );
+  },
+);

@@ -1,0 +1,9 @@
+import { readMachine } from '../core/use-cases/read-machine.js';
+import { apiRoute } from '../http/api-handler.js';
+import { json } from '../http/responses.js';
+
+export const createGetMachineHandler = apiRoute(
+  { operationId: 'getMachine' },
+  async ({ storefront, pathParameter, header }) =>
+    json(200, await readMachine(storefront, pathParameter('machine_id'), header('authorization'))),
+);

@@ -1,0 +1,12 @@
+import { getOrderStatus } from '../core/use-cases/get-order.js';
+import { apiRoute } from '../http/api-handler.js';
+import { orderUrl } from '../http/payment-responses.js';
+import { json } from '../http/responses.js';
+
+export const createGetOrderHandler = apiRoute(
+  { operationId: 'getOrder' },
+  async ({ storefront, baseUrl, pathParameter }) => {
+    const orderId = pathParameter('order_id');
+    return json(200, await getOrderStatus(storefront, orderId, orderUrl(baseUrl, orderId)));
+  },
+);

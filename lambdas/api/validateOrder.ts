@@ -1,0 +1,8 @@
+import { preflightOrder } from '../core/use-cases/quote-order.js';
+import { apiRoute } from '../http/api-handler.js';
+import { json } from '../http/responses.js';
+
+export const createValidateOrderHandler = apiRoute(
+  { operationId: 'validateOrder', takesBody: true },
+  async ({ storefront, body }) => json(200, preflightOrder(storefront, body)),
+);

@@ -1,0 +1,30 @@
+/**
+ * Failures the API reports to its caller. Each kind maps to one HTTP status in the
+ * http layer; the message is shown to the agent as `{ "error": message }`, so it must
+ * say what is wrong without revealing anything secret.
+ */
+export type ProblemKind =
+  | 'invalid_request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unpaid_create_disabled'
+  | 'payment_in_progress'
+  | 'unavailable';
+
+export class ApiProblem extends Error {
+  constructor(
+    readonly kind: ProblemKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiProblem';
+  }
+}
+
+export const invalidRequest = (message: string) => new ApiProblem('invalid_request', message);
+export const unauthenticated = (message: string) => new ApiProblem('unauthenticated', message);
+export const forbidden = (message: string) => new ApiProblem('forbidden', message);
+export const notFound = (message: string) => new ApiProblem('not_found', message);
+export const conflict = (message: string) => new ApiProblem('conflict', message);

@@ -1,0 +1,168 @@
+import type { ManagementTokens, TokenRecord } from './capability-tokens.js';
+import { invalidRequest } from './errors.js';
+import type { Product, ProductId } from './products.js';
+
+export const MACHINE_STATUSES = [
+  'provisioning',
+  'active',
+  'terminating',
+  'terminated',
+  'failed',
+] as const;
+export type MachineStatus = (typeof MACHINE_STATUSES)[number];
+
+/** Statuses in which an instance may exist and the lease still runs or winds down. */
+export const LIVE_STATUSES: readonly MachineStatus[] = ['provisioning', 'active', 'terminating'];
+export const isLive = (status: MachineStatus) => LIVE_STATUSES.includes(status);
+
+/** Who paid: machines created through the unpaid endpoint are extended without payment. */
+export type Billing = 'paid' | 'unpaid';
+
+export interface MachineRecord extends TokenRecord {
+  machine_id: string;
+  product_id: ProductId;
+  status: MachineStatus;
+  billing: Billing;
+  order_id: string;
+  ssh_public_key: string;
+  username: string;
+  provider: string;
+  host: string | null;
+  ssh_port: number;
+  instance_id?: string;
+  created_at: string;
+  /** Paid minutes, extensions included; the clock starts when the machine becomes active. */
+  lease_minutes: number;
+  /** Provisional (created_at + lease_minutes) until the machine is active, then the real end. */
+  expires_at: string;
+  activated_at?: string;
+  termination_requested_at?: string;
+  terminated_at?: string;
+  failure_reason?: string;
+  /** Provisioning that has not finished by then ends as failed. */
+  provision_deadline: string;
+  /** The lease can never run past this instant (the end of a Capacity Block, for instance). */
+  hard_stop_at?: string;
+}
+
+export interface MachineView {
+  machine_id: string;
+  product: ProductId;
+  provider: string;
+  status: MachineStatus;
+  host: string | null;
+  username: string;
+  ssh_command?: string;
+  created_at: string;
+  expires_at: string;
+  lease_minutes: number;
+  activated_at?: string;
+  terminated_at?: string;
+  failure_reason?: string;
+}
+
+export type MachineWithManagement = MachineView & { management: ManagementTokens };
+
+const addMinutes = (iso: string, minutes: number) =>
+  new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+
+export function sshCommand(username: string, host: string, port: number): string {
+  return port === 22 ? `ssh ${username}@${host}` : `ssh -p ${port} ${username}@${host}`;
+}
+
+export function toMachineView(machine: MachineRecord): MachineView {
+  return {
+    machine_id: machine.machine_id,
+    product: machine.product_id,
+    provider: machine.provider,
+    status: machine.status,
+    host: machine.host,
+    username: machine.username,
+    ...(machine.host
+      ? { ssh_command: sshCommand(machine.username, machine.host, machine.ssh_port) }
+      : {}),
+    created_at: machine.created_at,
+    expires_at: machine.expires_at,
+    lease_minutes: machine.lease_minutes,
+    ...(machine.activated_at ? { activated_at: machine.activated_at } : {}),
+    ...(machine.terminated_at ? { terminated_at: machine.terminated_at } : {}),
+    ...(machine.failure_reason ? { failure_reason: machine.failure_reason } : {}),
+  };
+}
+
+export interface NewMachine {
+  machineId: string;
+  orderId: string;
+  product: Product;
+  billing: Billing;
+  leaseMinutes: number;
+  sshPublicKey: string;
+  provider: string;
+  tokens: TokenRecord;
+  now: Date;
+  provisioningTimeoutMinutes: number;
+}
+
+export function newMachineRecord(input: NewMachine): MachineRecord {
+  const createdAt = input.now.toISOString();
+  return {
+    machine_id: input.machineId,
+    product_id: input.product.id,
+    status: 'provisioning',
+    billing: input.billing,
+    order_id: input.orderId,
+    ssh_public_key: input.sshPublicKey,
+    username: input.product.username,
+    provider: input.provider,
+    host: null,
+    ssh_port: 22,
+    created_at: createdAt,
+    lease_minutes: input.leaseMinutes,
+    expires_at: addMinutes(createdAt, input.leaseMinutes),
+    provision_deadline: addMinutes(createdAt, input.provisioningTimeoutMinutes),
+    ...input.tokens,
+  };
+}
+
+/** The lease clock starts when the machine is usable, so slow provisioning costs the agent nothing. */
+export function leaseEndFromActivation(machine: MachineRecord, activatedAt: Date): string {
+  const end = addMinutes(activatedAt.toISOString(), machine.lease_minutes);
+  return machine.hard_stop_at && machine.hard_stop_at < end ? machine.hard_stop_at : end;
+}
+
+export interface ExtensionPlan {
+  leaseMinutesBefore: number;
+  leaseMinutes: number;
+  expiresAt: string;
+}
+
+/** Checks an extension against the lease's state and the product's maximum total lease. */
+export function planExtension(
+  machine: MachineRecord,
+  product: Product,
+  additionalMinutes: number,
+  now: Date,
+): ExtensionPlan {
+  if (machine.status !== 'provisioning' && machine.status !== 'active') {
+    throw invalidRequest(
+      `machine is ${machine.status}; only a provisioning or active machine can be extended`,
+    );
+  }
+  if (machine.status === 'active' && Date.parse(machine.expires_at) <= now.getTime()) {
+    throw invalidRequest('the lease has already ended; it can no longer be extended');
+  }
+  const total = machine.lease_minutes + additionalMinutes;
+  if (total > product.maxMinutes) {
+    const room = product.maxMinutes - machine.lease_minutes;
+    throw invalidRequest(
+      `additional_minutes would bring the lease to ${total} minutes; ${product.id} leases are limited to ${product.maxMinutes} minutes in total (at most ${room} more)`,
+    );
+  }
+  const expiresAt = addMinutes(machine.expires_at, additionalMinutes);
+  if (machine.hard_stop_at && expiresAt > machine.hard_stop_at) {
+    throw invalidRequest(
+      `additional_minutes would run the lease past ${machine.hard_stop_at}, when its reserved capacity ends`,
+    );
+  }
+  return { leaseMinutesBefore: machine.lease_minutes, leaseMinutes: total, expiresAt };
+}

@@ -1,0 +1,73 @@
+import type { MachineStatus, MachineWithManagement } from './machine.js';
+import type { ProductId } from './products.js';
+
+export type OrderStatus = 'unpaid' | 'settled';
+
+export interface PaymentRecord {
+  /** mppx method name (`stripe`, `test`) or `none` for the unpaid create. */
+  method: string;
+  reference: string;
+  /** The Payment-Receipt header sent with the first 202, sent again on every identical retry. */
+  receipt_header?: string;
+}
+
+export interface OrderRecord {
+  order_id: string;
+  request_id: string;
+  /** Hash of the normalised body; a retry with a different body is refused. */
+  fingerprint: string;
+  product_id: ProductId;
+  duration_minutes: number;
+  amount_cents: number;
+  currency: 'usd';
+  status: OrderStatus;
+  /** Which endpoint opened the order: the paid MPP one or the unpaid create. */
+  channel: 'mpp' | 'unpaid';
+  created_at: string;
+  /** Fixed expiry of the order's payment challenge, so the challenge id is stable across retries. */
+  challenge_expires_at: string;
+  /** Unpaid orders vanish after this (epoch seconds); settled orders keep no expiry. */
+  unpaid_expires_at?: number;
+  settled_at?: string;
+  payment?: PaymentRecord;
+  machine_id?: string;
+}
+
+export interface OrderView {
+  order_id: string;
+  status: OrderStatus;
+  payment_status: 'unpaid' | 'paid';
+  is_paid: boolean;
+  current_step: string;
+  order_complete_url: string;
+  machine_id?: string;
+  machine?: MachineWithManagement;
+}
+
+/** What the agent should do or wait for next, in one word they can switch on. */
+export function currentStep(order: OrderRecord, machineStatus?: MachineStatus): string {
+  if (order.status === 'unpaid') return 'awaiting_payment';
+  return machineStatus ?? 'provisioning';
+}
+
+export function toOrderView(
+  order: OrderRecord,
+  orderUrl: string,
+  machineStatus: MachineStatus | undefined,
+): OrderView {
+  const paid = order.status === 'settled';
+  return {
+    order_id: order.order_id,
+    status: order.status,
+    payment_status: paid ? 'paid' : 'unpaid',
+    is_paid: paid,
+    current_step: currentStep(order, machineStatus),
+    order_complete_url: orderUrl,
+    ...(order.machine_id ? { machine_id: order.machine_id } : {}),
+  };
+}
+
+export const isExpiredUnpaid = (order: OrderRecord, now: Date) =>
+  order.status === 'unpaid' &&
+  order.unpaid_expires_at !== undefined &&
+  order.unpaid_expires_at * 1000 <= now.getTime();

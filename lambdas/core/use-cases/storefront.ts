@@ -1,0 +1,47 @@
+import type { StorefrontKeys } from '../keys.js';
+import type {
+  Clock,
+  LeaseWorkflow,
+  Logger,
+  MachineStore,
+  OrderStore,
+  PaymentGateway,
+} from '../ports.js';
+import type { Catalog } from '../products.js';
+
+export interface StorefrontSettings {
+  catalog: Catalog;
+  keys: StorefrontKeys;
+  /** POST /api/machines creates machines without payment only when the operator says so. */
+  allowUnpaidCreate: boolean;
+  /** How long an unpaid order (and its challenge) is kept before it vanishes. */
+  unpaidOrderTtlHours: number;
+  /** Validity of one payment challenge; renewed on a later 402 for the same order. */
+  challengeValidityMinutes: number;
+  provisioningTimeoutMinutes: number;
+  /** Shown to agents as Machine.provider. */
+  provider: string;
+  /** Upper bound on one payment attempt; must exceed the handler timeout. */
+  paymentLockSeconds: number;
+  /** Public URL of the API root when it cannot be read off the request (custom domains). */
+  publicBaseUrl?: string;
+}
+
+/** Everything a use case may touch: settings plus the ports. */
+export interface Storefront {
+  settings: StorefrontSettings;
+  orders: OrderStore;
+  machines: MachineStore;
+  leases: LeaseWorkflow;
+  payments: PaymentGateway;
+  clock: Clock;
+  log: Logger;
+}
+
+export const DEFAULT_SETTINGS: Omit<StorefrontSettings, 'catalog' | 'keys' | 'provider'> = {
+  allowUnpaidCreate: false,
+  unpaidOrderTtlHours: 24,
+  challengeValidityMinutes: 15,
+  provisioningTimeoutMinutes: 15,
+  paymentLockSeconds: 60,
+};

@@ -1,0 +1,112 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ApiProblem, invalidRequest } from '../core/errors.js';
+import type { Logger } from '../core/ports.js';
+import type { Storefront } from '../core/use-cases/storefront.js';
+import { PROBLEM_STATUS } from './problem-status.js';
+import { bodyText, header as headerValue, publicBaseUrl, toFetchRequest } from './proxy-event.js';
+import { errorResponse } from './responses.js';
+
+/** Far above any valid body (an SSH key is capped at 8 KiB), far below API Gateway's 10 MB. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface RouteInput {
+  event: APIGatewayProxyEvent;
+  storefront: Storefront;
+  /** The parsed JSON body, for operations that take one. */
+  body: unknown;
+  /** Public URL of the API root, for links such as order_complete_url. */
+  baseUrl: string;
+  /** The same request as a Fetch Request, for mppx. */
+  fetchRequest(): Request;
+  pathParameter(name: string): string;
+  header(name: string): string | undefined;
+}
+
+export type RouteLogic = (input: RouteInput) => Promise<APIGatewayProxyResult>;
+
+interface RouteOptions {
+  operationId: string;
+  takesBody?: boolean;
+}
+
+type ParsedEvent = APIGatewayProxyEvent & { parsedBody?: unknown };
+
+function jsonBody(): middy.MiddlewareObj<ParsedEvent, APIGatewayProxyResult> {
+  return {
+    before: async (request) => {
+      const text = bodyText(request.event);
+      if (text === undefined || text.trim() === '') {
+        throw invalidRequest('request body is required: send a JSON object');
+      }
+      if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+        throw invalidRequest(`request body must be at most ${MAX_BODY_BYTES} bytes`);
+      }
+      try {
+        request.event.parsedBody = JSON.parse(text);
+      } catch {
+        throw invalidRequest('request body is not valid JSON');
+      }
+    },
+  };
+}
+
+/** Every failure leaves as `{ "error": "…" }`; unexpected ones are logged, never echoed. */
+function problemResponses(
+  log: Logger,
+  operationId: string,
+): middy.MiddlewareObj<ParsedEvent, APIGatewayProxyResult> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      if (error instanceof ApiProblem) {
+        const status = PROBLEM_STATUS[error.kind];
+        const extra: Record<string, string> =
+          status === 401 ? { 'www-authenticate': 'Bearer realm="machines"' } : {};
+        request.response = errorResponse(status, error.message, extra);
+        return;
+      }
+      const requestId = request.context?.awsRequestId ?? request.event.requestContext?.requestId;
+      log.error('request.failed', {
+        operation: operationId,
+        request_id: requestId,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
+      request.response = errorResponse(
+        500,
+        `internal error; nothing was charged twice and the request can be retried (request id ${requestId ?? 'unknown'})`,
+      );
+    },
+  };
+}
+
+export type ApiHandler = (
+  event: APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyResult>;
+
+/**
+ * Wraps one operation's logic in the middleware every handler shares: JSON body parsing,
+ * problem → `{ error }` responses, and the request helpers. Handlers stay a few lines.
+ */
+export function apiRoute(options: RouteOptions, logic: RouteLogic) {
+  return (storefront: Storefront): ApiHandler => {
+    const handler = middy<ParsedEvent, APIGatewayProxyResult>().use(
+      problemResponses(storefront.log, options.operationId),
+    );
+    if (options.takesBody) handler.use(jsonBody());
+    return handler.handler(async (event) => {
+      const baseUrl = publicBaseUrl(event, storefront.settings.publicBaseUrl);
+      return logic({
+        event,
+        storefront,
+        body: event.parsedBody,
+        baseUrl,
+        fetchRequest: () => toFetchRequest(event, baseUrl),
+        pathParameter: (name) => event.pathParameters?.[name] ?? '',
+        header: (name) => headerValue(event, name),
+      });
+    }) as unknown as ApiHandler;
+  };
+}

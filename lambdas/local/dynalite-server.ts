@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { createTableInput } from '../adapters/dynamodb/table-design.js';
+
+export interface LocalDynamo {
+  endpoint: string;
+  /** Client settings that point the AWS SDK at this server. */
+  clientConfig: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
+  close(): Promise<void>;
+}
+
+/**
+ * dynalite speaks the real DynamoDB wire protocol in-process. With `dataDirectory` the
+ * data survives restarts; without it everything lives in memory.
+ */
+export async function startLocalDynamo(options: {
+  dataDirectory?: string;
+  tableName: string;
+}): Promise<LocalDynamo> {
+  if (options.dataDirectory) mkdirSync(options.dataDirectory, { recursive: true });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.dataDirectory ? { path: options.dataDirectory } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clientConfig = {
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  };
+  const client = new DynamoDBClient(clientConfig);
+  try {
+    await client.send(new CreateTableCommand(createTableInput(options.tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  } finally {
+    client.destroy();
+  }
+  return {
+    endpoint,
+    clientConfig,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { documentClient } from '../adapters/dynamodb/document-client.js';
+import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
+import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
+import { MppxPaymentGateway } from '../adapters/payments/mppx-gateway.js';
+import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
+import { OPERATION_HANDLERS } from '../api/operations.js';
+import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
+import { resolveCatalog } from '../core/catalog.js';
+import { deriveKeys } from '../core/keys.js';
+import type { Clock, Logger } from '../core/ports.js';
+import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
+import type { ApiHandler } from '../http/api-handler.js';
+import { lineLogger } from '../runtime/logger.js';
+import { DryRunLeaseWorkflow } from './dry-run-workflow.js';
+import { startLocalDynamo } from './dynalite-server.js';
+import { startLocalHttpServer } from './http-server.js';
+import { buildRoutes } from './openapi-router.js';
+import { localStorefrontSecret } from './storefront-secret.js';
+
+export const LOCAL_TABLE_NAME = 'storefront-local';
+
+export interface LocalStorefrontOptions {
+  host?: string;
+  port?: number;
+  /** Where data survives restarts; undefined keeps everything in memory. */
+  dataDirectory?: string;
+  testPayments?: boolean;
+  allowUnpaidCreate?: boolean;
+  catalogOverride?: unknown;
+  /** Lease waits run this many times faster than real time (1 = real time). */
+  clockSpeedup?: number;
+  bootMs?: number;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export interface RunningStorefront {
+  url: string;
+  storefront: Storefront;
+  dataDirectory?: string;
+  dynamoEndpoint: string;
+  close(): Promise<void>;
+}
+
+/** Checks that every operation of the contract has exactly one handler, and vice versa. */
+export function handlersForContract() {
+  const operations = operationsOf(loadOpenApiDocument());
+  const documented = new Set(operations.map((operation) => operation.operationId));
+  const missing = [...documented].filter((id) => !(id in OPERATION_HANDLERS));
+  const extra = Object.keys(OPERATION_HANDLERS).filter((id) => !documented.has(id));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `openapi.json and the handlers disagree: no handler for [${missing.join(', ')}], no operation for [${extra.join(', ')}]`,
+    );
+  }
+  return operations;
+}
+
+/** The whole storefront in one process: local DynamoDB, the API handlers, a dry-run fleet. */
+export async function startLocalStorefront(
+  options: LocalStorefrontOptions = {},
+): Promise<RunningStorefront> {
+  const log = options.log ?? lineLogger();
+  const clock = options.clock ?? { now: () => new Date() };
+  const operations = handlersForContract();
+  const dynamo = await startLocalDynamo({
+    tableName: LOCAL_TABLE_NAME,
+    ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
+  });
+  const db = documentClient(dynamo.clientConfig);
+  const keys = deriveKeys(localStorefrontSecret(options.dataDirectory));
+  const host = options.host ?? '127.0.0.1';
+  const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
+  const workflow = new DryRunLeaseWorkflow(
+    machines,
+    new LeaseLifecycleStore(db, LOCAL_TABLE_NAME),
+    clock,
+    log,
+    { bootMs: options.bootMs ?? 1500, clockSpeedup: options.clockSpeedup ?? 1 },
+  );
+  const handlers: Record<string, ApiHandler> = {};
+  const server = await startLocalHttpServer({
+    host,
+    port: options.port ?? 3000,
+    routes: buildRoutes(operations),
+    handlers,
+    onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
+  });
+  const storefront: Storefront = {
+    settings: {
+      ...DEFAULT_SETTINGS,
+      catalog: resolveCatalog(options.catalogOverride ?? {}),
+      keys,
+      allowUnpaidCreate: options.allowUnpaidCreate ?? false,
+      provider: 'dry-run',
+    },
+    orders: new DynamoOrderStore(db, LOCAL_TABLE_NAME),
+    machines,
+    leases: workflow,
+    payments: new MppxPaymentGateway({
+      secretKey: keys.mppSecretKey,
+      realm: new URL(server.url).host,
+      testPayments: options.testPayments ?? true,
+      replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
+    }),
+    clock,
+    log,
+  };
+  for (const { operationId } of operations) {
+    const create = OPERATION_HANDLERS[operationId];
+    if (create) handlers[operationId] = create(storefront);
+  }
+  return {
+    url: server.url,
+    storefront,
+    ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
+    dynamoEndpoint: dynamo.endpoint,
+    close: async () => {
+      workflow.close();
+      await server.close();
+      db.destroy();
+      await dynamo.close();
+    },
+  };
+}

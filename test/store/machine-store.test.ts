@@ -1,0 +1,179 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { LeaseLifecycleStore } from '../../lambdas/adapters/dynamodb/lease-lifecycle-store.js';
+import { DynamoMachineStore } from '../../lambdas/adapters/dynamodb/machine-store.js';
+import {
+  itemKeys,
+  LIVE_PARTITION,
+  TABLE_DESIGN,
+} from '../../lambdas/adapters/dynamodb/table-design.js';
+import { issueTokens } from '../../lambdas/core/capability-tokens.js';
+import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
+import { newMachineId } from '../../lambdas/core/ids.js';
+import { newMachineRecord } from '../../lambdas/core/machine.js';
+import { type LocalTable, localTable } from '../support/local-table.js';
+
+const now = new Date('2026-11-29T10:00:00.000Z');
+
+function newMachine() {
+  const machineId = newMachineId();
+  return newMachineRecord({
+    machineId,
+    orderId: 'order_x',
+    product: DEFAULT_CATALOG['bare-linux-machine'],
+    billing: 'paid',
+    leaseMinutes: 60,
+    sshPublicKey: 'ssh-ed25519 AAAA',
+    provider: 'aws-ec2',
+    tokens: issueTokens(Buffer.alloc(32), machineId),
+    now,
+    provisioningTimeoutMinutes: 15,
+  });
+}
+
+describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
+  let table: LocalTable;
+  let machines: DynamoMachineStore;
+  let lifecycle: LeaseLifecycleStore;
+  beforeAll(async () => {
+    table = await localTable();
+    machines = new DynamoMachineStore(table.db, table.tableName);
+    lifecycle = new LeaseLifecycleStore(table.db, table.tableName, 30);
+  });
+  afterAll(() => table.close());
+
+  const liveIds = async () => {
+    const { Items = [] } = await table.db.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+        KeyConditionExpression: 'live_pk = :live',
+        ExpressionAttributeValues: { ':live': LIVE_PARTITION },
+      }),
+    );
+    return Items.map((item) => item.machine_id as string);
+  };
+
+  it('creates a machine once; a second create returns the first', async () => {
+    const machine = newMachine();
+    expect(await machines.create(machine)).toEqual(machine);
+    const duplicate = await machines.create({ ...machine, token_nonce: 'other' });
+    expect(duplicate.token_nonce).toBe(machine.token_nonce);
+    expect(await liveIds()).toContain(machine.machine_id);
+  });
+
+  it('applies only one of two concurrent extensions planned from the same lease length', async () => {
+    const machine = await machines.create(newMachine());
+    const plan = (minutes: number) => ({
+      leaseMinutesBefore: 60,
+      leaseMinutes: 60 + minutes,
+      expiresAt: new Date(Date.parse(machine.expires_at) + minutes * 60_000).toISOString(),
+    });
+    const results = await Promise.all([
+      machines.extend(machine.machine_id, plan(10)),
+      machines.extend(machine.machine_id, plan(20)),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const stored = await machines.get(machine.machine_id, now);
+    expect([70, 80]).toContain(stored?.lease_minutes);
+  });
+
+  it('does not let activation undo a termination requested during provisioning', async () => {
+    const machine = await machines.create(newMachine());
+    expect((await machines.requestTermination(machine.machine_id, now))?.status).toBe(
+      'terminating',
+    );
+    const activated = await lifecycle.activate(machine.machine_id, {
+      host: '203.0.113.9',
+      sshPort: 22,
+      activatedAt: now.toISOString(),
+      expiresAt: '2026-11-29T11:00:00.000Z',
+    });
+    expect(activated).toBeUndefined();
+    expect((await machines.get(machine.machine_id, now))?.status).toBe('terminating');
+  });
+
+  it('refuses to terminate or extend what has already ended', async () => {
+    const machine = await machines.create(newMachine());
+    expect((await lifecycle.markTerminated(machine.machine_id, now))?.status).toBe('terminated');
+    expect(await machines.requestTermination(machine.machine_id, now)).toBeUndefined();
+    expect(
+      await machines.extend(machine.machine_id, {
+        leaseMinutesBefore: 60,
+        leaseMinutes: 70,
+        expiresAt: machine.expires_at,
+      }),
+    ).toBeUndefined();
+    expect(await lifecycle.markFailed(machine.machine_id, 'late', now)).toBeUndefined();
+  });
+
+  it('keeps an ended lease readable for the retention period, then treats it as gone', async () => {
+    const machine = await machines.create(newMachine());
+    await lifecycle.markTerminated(machine.machine_id, now);
+    expect(await liveIds()).not.toContain(machine.machine_id);
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: itemKeys.machine(machine.machine_id) }),
+    );
+    expect(Item?.expires_at_epoch).toBe(Math.floor(now.getTime() / 1000) + 30 * 86_400);
+    expect(
+      (await machines.get(machine.machine_id, new Date(now.getTime() + 29 * 86_400_000)))?.status,
+    ).toBe('terminated');
+    expect(
+      await machines.get(machine.machine_id, new Date(now.getTime() + 31 * 86_400_000)),
+    ).toBeUndefined();
+  });
+
+  it('records a failure with its reason, only while provisioning', async () => {
+    const machine = await machines.create(newMachine());
+    const failed = await lifecycle.markFailed(machine.machine_id, 'no H100 capacity', now);
+    expect(failed).toMatchObject({ status: 'failed', failure_reason: 'no H100 capacity' });
+    expect(await liveIds()).not.toContain(machine.machine_id);
+  });
+
+  it('keeps the live-lease index in step with the lease end', async () => {
+    const machine = await machines.create(newMachine());
+    const active = await lifecycle.activate(machine.machine_id, {
+      host: '203.0.113.10',
+      sshPort: 22,
+      activatedAt: now.toISOString(),
+      expiresAt: '2026-11-29T11:05:00.000Z',
+    });
+    expect(active?.status).toBe('active');
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: itemKeys.machine(machine.machine_id) }),
+    );
+    expect(Item?.live_sk).toBe(`2026-11-29T11:05:00.000Z#${machine.machine_id}`);
+  });
+
+  it('keeps a wake token only while the lease is active', async () => {
+    const machine = await machines.create(newMachine());
+    expect(await lifecycle.holdWakeToken(machine.machine_id, 'token-1')).toBeUndefined();
+    await lifecycle.activate(machine.machine_id, {
+      host: '203.0.113.11',
+      sshPort: 22,
+      activatedAt: now.toISOString(),
+      expiresAt: '2026-11-29T11:00:00.000Z',
+    });
+    expect(await lifecycle.holdWakeToken(machine.machine_id, 'token-1')).toBeDefined();
+    const read = await machines.get(machine.machine_id, now);
+    expect(read).not.toHaveProperty('wake_token');
+  });
+
+  it('gives the extension lock to one holder at a time and records extensions once', async () => {
+    const machine = await machines.create(newMachine());
+    const until = new Date(now.getTime() + 60_000);
+    const locks = await Promise.all(
+      [1, 2, 3].map((i) => machines.lockForExtension(machine.machine_id, `o${i}`, until, now)),
+    );
+    expect(locks.filter(Boolean)).toHaveLength(1);
+    const extension = {
+      machine_id: machine.machine_id,
+      extension_key: 'req-1',
+      additional_minutes: 10,
+      lease_minutes_after: 70,
+      applied_at: now.toISOString(),
+    };
+    await machines.recordExtension(extension);
+    await machines.recordExtension({ ...extension, additional_minutes: 99 });
+    expect(await machines.getExtension(machine.machine_id, 'req-1')).toEqual(extension);
+  });
+});

@@ -1,0 +1,130 @@
+import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
+import type { OrderRecord } from '../../lambdas/core/order.js';
+import { type LocalTable, localTable } from '../support/local-table.js';
+
+const now = new Date('2026-11-29T10:00:00.000Z');
+const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+
+function order(overrides: Partial<OrderRecord> = {}): OrderRecord {
+  return {
+    order_id: 'order_00000000000000000000000000000001',
+    request_id: '3f0c1a52-8d4e-4b1a-9c57-2b8e6f1d0a93',
+    fingerprint: 'fp-1',
+    product_id: 'bare-linux-machine',
+    duration_minutes: 60,
+    amount_cents: 399,
+    currency: 'usd',
+    status: 'unpaid',
+    channel: 'mpp',
+    created_at: now.toISOString(),
+    challenge_expires_at: '2026-11-29T10:15:00.000Z',
+    unpaid_expires_at: epoch(now) + 86_400,
+    ...overrides,
+  };
+}
+
+describe('order store on DynamoDB (dynalite)', () => {
+  let table: LocalTable;
+  let orders: DynamoOrderStore;
+  beforeAll(async () => {
+    table = await localTable();
+  });
+  afterAll(() => table.close());
+  beforeEach(() => {
+    orders = new DynamoOrderStore(table.db, table.tableName);
+  });
+  let sequence = 0;
+  const fresh = (overrides: Partial<OrderRecord> = {}) =>
+    order({ order_id: `order_${String(++sequence).padStart(32, '0')}`, ...overrides });
+
+  it('opens an order once; a second open returns the stored one', async () => {
+    const first = fresh();
+    expect(await orders.open(first, now)).toEqual(first);
+    const second = await orders.open({ ...first, fingerprint: 'fp-2' }, now);
+    expect(second.fingerprint).toBe('fp-1');
+    expect(await orders.get(first.order_id, now)).toEqual(first);
+  });
+
+  it('treats an unpaid order past its expiry as gone, and lets it be replaced', async () => {
+    const stale = fresh({ unpaid_expires_at: epoch(now) + 60 });
+    await orders.open(stale, now);
+    const later = new Date(now.getTime() + 61_000);
+    expect(await orders.get(stale.order_id, later)).toBeUndefined();
+    const replacement = await orders.open({ ...stale, fingerprint: 'fp-new' }, later);
+    expect(replacement.fingerprint).toBe('fp-new');
+  });
+
+  it('gives the payment lock to exactly one of many concurrent attempts', async () => {
+    const target = await orders.open(fresh(), now);
+    const until = new Date(now.getTime() + 60_000);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        orders.lockForPayment(target.order_id, `owner-${i}`, until, now),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('hands the lock on once it is released or has lapsed', async () => {
+    const target = await orders.open(fresh(), now);
+    const until = new Date(now.getTime() + 60_000);
+    expect(await orders.lockForPayment(target.order_id, 'a', until, now)).toBe(true);
+    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBe(false);
+    await orders.releasePaymentLock(target.order_id, 'b');
+    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBe(false);
+    await orders.releasePaymentLock(target.order_id, 'a');
+    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBe(true);
+    const afterLapse = new Date(until.getTime() + 1);
+    expect(
+      await orders.lockForPayment(
+        target.order_id,
+        'c',
+        new Date(afterLapse.getTime() + 60_000),
+        afterLapse,
+      ),
+    ).toBe(true);
+  });
+
+  it('settles an order exactly once, even when asked concurrently', async () => {
+    const target = await orders.open(fresh(), now);
+    const results = await Promise.all(
+      ['machine_a000000000000001', 'machine_b000000000000002', 'machine_c000000000000003'].map(
+        (machineId) =>
+          orders.settle(target.order_id, {
+            payment: { method: 'test', reference: machineId, receipt_header: 'r' },
+            machineId,
+            settledAt: now.toISOString(),
+          }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const settled = await orders.get(target.order_id, now);
+    expect(settled?.status).toBe('settled');
+    expect(settled?.payment?.reference).toBe(settled?.machine_id);
+    // A settled order never expires.
+    expect(settled?.unpaid_expires_at).toBeUndefined();
+    expect(
+      await orders.get(target.order_id, new Date(now.getTime() + 10 * 86_400_000)),
+    ).toBeDefined();
+    expect(
+      await orders.lockForPayment(target.order_id, 'late', new Date(now.getTime() + 1000), now),
+    ).toBe(false);
+  });
+
+  it('renews the challenge expiry only from the value it expects', async () => {
+    const target = await orders.open(fresh(), now);
+    expect(await orders.renewChallenge(target.order_id, 'wrong', '2026-11-29T11:00:00.000Z')).toBe(
+      false,
+    );
+    expect(
+      await orders.renewChallenge(
+        target.order_id,
+        target.challenge_expires_at,
+        '2026-11-29T11:00:00.000Z',
+      ),
+    ).toBe(true);
+    expect((await orders.get(target.order_id, now))?.challenge_expires_at).toBe(
+      '2026-11-29T11:00:00.000Z',
+    );
+  });
+});

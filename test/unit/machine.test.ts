@@ -1,0 +1,112 @@
+import { issueTokens } from '../../lambdas/core/capability-tokens.js';
+import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
+import { ApiProblem } from '../../lambdas/core/errors.js';
+import {
+  leaseEndFromActivation,
+  type MachineRecord,
+  newMachineRecord,
+  planExtension,
+  sshCommand,
+  toMachineView,
+} from '../../lambdas/core/machine.js';
+
+const product = DEFAULT_CATALOG['bare-linux-machine'];
+const created = new Date('2026-11-29T10:00:00.000Z');
+
+function machine(overrides: Partial<MachineRecord> = {}): MachineRecord {
+  return {
+    ...newMachineRecord({
+      machineId: 'machine_0123456789abcdef',
+      orderId: 'order_x',
+      product,
+      billing: 'paid',
+      leaseMinutes: 60,
+      sshPublicKey: 'ssh-ed25519 AAAA',
+      provider: 'aws-ec2',
+      tokens: issueTokens(Buffer.alloc(32), 'machine_0123456789abcdef'),
+      now: created,
+      provisioningTimeoutMinutes: 15,
+    }),
+    ...overrides,
+  };
+}
+
+describe('a new machine', () => {
+  it('starts provisioning with a provisional end and a provisioning deadline', () => {
+    const record = machine();
+    expect(record.status).toBe('provisioning');
+    expect(record.expires_at).toBe('2026-11-29T11:00:00.000Z');
+    expect(record.provision_deadline).toBe('2026-11-29T10:15:00.000Z');
+    expect(record.host).toBeNull();
+  });
+
+  it('starts the lease clock when it becomes active, not when it was bought', () => {
+    expect(leaseEndFromActivation(machine(), new Date('2026-11-29T10:07:00.000Z'))).toBe(
+      '2026-11-29T11:07:00.000Z',
+    );
+  });
+
+  it('never lets the lease run past a hard stop such as a capacity block end', () => {
+    const record = machine({ hard_stop_at: '2026-11-29T10:30:00.000Z' });
+    expect(leaseEndFromActivation(record, created)).toBe('2026-11-29T10:30:00.000Z');
+  });
+});
+
+describe('machine view', () => {
+  it('has no ssh_command until a host is known', () => {
+    expect(toMachineView(machine())).not.toHaveProperty('ssh_command');
+  });
+
+  it('builds the ssh command, with -p only for a port other than 22', () => {
+    expect(toMachineView(machine({ host: '203.0.113.7' })).ssh_command).toBe(
+      'ssh ubuntu@203.0.113.7',
+    );
+    expect(sshCommand('ubuntu', 'example.test', 2222)).toBe('ssh -p 2222 ubuntu@example.test');
+  });
+
+  it('never exposes token material or the SSH key', () => {
+    const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' })));
+    expect(view).not.toMatch(/token|nonce|ssh-ed25519/);
+  });
+});
+
+describe('extension rules', () => {
+  const now = new Date('2026-11-29T10:30:00.000Z');
+  const active = machine({ status: 'active', expires_at: '2026-11-29T11:00:00.000Z' });
+
+  it('adds minutes to the lease end and to the paid length', () => {
+    expect(planExtension(active, product, 30, now)).toEqual({
+      leaseMinutesBefore: 60,
+      leaseMinutes: 90,
+      expiresAt: '2026-11-29T11:30:00.000Z',
+    });
+  });
+
+  it('allows reaching the product maximum exactly, not one minute more', () => {
+    expect(planExtension(active, product, 300, now).leaseMinutes).toBe(360);
+    expect(() => planExtension(active, product, 301, now)).toThrow(
+      /limited to 360 minutes in total \(at most 300 more\)/,
+    );
+  });
+
+  it.each(['terminating', 'terminated', 'failed'] as const)(
+    'refuses to extend a %s machine',
+    (status) => {
+      expect(() => planExtension(machine({ status }), product, 10, now)).toThrow(ApiProblem);
+      expect(() => planExtension(machine({ status }), product, 10, now)).toThrow(
+        `machine is ${status}`,
+      );
+    },
+  );
+
+  it('refuses to extend a lease that has already ended', () => {
+    expect(() => planExtension(active, product, 10, new Date('2026-11-29T11:00:01.000Z'))).toThrow(
+      /already ended/,
+    );
+  });
+
+  it('refuses to extend past a hard stop', () => {
+    const blocked = machine({ status: 'active', hard_stop_at: '2026-11-29T11:10:00.000Z' });
+    expect(() => planExtension(blocked, product, 30, now)).toThrow(/reserved capacity ends/);
+  });
+});
