@@ -3,6 +3,7 @@ import type { ApiHandler } from '../http/api-handler.js';
 import { createCreateMachineHandler } from './createMachine.js';
 import { createCreateOrderHandler } from './createOrder.js';
 import { createExtendMachineHandler } from './extendMachine.js';
+import { createGetDiscoveryDocumentHandler } from './getDiscoveryDocument.js';
 import { createGetMachineHandler } from './getMachine.js';
 import { createGetOrderHandler } from './getOrder.js';
 import { createHealthHandler } from './health.js';
@@ -16,6 +17,7 @@ import { createValidateOrderHandler } from './validateOrder.js';
  */
 export const OPERATION_HANDLERS: Readonly<Record<string, (storefront: Storefront) => ApiHandler>> =
   {
+    getDiscoveryDocument: createGetDiscoveryDocumentHandler,
     health: createHealthHandler,
     createMachine: createCreateMachineHandler,
     validateOrder: createValidateOrderHandler,

@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import contract from '../../openapi.json' with { type: 'json' };
 
-/** The public contract, read from the repository root (the one source of request/response shapes). */
-export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi.json', import.meta.url));
-
+/** The public contract (the one source of request and response shapes), bundled with the code. */
 export interface OpenApiOperation {
   operationId: string;
   parameters?: unknown[];
@@ -15,15 +12,17 @@ export interface OpenApiOperation {
 
 export interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, OpenApiOperation | unknown>>;
+  info: Record<string, unknown>;
+  paths: Record<string, Record<string, unknown>>;
   components: Record<string, Record<string, unknown>>;
   [key: string]: unknown;
 }
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
-export function loadOpenApiDocument(path = OPENAPI_PATH): OpenApiDocument {
-  return JSON.parse(readFileSync(path, 'utf8')) as OpenApiDocument;
+/** A private copy of the contract, free to be changed by the caller. */
+export function loadOpenApiDocument(): OpenApiDocument {
+  return structuredClone(contract) as unknown as OpenApiDocument;
 }
 
 export interface OperationRef {

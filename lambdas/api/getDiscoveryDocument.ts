@@ -1,0 +1,11 @@
+import { discoveryDocument } from '../contract/discovery-document.js';
+import { apiRoute } from '../http/api-handler.js';
+import { json } from '../http/responses.js';
+
+export const createGetDiscoveryDocumentHandler = apiRoute(
+  { operationId: 'getDiscoveryDocument' },
+  async ({ storefront, baseUrl }) =>
+    json(200, discoveryDocument({ baseUrl, methods: storefront.payments.methods }), {
+      'cache-control': 'public, max-age=300',
+    }),
+);

@@ -1,0 +1,27 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+/** Runs a check; on failure, its own output is the test's failure message. */
+async function check(command: string, args: string[]): Promise<void> {
+  try {
+    await exec(command, args, {
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(
+      `${command} ${args.join(' ')} failed:\n${`${stdout}\n${stderr}`.trim().slice(0, 8000)}`,
+    );
+  }
+}
+
+/** Lint, format and type checks run as tests, so the test command's summary covers them. */
+describe('static checks', () => {
+  it('passes biome (formatting and lint) with no findings', () =>
+    check('npx', ['biome', 'ci', '--colors=off', '.']));
+
+  it('type-checks under strict TypeScript', () => check('npx', ['tsc', '-p', '.']));
+});
