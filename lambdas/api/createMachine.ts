@@ -1,6 +1,7 @@
 import { createUnpaidMachine } from '../core/use-cases/create-unpaid-machine.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createCreateMachineHandler = apiRoute(
   { operationId: 'createMachine', takesBody: true },
@@ -9,3 +10,6 @@ export const createCreateMachineHandler = apiRoute(
       'cache-control': 'private, no-store',
     }),
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createCreateMachineHandler);

@@ -3,6 +3,7 @@ import { placeOrder } from '../core/use-cases/place-order.js';
 import { apiRoute } from '../http/api-handler.js';
 import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createCreateOrderHandler = apiRoute(
   { operationId: 'createOrder', takesBody: true },
@@ -25,3 +26,6 @@ export const createCreateOrderHandler = apiRoute(
     );
   },
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createCreateOrderHandler);

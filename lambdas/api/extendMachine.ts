@@ -2,6 +2,7 @@ import { extendLease } from '../core/use-cases/extend-lease.js';
 import { apiRoute } from '../http/api-handler.js';
 import { paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createExtendMachineHandler = apiRoute(
   { operationId: 'extendMachine', takesBody: true },
@@ -27,3 +28,6 @@ export const createExtendMachineHandler = apiRoute(
     });
   },
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createExtendMachineHandler);

@@ -1,6 +1,7 @@
 import { discoveryDocument } from '../contract/discovery-document.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createGetDiscoveryDocumentHandler = apiRoute(
   { operationId: 'getDiscoveryDocument' },
@@ -9,3 +10,6 @@ export const createGetDiscoveryDocumentHandler = apiRoute(
       'cache-control': 'public, max-age=300',
     }),
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createGetDiscoveryDocumentHandler);

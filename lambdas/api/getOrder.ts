@@ -2,6 +2,7 @@ import { getOrderStatus } from '../core/use-cases/get-order.js';
 import { apiRoute } from '../http/api-handler.js';
 import { orderUrl } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createGetOrderHandler = apiRoute(
   { operationId: 'getOrder' },
@@ -10,3 +11,6 @@ export const createGetOrderHandler = apiRoute(
     return json(200, await getOrderStatus(storefront, orderId, orderUrl(baseUrl, orderId)));
   },
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createGetOrderHandler);

@@ -1,7 +1,11 @@
 import { PRODUCT_IDS } from '../core/products.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createHealthHandler = apiRoute({ operationId: 'health' }, async () =>
   json(200, { status: 'ok', products: [...PRODUCT_IDS] }),
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createHealthHandler);

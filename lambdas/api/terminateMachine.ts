@@ -1,6 +1,7 @@
 import { terminateLease } from '../core/use-cases/terminate-lease.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createTerminateMachineHandler = apiRoute(
   { operationId: 'terminateMachine' },
@@ -10,3 +11,6 @@ export const createTerminateMachineHandler = apiRoute(
       await terminateLease(storefront, pathParameter('machine_id'), header('authorization')),
     ),
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createTerminateMachineHandler);

@@ -1,8 +1,12 @@
 import { preflightOrder } from '../core/use-cases/quote-order.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createValidateOrderHandler = apiRoute(
   { operationId: 'validateOrder', takesBody: true },
   async ({ storefront, body }) => json(200, preflightOrder(storefront, body)),
 );
+
+/** Lambda entry point. */
+export const handler = onLambda(createValidateOrderHandler);

@@ -43,6 +43,8 @@ export interface MachineRecord extends TokenRecord {
   provision_deadline: string;
   /** The lease can never run past this instant (the end of a Capacity Block, for instance). */
   hard_stop_at?: string;
+  /** Internal: wakes the lease workflow early (a Step Functions task token). Never shown. */
+  wake_token?: string;
 }
 
 export interface MachineView {

@@ -11,11 +11,17 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
 
 /**
  * The public URL of the API's root: PUBLIC_BASE_URL when the operator set one (custom
- * domains), else the stage URL API Gateway was called on, else the local server's address.
+ * domains), else the front door's host, else the stage URL API Gateway was called on, else
+ * the local server's address.
  */
 export function publicBaseUrl(event: APIGatewayProxyEvent, configured?: string): string {
   if (configured) return configured.replace(/\/+$/, '');
-  const host = event.requestContext?.domainName ?? header(event, 'host') ?? 'localhost';
+  // Set by the front door (CloudFront); API Gateway itself sees its own domain.
+  const host =
+    header(event, 'x-forwarded-host') ??
+    event.requestContext?.domainName ??
+    header(event, 'host') ??
+    'localhost';
   const scheme = header(event, 'x-forwarded-proto') ?? 'https';
   const stage = event.requestContext?.stage;
   const stagePrefix =

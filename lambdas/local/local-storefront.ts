@@ -13,9 +13,9 @@ import type { Clock, Logger } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
-import { DryRunLeaseWorkflow } from './dry-run-workflow.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import { startLocalHttpServer } from './http-server.js';
+import { localFleet } from './local-fleet.js';
 import { buildRoutes } from './openapi-router.js';
 import { localStorefrontSecret } from './storefront-secret.js';
 
@@ -31,13 +31,19 @@ export interface LocalStorefrontOptions {
   catalogOverride?: unknown;
   /** Lease waits run this many times faster than real time (1 = real time). */
   clockSpeedup?: number;
-  bootMs?: number;
+  /** How long a simulated machine takes to boot and become ready, and to shut down. */
+  ec2Timing?: { bootMs: number; readyMs: number; shutdownMs: number };
+  /** Polling and retry intervals of the local state machine run. */
+  workflowTiming?: { pollMs: number; retryMs: number };
+  /** Runs the reconciler this often (0: never on its own). */
+  reconcileEveryMs?: number;
   log?: Logger;
   clock?: Clock;
 }
 
 export interface RunningStorefront {
   url: string;
+  fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
   dataDirectory?: string;
   dynamoEndpoint: string;
@@ -58,7 +64,10 @@ export function handlersForContract() {
   return operations;
 }
 
-/** The whole storefront in one process: local DynamoDB, the API handlers, a dry-run fleet. */
+/**
+ * The whole storefront in one process: local DynamoDB, the API handlers, and the lease
+ * state machine run locally against a simulated EC2 fleet.
+ */
 export async function startLocalStorefront(
   options: LocalStorefrontOptions = {},
 ): Promise<RunningStorefront> {
@@ -73,13 +82,32 @@ export async function startLocalStorefront(
   const keys = deriveKeys(localStorefrontSecret(options.dataDirectory));
   const host = options.host ?? '127.0.0.1';
   const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
-  const workflow = new DryRunLeaseWorkflow(
+  const catalog = resolveCatalog(options.catalogOverride ?? {});
+  const fleet = localFleet({
+    tableName: LOCAL_TABLE_NAME,
+    db,
+    dynamoClientConfig: dynamo.clientConfig,
+    catalog,
     machines,
-    new LeaseLifecycleStore(db, LOCAL_TABLE_NAME),
+    lifecycle: new LeaseLifecycleStore(db, LOCAL_TABLE_NAME),
     clock,
     log,
-    { bootMs: options.bootMs ?? 1500, clockSpeedup: options.clockSpeedup ?? 1 },
-  );
+    ec2Timing: options.ec2Timing ?? { bootMs: 1500, readyMs: 1000, shutdownMs: 1000 },
+    workflowTiming: {
+      ...(options.workflowTiming ?? { pollMs: 1000, retryMs: 1000 }),
+      clockSpeedup: options.clockSpeedup ?? 1,
+    },
+    reconcileGraceMinutes: 10,
+  });
+  const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
+  const reconciler =
+    reconcileEveryMs > 0
+      ? setInterval(() => {
+          fleet
+            .reconcile()
+            .catch((error: unknown) => log.error('reconcile.failed', { error: String(error) }));
+        }, reconcileEveryMs).unref()
+      : undefined;
   const handlers: Record<string, ApiHandler> = {};
   const server = await startLocalHttpServer({
     host,
@@ -91,14 +119,14 @@ export async function startLocalStorefront(
   const storefront: Storefront = {
     settings: {
       ...DEFAULT_SETTINGS,
-      catalog: resolveCatalog(options.catalogOverride ?? {}),
+      catalog,
       keys,
       allowUnpaidCreate: options.allowUnpaidCreate ?? false,
-      provider: 'dry-run',
+      provider: 'local-simulated-ec2',
     },
     orders: new DynamoOrderStore(db, LOCAL_TABLE_NAME),
     machines,
-    leases: workflow,
+    leases: fleet.workflow,
     payments: new MppxPaymentGateway({
       secretKey: keys.mppSecretKey,
       realm: new URL(server.url).host,
@@ -117,9 +145,11 @@ export async function startLocalStorefront(
     storefront,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
+    fleet,
     close: async () => {
-      workflow.close();
+      clearInterval(reconciler);
       await server.close();
+      await fleet.close();
       db.destroy();
       await dynamo.close();
     },

@@ -107,7 +107,7 @@ describe('capability tokens over HTTP', () => {
   });
 
   it('never lets a machine terminated while provisioning come back to life', async () => {
-    const api2 = await startHarness({ bootMs: 300 });
+    const api2 = await startHarness({ ec2Timing: { bootMs: 300, readyMs: 20, shutdownMs: 20 } });
     try {
       const target = await buyMachine(api2);
       expect(

@@ -44,8 +44,10 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
   const log = memoryLogger();
   const running: RunningStorefront = await startLocalStorefront({
     port: 0,
-    bootMs: 20,
     log,
+    ec2Timing: { bootMs: 20, readyMs: 20, shutdownMs: 20 },
+    workflowTiming: { pollMs: 10, retryMs: 5 },
+    reconcileEveryMs: 0,
     ...options,
   });
   const base = running.url;
@@ -117,6 +119,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
   return {
     url: base,
     storefront: running.storefront,
+    fleet: running.fleet,
     log,
     request,
     agent,

@@ -34,7 +34,6 @@ export function recordOf<T>(item: Record<string, unknown>): T {
     payment_lock_until: _lockUntil,
     extension_lock_owner: _extensionLockOwner,
     extension_lock_until: _extensionLockUntil,
-    wake_token: _wakeToken,
     ...record
   } = item;
   return record as T;

@@ -48,11 +48,17 @@ export class LeaseLifecycleStore {
   }
 
   /** Remembers the instance so an early termination can find it; only while provisioning. */
-  recordInstance(machineId: string, instanceId: string) {
+  recordInstance(machineId: string, instanceId: string, hardStopAt?: string) {
     return this.update(machineId, {
-      UpdateExpression: 'SET instance_id = :instance',
+      UpdateExpression: hardStopAt
+        ? 'SET instance_id = :instance, hard_stop_at = :stop'
+        : 'SET instance_id = :instance',
       ConditionExpression: '#status = :provisioning',
-      ExpressionAttributeValues: { ':instance': instanceId, ':provisioning': 'provisioning' },
+      ExpressionAttributeValues: {
+        ':instance': instanceId,
+        ':provisioning': 'provisioning',
+        ...(hardStopAt ? { ':stop': hardStopAt } : {}),
+      },
     });
   }
 

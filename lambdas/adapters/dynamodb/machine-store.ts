@@ -30,18 +30,6 @@ export class DynamoMachineStore implements MachineStore {
     return recordOf<MachineRecord>(Item);
   }
 
-  /** The raw item, including the workflow's wake token; for adapters that need it. */
-  async getItem(machineId: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: itemKeys.machine(machineId),
-        ConsistentRead: true,
-      }),
-    );
-    return Item;
-  }
-
   async create(machine: MachineRecord): Promise<MachineRecord> {
     const created = await conditionally(() =>
       this.db.send(
@@ -95,15 +83,6 @@ export class DynamoMachineStore implements MachineStore {
   }
 
   async requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
-    const item = await this.requestTerminationItem(machineId, now);
-    return item ? recordOf<MachineRecord>(item) : undefined;
-  }
-
-  /** Like requestTermination, but returns the raw item so the caller can read the wake token. */
-  async requestTerminationItem(
-    machineId: string,
-    now: Date,
-  ): Promise<Record<string, unknown> | undefined> {
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
@@ -121,7 +100,7 @@ export class DynamoMachineStore implements MachineStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes;
+      return Attributes ? recordOf<MachineRecord>(Attributes) : undefined;
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;

@@ -28,14 +28,18 @@ export const TABLE_DESIGN = {
 
 export const LIVE_PARTITION = 'LIVE';
 
+/** Partition key prefixes; IAM policies scope each function to the prefixes it needs. */
+export const KEY_PREFIX = { order: 'ORDER#', machine: 'MACHINE#', replay: 'REPLAY#' } as const;
+export type KeyPrefix = (typeof KEY_PREFIX)[keyof typeof KEY_PREFIX];
+
 export const itemKeys = {
-  order: (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: 'ORDER' }),
-  machine: (machineId: string) => ({ pk: `MACHINE#${machineId}`, sk: 'MACHINE' }),
+  order: (orderId: string) => ({ pk: `${KEY_PREFIX.order}${orderId}`, sk: 'ORDER' }),
+  machine: (machineId: string) => ({ pk: `${KEY_PREFIX.machine}${machineId}`, sk: 'MACHINE' }),
   extension: (machineId: string, key: string) => ({
-    pk: `MACHINE#${machineId}`,
+    pk: `${KEY_PREFIX.machine}${machineId}`,
     sk: `EXTENSION#${key}`,
   }),
-  replay: (key: string) => ({ pk: `REPLAY#${key}`, sk: 'REPLAY' }),
+  replay: (key: string) => ({ pk: `${KEY_PREFIX.replay}${key}`, sk: 'REPLAY' }),
 };
 
 export const liveLeaseKey = (expiresAt: string, machineId: string) => ({

@@ -2,6 +2,12 @@ import { Receipt, type Store } from 'mppx';
 import { Mppx, stripe } from 'mppx/server';
 import type { ChargeOutcome, ChargeTerms, PaymentGateway } from '../../core/ports.js';
 import { formatCents } from '../../core/pricing.js';
+import {
+  acceptedMethods,
+  type MethodKey,
+  minimumChargeCents,
+  STRIPE_MINIMUM_CENTS,
+} from './accepted-methods.js';
 import { TEST_METHOD_LABEL, testChargeServer } from './test-method.js';
 
 export interface StripeSettings {
@@ -21,11 +27,6 @@ export interface PaymentSettings {
   testPayments: boolean;
   replayStore: Store.AtomicStore;
 }
-
-/** Stripe refuses card charges below 50 cents. */
-const STRIPE_MINIMUM_CENTS = 50;
-
-type MethodKey = 'stripe/charge' | 'test/charge';
 
 function buildMethods(settings: PaymentSettings) {
   const methods = [];
@@ -70,12 +71,12 @@ export class MppxPaymentGateway implements PaymentGateway {
 
   constructor(settings: PaymentSettings) {
     const methods = buildMethods(settings);
-    this.keys = [
-      ...(settings.stripe ? ['stripe/charge' as const] : []),
-      ...(settings.testPayments ? ['test/charge' as const] : []),
-    ];
+    this.keys = acceptedMethods({
+      stripe: Boolean(settings.stripe),
+      testPayments: settings.testPayments,
+    });
     this.methods = this.keys;
-    this.minimumChargeCents = settings.testPayments ? 1 : STRIPE_MINIMUM_CENTS;
+    this.minimumChargeCents = minimumChargeCents(this.keys);
     const common = { methods, secretKey: settings.secretKey, realm: settings.realm };
     this.plain = Mppx.create(common);
     // Where Authorization carries a capability token, the credential moves to Payment-Authorization.

@@ -1,0 +1,28 @@
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { MachineRecord } from '../../core/machine.js';
+import { recordOf } from './document-client.js';
+import { LIVE_PARTITION, TABLE_DESIGN } from './table-design.js';
+
+/** Leases still marked live whose end passed before `cutoff`, oldest first (live-leases index). */
+export async function liveLeasesEndedBefore(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  cutoff: Date,
+): Promise<MachineRecord[]> {
+  const leases: MachineRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+        KeyConditionExpression: 'live_pk = :live AND live_sk < :cutoff',
+        ExpressionAttributeValues: { ':live': LIVE_PARTITION, ':cutoff': cutoff.toISOString() },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) leases.push(recordOf<MachineRecord>(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return leases;
+}

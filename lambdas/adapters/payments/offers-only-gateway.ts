@@ -1,0 +1,21 @@
+import type { PaymentGateway } from '../../core/ports.js';
+import { acceptedMethods, minimumChargeCents } from './accepted-methods.js';
+
+/**
+ * What a function that only describes payments (discovery, validate) knows: which
+ * methods are accepted. It holds no keys and cannot verify a credential.
+ */
+export function offersOnlyGateway(config: {
+  stripe: boolean;
+  testPayments: boolean;
+}): PaymentGateway {
+  const methods = acceptedMethods(config);
+  return {
+    methods,
+    minimumChargeCents: minimumChargeCents(methods),
+    credentialPresented: () => false,
+    charge: async () => {
+      throw new Error('this function cannot take payments');
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** Reads a secret's string once per container; the value never leaves memory. */
+export async function readSecretString(
+  client: SecretsManagerClient,
+  secretArn: string,
+): Promise<string> {
+  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  if (!SecretString) throw new Error(`secret ${secretArn} has no string value`);
+  return SecretString;
+}
+
+export const secretsManager = () => new SecretsManagerClient({});

@@ -1,0 +1,65 @@
+import {
+  ExecutionAlreadyExists,
+  InvalidToken,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  StartExecutionCommand,
+  TaskDoesNotExist,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
+import type { MachineRecord } from '../../core/machine.js';
+import type { LeaseWorkflow, Logger } from '../../core/ports.js';
+
+/** The wake-up message a held lease receives when its machine is terminated early. */
+export const TERMINATION_SIGNAL = { reason: 'termination_requested' } as const;
+
+/**
+ * One Step Functions execution per lease, named after the machine so the console finds
+ * it by id, and so a retried start never launches a second lease.
+ */
+export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly stateMachineArn: string,
+    private readonly log: Logger,
+  ) {}
+
+  async start(machine: MachineRecord): Promise<void> {
+    try {
+      await this.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: machine.machine_id,
+          input: JSON.stringify({ machine_id: machine.machine_id }),
+        }),
+      );
+    } catch (error) {
+      // Same name: the lease's execution already exists (running or finished).
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+  }
+
+  async terminationRequested(machine: MachineRecord): Promise<void> {
+    // Without a token the workflow is still provisioning; it checks the lease itself.
+    if (!machine.wake_token) return;
+    try {
+      await this.sfn.send(
+        new SendTaskSuccessCommand({
+          taskToken: machine.wake_token,
+          output: JSON.stringify(TERMINATION_SIGNAL),
+        }),
+      );
+    } catch (error) {
+      // The wait already ended (lease due, or woken before): the workflow sees the status anyway.
+      if (
+        error instanceof TaskTimedOut ||
+        error instanceof TaskDoesNotExist ||
+        error instanceof InvalidToken
+      ) {
+        this.log.info('lease.wake_skipped', { machine_id: machine.machine_id, reason: error.name });
+        return;
+      }
+      throw error;
+    }
+  }
+}

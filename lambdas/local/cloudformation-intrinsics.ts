@@ -1,0 +1,41 @@
+/**
+ * Resolves the CloudFormation intrinsics CDK leaves in a synthesised state machine
+ * definition (Fn::Join, Ref, Fn::GetAtt) to local stand-in values.
+ */
+export interface LocalNames {
+  ref(logicalId: string): string;
+  arn(logicalId: string): string;
+}
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+const PSEUDO: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': LOCAL_REGION,
+  'AWS::AccountId': LOCAL_ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+export function resolveIntrinsics(value: unknown, names: LocalNames): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, names));
+  if (!value || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  const [key, argument] = entries[0] ?? [];
+  if (entries.length === 1 && key === 'Fn::Join') {
+    const [separator, parts] = argument as [string, unknown[]];
+    return parts.map((part) => resolveIntrinsics(part, names)).join(separator);
+  }
+  if (entries.length === 1 && key === 'Ref') {
+    return PSEUDO[argument as string] ?? names.ref(argument as string);
+  }
+  if (entries.length === 1 && key === 'Fn::GetAtt') {
+    const [logicalId, attribute] = argument as [string, string];
+    if (attribute !== 'Arn')
+      throw new Error(`cannot resolve Fn::GetAtt ${logicalId}.${attribute} locally`);
+    return names.arn(logicalId);
+  }
+  if (key?.startsWith('Fn::') && entries.length === 1)
+    throw new Error(`cannot resolve ${key} locally`);
+  return Object.fromEntries(entries.map(([name, item]) => [name, resolveIntrinsics(item, names)]));
+}

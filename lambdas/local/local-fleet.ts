@@ -1,0 +1,97 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
+import type { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
+import type { Clock, Logger } from '../core/ports.js';
+import { type Catalog, PRODUCT_IDS, type ProductId } from '../core/products.js';
+import { createInspectInstance } from '../workflow/inspect-instance.js';
+import { createLaunchInstance } from '../workflow/launch-instance.js';
+import { createLeaseRecords } from '../workflow/lease-records.js';
+import { createReconcileFleet } from '../workflow/reconcile-fleet.js';
+import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
+import { SimulatedEc2, type SimulatedEc2Timing } from './simulated-ec2.js';
+import { synthesizeLeaseWorkflow } from './synthesized-workflow.js';
+
+export const LOCAL_MANAGED_BY = 'local-storefront';
+const templateId = (productId: ProductId) => `lt-local-${productId}`;
+const LOCAL_SUBNETS = ['a', 'b', 'c'].map((zone) => ({
+  id: `subnet-local-${zone}`,
+  availabilityZone: `local-1${zone}`,
+}));
+
+export interface LocalFleetOptions {
+  tableName: string;
+  db: DynamoDBDocumentClient;
+  dynamoClientConfig: ConstructorParameters<typeof DynamoDBClient>[0];
+  catalog: Catalog;
+  machines: DynamoMachineStore;
+  lifecycle: LeaseLifecycleStore;
+  clock: Clock;
+  log: Logger;
+  ec2Timing: SimulatedEc2Timing;
+  workflowTiming: LocalWorkflowTiming;
+  reconcileGraceMinutes: number;
+}
+
+/**
+ * The lease lifecycle on one machine: the synthesised state machine run locally, the
+ * workflow's step functions wired to the local table, and a simulated EC2 fleet.
+ */
+export function localFleet(options: LocalFleetOptions) {
+  const { catalog, machines, lifecycle, clock, log } = options;
+  const ec2 = new SimulatedEc2(
+    (launchTemplateId) =>
+      catalog[PRODUCT_IDS.find((id) => templateId(id) === launchTemplateId) ?? 'bare-linux-machine']
+        .instance.instanceType,
+    options.ec2Timing,
+    () => clock.now().getTime(),
+  );
+  const dynamo = new DynamoDBClient(options.dynamoClientConfig ?? {});
+  const steps = {
+    launch: createLaunchInstance({
+      ec2,
+      machines,
+      lifecycle,
+      catalog,
+      launchTemplates: Object.fromEntries(PRODUCT_IDS.map((id) => [id, templateId(id)])) as Record<
+        ProductId,
+        string
+      >,
+      subnets: LOCAL_SUBNETS,
+      managedBy: LOCAL_MANAGED_BY,
+      clock,
+      log,
+    }),
+    inspect: createInspectInstance({ ec2, machines, probe: ec2.probe, clock }),
+    records: createLeaseRecords({ machines, lifecycle, clock, log }),
+  };
+  const workflow = new LocalLeaseWorkflow({
+    workflow: synthesizeLeaseWorkflow(options.tableName),
+    steps,
+    ec2,
+    dynamo,
+    timing: options.workflowTiming,
+    log,
+  });
+  const reconcile = createReconcileFleet({
+    ec2,
+    machines,
+    lifecycle,
+    staleLeases: (cutoff) => liveLeasesEndedBefore(options.db, options.tableName, cutoff),
+    managedBy: LOCAL_MANAGED_BY,
+    graceMinutes: options.reconcileGraceMinutes,
+    clock,
+    log,
+    metrics: () => {},
+  });
+  return {
+    ec2,
+    workflow,
+    reconcile,
+    close: async () => {
+      await workflow.close();
+      dynamo.destroy();
+    },
+  };
+}

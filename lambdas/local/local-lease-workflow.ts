@@ -1,0 +1,273 @@
+import './promise-with-resolvers.js';
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { TERMINATION_SIGNAL } from '../adapters/workflow/step-functions-lease-workflow.js';
+import type { MachineRecord } from '../core/machine.js';
+import type { LeaseWorkflow, Logger } from '../core/ports.js';
+import type { SimulatedEc2 } from './simulated-ec2.js';
+import type { SynthesizedWorkflow, WorkflowFunction } from './synthesized-workflow.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type StepHandler = (input: never) => Promise<unknown>;
+
+export interface LocalWorkflowTiming {
+  /** Replaces the Wait states' polling intervals (boot, shutdown). */
+  pollMs: number;
+  /** Replaces every Retry interval. */
+  retryMs: number;
+  /** Lease holds run this many times faster than real time. */
+  clockSpeedup: number;
+}
+
+export interface LocalWorkflowDependencies {
+  workflow: SynthesizedWorkflow;
+  /** The step functions' handlers, the same code the Lambda functions run. */
+  steps: Record<WorkflowFunction, StepHandler>;
+  ec2: SimulatedEc2;
+  dynamo: DynamoDBClient;
+  timing: LocalWorkflowTiming;
+  log: Logger;
+}
+
+export interface ExecutionRecord {
+  machineId: string;
+  /** Every state entered, in order: what Step Functions bills as state transitions. */
+  states: string[];
+  status: 'running' | 'succeeded' | 'failed';
+  error?: string;
+  done: Promise<void>;
+}
+
+/** Errors from a service integration carry the service's prefix, as in Step Functions. */
+function integrationError(service: string, error: unknown): Error {
+  const original = error as { name?: string; Code?: string; message?: string };
+  const renamed = new Error(original.message ?? String(error));
+  renamed.name = `${service}.${original.Code ?? original.name ?? 'Error'}`;
+  return renamed;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const statesTimeout = () => {
+  const error = new Error('the task timed out');
+  error.name = 'States.Timeout';
+  return error;
+};
+
+/**
+ * aws-local-stepfunctions reads TimeoutSecondsPath from the task's Parameters output;
+ * Step Functions reads it from the state input. The local hold enforces that timeout
+ * itself (see hold()), so the runner gets a fixed ceiling instead of the path.
+ */
+function withLocalTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
+  // A JSON copy, not structuredClone: the runner only treats objects of its own realm as plain.
+  const copy = JSON.parse(JSON.stringify(definition)) as {
+    States: Record<string, Record<string, unknown>>;
+  };
+  for (const state of Object.values(copy.States)) {
+    if (state.TimeoutSecondsPath) {
+      delete state.TimeoutSecondsPath;
+      // Far beyond any lease, and below Node's timer ceiling (2^31 ms, about 24.8 days).
+      state.TimeoutSeconds = 20 * 86_400;
+    }
+  }
+  return copy;
+}
+
+const withoutMetadata = ({ $metadata: _metadata, ...rest }: { $metadata?: unknown }) =>
+  rest as Json;
+
+/**
+ * Runs the synthesised lease state machine with aws-local-stepfunctions, one execution
+ * per machine: Lambda steps call the step handlers in-process, EC2 calls go to the
+ * simulated fleet, DynamoDB calls go to the local DynamoDB, and the wake-up callback of
+ * an early termination resolves the held task as SendTaskSuccess would.
+ */
+export class LocalLeaseWorkflow implements LeaseWorkflow {
+  private readonly machine: StateMachine;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly held = new Map<string, { wake: (output: Json) => void; cancel: () => void }>();
+  private readonly aborts = new Map<string, () => void>();
+
+  constructor(private readonly deps: LocalWorkflowDependencies) {
+    this.machine = new StateMachine(withLocalTimeouts(deps.workflow.definition) as never, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+  }
+
+  execution(machineId: string): ExecutionRecord | undefined {
+    return this.executions.get(machineId);
+  }
+
+  async start(machine: MachineRecord): Promise<void> {
+    // The execution name is the machine id: a second start is the same execution.
+    if (this.executions.has(machine.machine_id)) return;
+    const record: ExecutionRecord = {
+      machineId: machine.machine_id,
+      states: [],
+      status: 'running',
+      done: Promise.resolve(),
+    };
+    this.executions.set(machine.machine_id, record);
+    const execution = this.machine.run({ machine_id: machine.machine_id } as Json as never, {
+      overrides: this.overrides(),
+      context: this.context(machine.machine_id),
+    });
+    this.aborts.set(machine.machine_id, execution.abort);
+    const follow = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type !== 'StateEntered') continue;
+        record.states.push(event.state.name);
+        if (
+          event.state.type === 'Task' ||
+          event.state.type === 'Succeed' ||
+          event.state.type === 'Fail'
+        ) {
+          this.deps.log.info('lease.step', {
+            machine_id: machine.machine_id,
+            state: event.state.name,
+          });
+        }
+      }
+    })();
+    record.done = execution.result
+      .then(() => {
+        record.status = 'succeeded';
+      })
+      .catch((error: unknown) => {
+        record.status = 'failed';
+        const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+        record.error = cause ? `${cause.name}: ${cause.message}` : String(error);
+        this.deps.log.warn('lease.execution_failed', {
+          machine_id: machine.machine_id,
+          error: record.error,
+        });
+      })
+      .finally(() => this.aborts.delete(machine.machine_id));
+    follow.catch(() => {});
+  }
+
+  async terminationRequested(machine: MachineRecord): Promise<void> {
+    if (machine.wake_token)
+      this.held.get(machine.wake_token)?.wake(TERMINATION_SIGNAL as unknown as Json);
+  }
+
+  /** Stops every running execution (the local storefront is shutting down). */
+  async close(): Promise<void> {
+    for (const hold of this.held.values()) hold.cancel();
+    for (const abort of this.aborts.values()) abort();
+    await Promise.allSettled([...this.executions.values()].map((record) => record.done));
+  }
+
+  private context(machineId: string) {
+    return {
+      Execution: { Name: machineId },
+      // Step Functions gives each task its own token and each state its entry time.
+      Task: {
+        get Token() {
+          return `local-task:${machineId}:${randomUUID()}`;
+        },
+      },
+      State: {
+        get EnteredTime() {
+          return new Date().toISOString();
+        },
+      },
+    };
+  }
+
+  private overrides() {
+    const { workflow, timing } = this.deps;
+    const states = workflow.definition.States as Record<string, Record<string, unknown>>;
+    const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const waitTimeOverrides: Record<string, number> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Wait') waitTimeOverrides[name] = timing.pollMs;
+      if (state.Retry) retryIntervalOverrides[name] = timing.retryMs;
+      if (state.Type !== 'Task') continue;
+      taskResourceLocalHandlers[name] = this.handlerFor(name, state);
+    }
+    return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
+  }
+
+  private handlerFor(name: string, state: Record<string, unknown>): (input: Json) => Promise<Json> {
+    const resource = String(state.Resource);
+    const { workflow, steps, ec2, dynamo } = this.deps;
+    const step = workflow.functionByArn[resource];
+    if (step) return async (input) => (await steps[step](input as never)) as Json;
+
+    if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
+      const functionName = String((state.Parameters as Record<string, unknown>).FunctionName);
+      const holdStep = workflow.functionByArn[functionName];
+      if (!holdStep) throw new Error(`${name}: no local function for ${functionName}`);
+      return (input) => this.hold((input as { Payload: Json }).Payload, steps[holdStep]);
+    }
+
+    const sdk = /^arn:aws:states:::aws-sdk:ec2:(\w+)$/.exec(resource);
+    if (sdk) {
+      const commands: Record<string, new (input: never) => object> = {
+        describeInstances: DescribeInstancesCommand,
+        terminateInstances: TerminateInstancesCommand,
+      };
+      const Command = commands[sdk[1] ?? ''];
+      if (!Command) throw new Error(`${name}: the simulated EC2 has no ${sdk[1]}`);
+      return async (input) => {
+        try {
+          return withoutMetadata(await ec2.send(new Command(input as never)));
+        } catch (error) {
+          throw integrationError('Ec2', error);
+        }
+      };
+    }
+
+    const table = /^arn:aws:states:::dynamodb:(getItem|updateItem)$/.exec(resource);
+    if (table) {
+      return async (input) => {
+        try {
+          const command =
+            table[1] === 'getItem'
+              ? new GetItemCommand(input as never)
+              : new UpdateItemCommand(input as never);
+          return withoutMetadata((await dynamo.send(command as never)) as { $metadata?: unknown });
+        } catch (error) {
+          throw integrationError('DynamoDB', error);
+        }
+      };
+    }
+    throw new Error(`${name}: no local stand-in for ${resource}`);
+  }
+
+  /**
+   * The callback task: the function stores the token and returns the lease clock; the
+   * task then waits until woken (an early termination) or until the lease is due, which
+   * is reported as States.Timeout like Step Functions' TimeoutSecondsPath.
+   */
+  private async hold(payload: Json, register: StepHandler): Promise<Json> {
+    const token = (payload as { token: string }).token;
+    const clock = (await register(payload as never)) as { seconds_remaining: number };
+    return new Promise<Json>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          this.held.delete(token);
+          reject(statesTimeout());
+        },
+        Math.min((clock.seconds_remaining * 1000) / this.deps.timing.clockSpeedup, MAX_TIMER_MS),
+      );
+      this.held.set(token, {
+        wake: (output) => {
+          clearTimeout(timer);
+          this.held.delete(token);
+          resolve(output);
+        },
+        cancel: () => {
+          clearTimeout(timer);
+          this.held.delete(token);
+          reject(new Error('the local storefront is shutting down'));
+        },
+      });
+    });
+  }
+}

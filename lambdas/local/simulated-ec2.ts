@@ -1,0 +1,244 @@
+import {
+  type CapacityReservation,
+  CreateTagsCommand,
+  DescribeCapacityReservationsCommand,
+  DescribeInstancesCommand,
+  type Instance,
+  type InstanceStateName,
+  RunInstancesCommand,
+  type Tag,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { SshProbe } from '../workflow/ssh-probe.js';
+
+/** An EC2 service error as the SDK raises it: `name` and `Code` carry the error code. */
+export class SimulatedEc2Error extends Error {
+  readonly Code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = code;
+    this.Code = code;
+  }
+}
+
+export interface SimulatedEc2Timing {
+  /** pending → running. */
+  bootMs: number;
+  /** running → the SSH banner says ready (user data done). */
+  readyMs: number;
+  /** shutting-down → terminated. */
+  shutdownMs: number;
+}
+
+interface SimulatedInstance {
+  id: string;
+  instanceType: string;
+  subnetId: string;
+  tags: Tag[];
+  launchedAt: number;
+  state: InstanceStateName;
+  stateSince: number;
+  host: string;
+  clientToken: string;
+}
+
+/**
+ * A small stand-in for the EC2 API, for the local storefront and the tests: the calls the
+ * lease workflow makes (RunInstances with client tokens, DescribeInstances by id or tag,
+ * TerminateInstances, CreateTags, DescribeCapacityReservations), instances that boot, get a
+ * documentation-range address (203.0.113.0/24), become ready and shut down on a clock, and
+ * switches to make launches fail the way EC2 does.
+ */
+export class SimulatedEc2 {
+  private readonly instances = new Map<string, SimulatedInstance>();
+  private readonly byToken = new Map<string, string>();
+  private sequence = 0;
+  readonly calls: { command: string; input: unknown }[] = [];
+  /** Instance types that have no capacity now (RunInstances fails with InsufficientInstanceCapacity). */
+  readonly outOfCapacity = new Set<string>();
+  /** The next RunInstances calls fail with these codes, in order. */
+  readonly launchFailures: string[] = [];
+  /** Instances that never pass their readiness check (a GPU that does not come up). */
+  readonly neverReady = new Set<string>();
+  /** What DescribeCapacityReservations returns. */
+  capacityReservations: CapacityReservation[] = [];
+
+  constructor(
+    private readonly instanceTypeOfTemplate: (launchTemplateId: string) => string,
+    private readonly timing: SimulatedEc2Timing,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The EC2Client.send subset the workflow uses. */
+  async send(command: object): Promise<never> {
+    const input = (command as { input: unknown }).input;
+    this.calls.push({ command: command.constructor.name, input });
+    if (command instanceof RunInstancesCommand) return this.runInstances(command.input) as never;
+    if (command instanceof DescribeInstancesCommand)
+      return this.describeInstances(command.input) as never;
+    if (command instanceof TerminateInstancesCommand)
+      return this.terminateInstances(command.input) as never;
+    if (command instanceof CreateTagsCommand) return {} as never;
+    if (command instanceof DescribeCapacityReservationsCommand)
+      return this.describeCapacityReservations() as never;
+    throw new SimulatedEc2Error(
+      'UnsupportedOperation',
+      `the simulated EC2 does not implement ${command.constructor.name}`,
+    );
+  }
+
+  /** Readiness as the machine's SSH banner would report it. */
+  readonly probe: SshProbe = async (host) => {
+    const instance = [...this.instances.values()].find((candidate) => candidate.host === host);
+    if (!instance) return false;
+    this.advance(instance);
+    return (
+      instance.state === 'running' &&
+      !this.neverReady.has(instance.id) &&
+      this.now() >= instance.stateSince + this.timing.readyMs
+    );
+  };
+
+  /** Instances not yet terminated: what would still be billing. */
+  running(): Instance[] {
+    return [...this.instances.values()]
+      .map((instance) => this.view(instance))
+      .filter((instance) => instance.State?.Name !== 'terminated');
+  }
+
+  instance(id: string): Instance | undefined {
+    const instance = this.instances.get(id);
+    return instance ? this.view(instance) : undefined;
+  }
+
+  /** Launches an instance directly, as a person or a bug might, outside any lease. */
+  launchStray(tags: Tag[]): string {
+    return this.create('t3.medium', 'subnet-stray', tags, `stray-${this.sequence}`);
+  }
+
+  private create(instanceType: string, subnetId: string, tags: Tag[], clientToken: string): string {
+    this.sequence += 1;
+    const id = `i-${this.sequence.toString(16).padStart(17, '0')}`;
+    this.instances.set(id, {
+      id,
+      instanceType,
+      subnetId,
+      tags,
+      launchedAt: this.now(),
+      state: 'pending',
+      stateSince: this.now(),
+      host: `203.0.113.${(this.sequence % 254) + 1}`,
+      clientToken,
+    });
+    this.byToken.set(clientToken, id);
+    return id;
+  }
+
+  private runInstances(input: RunInstancesCommand['input']) {
+    const existing = input.ClientToken ? this.byToken.get(input.ClientToken) : undefined;
+    if (existing)
+      return { Instances: [this.view(this.instances.get(existing) as SimulatedInstance)] };
+    const failure = this.launchFailures.shift();
+    if (failure) throw new SimulatedEc2Error(failure, `simulated ${failure}`);
+    const instanceType = this.instanceTypeOfTemplate(input.LaunchTemplate?.LaunchTemplateId ?? '');
+    if (this.outOfCapacity.has(instanceType)) {
+      throw new SimulatedEc2Error(
+        'InsufficientInstanceCapacity',
+        `We currently do not have sufficient ${instanceType} capacity in the Availability Zone you requested.`,
+      );
+    }
+    const tags =
+      input.TagSpecifications?.find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
+    const id = this.create(
+      instanceType,
+      input.SubnetId ?? 'subnet-default',
+      tags,
+      input.ClientToken ?? `token-${this.sequence}`,
+    );
+    return { Instances: [this.view(this.instances.get(id) as SimulatedInstance)] };
+  }
+
+  private describeInstances(input: DescribeInstancesCommand['input']) {
+    let selected = [...this.instances.values()];
+    if (input.InstanceIds?.length) {
+      const missing = input.InstanceIds.find((id) => !this.instances.has(id));
+      if (missing)
+        throw new SimulatedEc2Error(
+          'InvalidInstanceID.NotFound',
+          `The instance ID '${missing}' does not exist`,
+        );
+      selected = input.InstanceIds.map((id) => this.instances.get(id) as SimulatedInstance);
+    }
+    for (const filter of input.Filters ?? []) {
+      const values = filter.Values ?? [];
+      selected = selected.filter((instance) => {
+        this.advance(instance);
+        if (filter.Name === 'instance-state-name') return values.includes(instance.state);
+        if (filter.Name?.startsWith('tag:')) {
+          const key = filter.Name.slice(4);
+          return instance.tags.some((tag) => tag.Key === key && values.includes(tag.Value ?? ''));
+        }
+        return true;
+      });
+    }
+    return {
+      Reservations: selected.length
+        ? [{ Instances: selected.map((instance) => this.view(instance)) }]
+        : [],
+    };
+  }
+
+  private terminateInstances(input: TerminateInstancesCommand['input']) {
+    const TerminatingInstances = (input.InstanceIds ?? []).map((id) => {
+      const instance = this.instances.get(id);
+      if (!instance)
+        throw new SimulatedEc2Error(
+          'InvalidInstanceID.NotFound',
+          `The instance ID '${id}' does not exist`,
+        );
+      this.advance(instance);
+      const previous = instance.state;
+      if (previous !== 'terminated' && previous !== 'shutting-down') {
+        instance.state = 'shutting-down';
+        instance.stateSince = this.now();
+      }
+      return {
+        InstanceId: id,
+        PreviousState: { Name: previous },
+        CurrentState: { Name: instance.state },
+      };
+    });
+    return { TerminatingInstances };
+  }
+
+  private describeCapacityReservations() {
+    return { CapacityReservations: this.capacityReservations };
+  }
+
+  /** Moves an instance along its lifecycle according to the clock. */
+  private advance(instance: SimulatedInstance) {
+    const elapsed = this.now() - instance.stateSince;
+    if (instance.state === 'pending' && elapsed >= this.timing.bootMs) {
+      instance.state = 'running';
+      instance.stateSince = this.now();
+    } else if (instance.state === 'shutting-down' && elapsed >= this.timing.shutdownMs) {
+      instance.state = 'terminated';
+      instance.stateSince = this.now();
+    }
+  }
+
+  private view(instance: SimulatedInstance): Instance {
+    this.advance(instance);
+    const hasAddress = instance.state === 'running' || instance.state === 'stopping';
+    return {
+      InstanceId: instance.id,
+      InstanceType: instance.instanceType as Instance['InstanceType'],
+      SubnetId: instance.subnetId,
+      State: { Name: instance.state },
+      Tags: instance.tags,
+      ClientToken: instance.clientToken,
+      LaunchTime: new Date(instance.launchedAt),
+      ...(hasAddress ? { PublicIpAddress: instance.host } : {}),
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import { KEY_PREFIX, type KeyPrefix } from '../adapters/dynamodb/table-design.js';
+
+/**
+ * What each API function may touch. The CDK stack grants exactly this (table actions
+ * scoped to partition key prefixes, secrets, workflow actions) and the Lambda runtime
+ * loads only the secrets listed here, so the two cannot drift apart.
+ */
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+export type SecretName = 'storefront' | 'stripe';
+export type WorkflowAction = 'start' | 'wake';
+
+export interface OperationAccess {
+  table?: { actions: TableAction[]; keyPrefixes: KeyPrefix[] };
+  secrets: SecretName[];
+  workflow?: WorkflowAction[];
+}
+
+const { order, machine, replay } = KEY_PREFIX;
+
+export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
+  getDiscoveryDocument: { secrets: [] },
+  health: { secrets: [] },
+  validateOrder: { secrets: [] },
+  createOrder: {
+    table: {
+      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      keyPrefixes: [order, machine, replay],
+    },
+    secrets: ['storefront', 'stripe'],
+    workflow: ['start'],
+  },
+  getOrder: { table: { actions: ['GetItem'], keyPrefixes: [order, machine] }, secrets: [] },
+  createMachine: {
+    table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine] },
+    secrets: ['storefront'],
+    workflow: ['start'],
+  },
+  getMachine: { table: { actions: ['GetItem'], keyPrefixes: [machine] }, secrets: [] },
+  terminateMachine: {
+    table: { actions: ['GetItem', 'UpdateItem'], keyPrefixes: [machine] },
+    secrets: [],
+    workflow: ['wake'],
+  },
+  extendMachine: {
+    table: {
+      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      keyPrefixes: [machine, replay],
+    },
+    secrets: ['storefront', 'stripe'],
+  },
+};

@@ -1,0 +1,11 @@
+/**
+ * Tags on every instance the storefront launches. `managedBy` (the stack's name) scopes
+ * the workflow's and the reconciler's EC2 permissions and lets the reconciler find every
+ * storefront instance; `machineId` ties an instance back to its lease.
+ */
+export const INSTANCE_TAGS = {
+  managedBy: 'storefront:managed-by',
+  machineId: 'storefront:machine-id',
+  product: 'storefront:product',
+  leaseEndsAtLaunch: 'storefront:lease-ends-at-launch',
+} as const;

@@ -1,0 +1,226 @@
+import {
+  DescribeCapacityReservationsCommand,
+  type EC2Client,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import type { Clock, Logger, MachineStore } from '../core/ports.js';
+import type { CapacityBlockPolicy, Catalog, Product, ProductId } from '../core/products.js';
+import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { INSTANCE_TAGS } from './instance-tags.js';
+import { classifyLaunchError, launchFailure } from './launch-errors.js';
+import { renderUserData } from './user-data.js';
+import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
+
+export interface Subnet {
+  id: string;
+  availabilityZone: string;
+}
+
+export interface LaunchDependencies {
+  ec2: Pick<EC2Client, 'send'>;
+  machines: Pick<MachineStore, 'get'>;
+  lifecycle: Pick<LeaseLifecycleStore, 'recordInstance'>;
+  catalog: Catalog;
+  launchTemplates: Readonly<Record<ProductId, string>>;
+  subnets: readonly Subnet[];
+  /** Value of the managed-by tag: the stack's name. */
+  managedBy: string;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface LaunchInput {
+  machine_id: string;
+}
+
+export interface LaunchResult {
+  instance_id?: string;
+  /** The lease ended before or during the launch; any instance was terminated at once. */
+  cancelled: boolean;
+}
+
+/** Capacity Block instances are stopped before the block ends; leases end earlier still. */
+const CAPACITY_BLOCK_END_MARGIN_MINUTES = 30;
+
+interface Placement {
+  subnets: readonly Subnet[];
+  extra: Partial<RunInstancesCommandInput>;
+  hardStopAt?: string;
+}
+
+async function capacityBlockPlacement(
+  deps: LaunchDependencies,
+  policy: CapacityBlockPolicy,
+  leaseMinutes: number,
+): Promise<Placement | undefined> {
+  const { CapacityReservations = [] } = await deps.ec2.send(
+    new DescribeCapacityReservationsCommand({
+      CapacityReservationIds: policy.reservationIds,
+      Filters: [{ Name: 'state', Values: ['active'] }],
+    }),
+  );
+  const needsUntil =
+    deps.clock.now().getTime() + (leaseMinutes + CAPACITY_BLOCK_END_MARGIN_MINUTES + 15) * 60_000;
+  const block = CapacityReservations.find(
+    (candidate) =>
+      (candidate.AvailableInstanceCount ?? 0) > 0 &&
+      (!candidate.EndDate || candidate.EndDate.getTime() >= needsUntil) &&
+      deps.subnets.some((subnet) => subnet.availabilityZone === candidate.AvailabilityZone),
+  );
+  if (!block?.CapacityReservationId) return undefined;
+  return {
+    subnets: deps.subnets.filter((subnet) => subnet.availabilityZone === block.AvailabilityZone),
+    extra: {
+      InstanceMarketOptions: { MarketType: 'capacity-block' },
+      CapacityReservationSpecification: {
+        CapacityReservationTarget: { CapacityReservationId: block.CapacityReservationId },
+      },
+    },
+    ...(block.EndDate
+      ? {
+          hardStopAt: new Date(
+            block.EndDate.getTime() - CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000,
+          ).toISOString(),
+        }
+      : {}),
+  };
+}
+
+/** Zones in an order that spreads leases out, starting from a place fixed per machine. */
+function rotated(subnets: readonly Subnet[], machineId: string): Subnet[] {
+  const start = Number.parseInt(machineId.slice(-4), 16) % Math.max(1, subnets.length);
+  return [...subnets.slice(start), ...subnets.slice(0, start)];
+}
+
+async function placementFor(
+  deps: LaunchDependencies,
+  product: Product,
+  machineId: string,
+  leaseMinutes: number,
+) {
+  const policy = product.instance.capacityBlocks;
+  const onDemand: Placement = { subnets: rotated(deps.subnets, machineId), extra: {} };
+  if (!policy) return onDemand;
+  const block = await capacityBlockPlacement(deps, policy, leaseMinutes);
+  if (block) return block;
+  if (policy.whenUnavailable === 'fail') {
+    throw new WorkflowError(
+      WORKFLOW_ERRORS.capacityUnavailable,
+      `no reserved ${product.instance.instanceType} capacity is free for a ${leaseMinutes}-minute lease of ${product.id} right now; try again later`,
+    );
+  }
+  deps.log.info('lease.capacity_block_unavailable', {
+    machine_id: machineId,
+    falling_back: 'on-demand',
+  });
+  return onDemand;
+}
+
+/**
+ * Step "Launch instance": runs the lease's instance from the product's launch template.
+ * The client token is derived from the machine id (and the zone tried), so a retried step
+ * returns the instance it already launched instead of launching another; zones are tried
+ * in turn when one has no capacity.
+ */
+export const createLaunchInstance =
+  (deps: LaunchDependencies) =>
+  async (input: LaunchInput): Promise<LaunchResult> => {
+    const machine = await deps.machines.get(input.machine_id, deps.clock.now());
+    if (machine?.status !== 'provisioning') return { cancelled: true };
+    if (machine.instance_id) return { instance_id: machine.instance_id, cancelled: false };
+
+    const product = deps.catalog[machine.product_id];
+    const placement = await placementFor(deps, product, machine.machine_id, machine.lease_minutes);
+    const tags = [
+      { Key: INSTANCE_TAGS.managedBy, Value: deps.managedBy },
+      { Key: INSTANCE_TAGS.machineId, Value: machine.machine_id },
+      { Key: INSTANCE_TAGS.product, Value: machine.product_id },
+      { Key: INSTANCE_TAGS.leaseEndsAtLaunch, Value: machine.expires_at },
+      { Key: 'Name', Value: `storefront ${machine.machine_id}` },
+    ];
+    const userData = Buffer.from(
+      renderUserData({
+        sshPublicKey: machine.ssh_public_key,
+        requireGpu: product.id === 'gpu-h100-machine',
+      }),
+    ).toString('base64');
+
+    let instanceId: string | undefined;
+    let lastCapacityError: unknown;
+    for (const [index, subnet] of placement.subnets.entries()) {
+      try {
+        const { Instances = [] } = await deps.ec2.send(
+          new RunInstancesCommand({
+            ClientToken: `${machine.machine_id}-${subnet.availabilityZone}`,
+            LaunchTemplate: {
+              LaunchTemplateId: deps.launchTemplates[product.id],
+              Version: '$Latest',
+            },
+            SubnetId: subnet.id,
+            MinCount: 1,
+            MaxCount: 1,
+            UserData: userData,
+            TagSpecifications: [
+              { ResourceType: 'instance', Tags: tags },
+              { ResourceType: 'volume', Tags: tags },
+            ],
+            ...placement.extra,
+          }),
+        );
+        instanceId = Instances[0]?.InstanceId;
+        break;
+      } catch (error) {
+        if (classifyLaunchError(error) !== 'capacity')
+          throw launchFailure(error, {
+            id: product.id,
+            instanceType: product.instance.instanceType,
+          });
+        deps.log.info('lease.zone_without_capacity', {
+          machine_id: machine.machine_id,
+          zone: subnet.availabilityZone,
+          attempt: index + 1,
+        });
+        lastCapacityError = error;
+      }
+    }
+    if (!instanceId) {
+      throw launchFailure(lastCapacityError ?? { name: 'InsufficientInstanceCapacity' }, {
+        id: product.id,
+        instanceType: product.instance.instanceType,
+      });
+    }
+
+    const recorded = await deps.lifecycle.recordInstance(
+      machine.machine_id,
+      instanceId,
+      placement.hardStopAt,
+    );
+    if (!recorded) {
+      // Terminated (or failed) while the launch was in flight: the instance must not live on.
+      await deps.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+      deps.log.info('lease.launch_cancelled', {
+        machine_id: machine.machine_id,
+        instance_id: instanceId,
+      });
+      return { instance_id: instanceId, cancelled: true };
+    }
+    deps.log.info('lease.launched', {
+      machine_id: machine.machine_id,
+      instance_id: instanceId,
+      product: product.id,
+    });
+    return { instance_id: instanceId, cancelled: false };
+  };
+
+/** Lambda entry point. */
+export const handler = onWorkflowLambda((context) =>
+  createLaunchInstance({
+    ...context,
+    launchTemplates: context.config.LAUNCH_TEMPLATES as Record<ProductId, string>,
+    subnets: context.config.SUBNETS,
+    managedBy: context.config.MANAGED_BY,
+  }),
+);

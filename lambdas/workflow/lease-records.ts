@@ -1,0 +1,129 @@
+import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { leaseEndFromActivation } from '../core/machine.js';
+import type { Clock, Logger, MachineStore } from '../core/ports.js';
+import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
+
+export interface LeaseRecordDependencies {
+  machines: Pick<MachineStore, 'get'>;
+  lifecycle: Pick<
+    LeaseLifecycleStore,
+    'activate' | 'holdWakeToken' | 'markTerminated' | 'markFailed'
+  >;
+  clock: Clock;
+  log: Logger;
+}
+
+/** A caught workflow error as Step Functions passes it on: `{ Error, Cause }`. */
+export interface CaughtError {
+  Error?: string;
+  Cause?: string;
+}
+
+export type LeaseRecordInput =
+  | { action: 'start_clock'; machine_id: string; host: string; ssh_port: number }
+  | { action: 'hold'; machine_id: string; token: string }
+  | { action: 'check'; machine_id: string }
+  | { action: 'record_failure'; machine_id: string; reason?: string; error?: CaughtError }
+  | { action: 'record_termination'; machine_id: string };
+
+export interface LeaseClock {
+  /** The lease has ended (its time is up, or it was terminated early). */
+  due: boolean;
+  /** Seconds until the lease ends, for the next wait's timeout; at least 1. */
+  seconds_remaining: number;
+  expires_at?: string;
+}
+
+const GENERIC_FAILURE = 'the machine could not be provisioned; the operator has been alerted';
+
+/** Our own workflow errors carry a message meant for agents; anything else is not shown. */
+export function failureReason(input: { reason?: string; error?: CaughtError }): string {
+  if (input.reason) return input.reason;
+  const ours = Object.values(WORKFLOW_ERRORS) as string[];
+  if (!input.error?.Error || !ours.includes(input.error.Error)) return GENERIC_FAILURE;
+  const cause = input.error.Cause ?? '';
+  try {
+    // Lambda errors arrive as {"errorType","errorMessage","trace"} in Cause.
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Cause is the message itself.
+  }
+  return cause || GENERIC_FAILURE;
+}
+
+/**
+ * The lease's bookkeeping steps: every status change the workflow makes goes through the
+ * same conditional writes the API uses, so neither can undo the other's transition.
+ */
+export const createLeaseRecords =
+  (deps: LeaseRecordDependencies) =>
+  async (input: LeaseRecordInput): Promise<LeaseClock | { recorded: boolean }> => {
+    const now = deps.clock.now();
+    const clockOf = (expiresAt: string, active: boolean): LeaseClock => {
+      const remaining = Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000);
+      return {
+        due: !active || remaining <= 0,
+        seconds_remaining: Math.max(1, remaining),
+        expires_at: expiresAt,
+      };
+    };
+    switch (input.action) {
+      case 'start_clock': {
+        const machine = await deps.machines.get(input.machine_id, now);
+        if (machine?.status !== 'provisioning') {
+          throw new WorkflowError(
+            WORKFLOW_ERRORS.leaseNotActive,
+            `lease is ${machine?.status ?? 'gone'}`,
+          );
+        }
+        const active = await deps.lifecycle.activate(input.machine_id, {
+          host: input.host,
+          sshPort: input.ssh_port,
+          activatedAt: now.toISOString(),
+          expiresAt: leaseEndFromActivation(machine, now),
+        });
+        if (!active)
+          throw new WorkflowError(
+            WORKFLOW_ERRORS.leaseNotActive,
+            'lease ended during provisioning',
+          );
+        deps.log.info('lease.active', {
+          machine_id: input.machine_id,
+          host: input.host,
+          expires_at: active.expires_at,
+        });
+        return clockOf(active.expires_at, true);
+      }
+      case 'hold': {
+        const held = await deps.lifecycle.holdWakeToken(input.machine_id, input.token);
+        if (!held)
+          throw new WorkflowError(WORKFLOW_ERRORS.leaseNotActive, 'lease is no longer active');
+        return clockOf(held.expires_at, true);
+      }
+      case 'check': {
+        const machine = await deps.machines.get(input.machine_id, now);
+        if (!machine) return { due: true, seconds_remaining: 1 };
+        return clockOf(machine.expires_at, machine.status === 'active');
+      }
+      case 'record_failure': {
+        const reason = failureReason(input);
+        const failed = await deps.lifecycle.markFailed(input.machine_id, reason, now);
+        deps.log.warn('lease.failed', {
+          machine_id: input.machine_id,
+          reason,
+          error: input.error?.Error,
+        });
+        return { recorded: Boolean(failed) };
+      }
+      case 'record_termination': {
+        const terminated = await deps.lifecycle.markTerminated(input.machine_id, now);
+        if (terminated) deps.log.info('lease.terminated', { machine_id: input.machine_id });
+        return { recorded: Boolean(terminated) };
+      }
+    }
+  };
+
+/** Lambda entry point. */
+export const handler = onWorkflowLambda(createLeaseRecords);

@@ -1,0 +1,96 @@
+import { Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { loadOpenApiDocument, operationsOf } from '../lambdas/contract/openapi-document.js';
+import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
+import { seconds, storefrontFunction } from './node-function.js';
+
+export interface ApiFunctionsProps {
+  table: ITable;
+  storefrontSecret: ISecret;
+  stripeSecret?: ISecret;
+  stateMachine: IStateMachine;
+  /** Environment shared by every API function (configuration, never secrets). */
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+}
+
+/**
+ * One function per operationId of openapi.json, from lambdas/api/<operationId>.ts, each
+ * granted exactly what OPERATION_ACCESS lists for it.
+ */
+export class ApiFunctions extends Construct {
+  readonly byOperation: Record<string, NodejsFunction> = {};
+
+  constructor(scope: Construct, id: string, props: ApiFunctionsProps) {
+    super(scope, id);
+    for (const { operationId, method, path } of operationsOf(loadOpenApiDocument())) {
+      const access = OPERATION_ACCESS[operationId];
+      if (!access)
+        throw new Error(
+          `no access rules for operation ${operationId} (lambdas/runtime/operation-access.ts)`,
+        );
+      const fn = storefrontFunction(this, operationId, {
+        entry: `lambdas/api/${operationId}.ts`,
+        description: `${method.toUpperCase()} ${path} (${operationId})`,
+        // API Gateway gives up after 29 s; the payment lock (60 s) outlasts this.
+        timeout: seconds(28),
+        logRetention: props.logRetention,
+        environment: {
+          ...props.environment,
+          OPERATION_ID: operationId,
+          ...(access.secrets.includes('storefront')
+            ? { STOREFRONT_SECRET_ARN: props.storefrontSecret.secretArn }
+            : {}),
+          ...(access.secrets.includes('stripe') && props.stripeSecret
+            ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
+            : {}),
+          ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
+        },
+      });
+      if (access.table) {
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: access.table.actions.map((action) => `dynamodb:${action}`),
+            resources: [props.table.tableArn],
+            conditions: {
+              'ForAllValues:StringLike': {
+                'dynamodb:LeadingKeys': access.table.keyPrefixes.map((prefix) => `${prefix}*`),
+              },
+            },
+          }),
+        );
+      }
+      if (access.secrets.includes('storefront')) props.storefrontSecret.grantRead(fn);
+      if (access.secrets.includes('stripe')) props.stripeSecret?.grantRead(fn);
+      if (access.workflow?.includes('start')) props.stateMachine.grantStartExecution(fn);
+      if (access.workflow?.includes('wake')) {
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['states:SendTaskSuccess'],
+            resources: [props.stateMachine.stateMachineArn],
+          }),
+        );
+      }
+      this.byOperation[operationId] = fn;
+    }
+  }
+
+  /** The Lambda invocation URI API Gateway calls for each operation. */
+  integrations(): Record<string, { uri: string }> {
+    const { partition, region } = Stack.of(this);
+    return Object.fromEntries(
+      Object.entries(this.byOperation).map(([operationId, fn]) => [
+        operationId,
+        {
+          uri: `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${fn.functionArn}/invocations`,
+        },
+      ]),
+    );
+  }
+}

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
+import type { Catalog } from '../lambdas/core/products.js';
+
+/**
+ * Operator configuration, read from CDK context: every default is in cdk.json (the one
+ * place to read them), overrides come with `-c storefront:<key>=<value>`. Values given on
+ * the command line arrive as strings, so booleans, numbers and JSON are parsed here.
+ * Unknown, missing or invalid keys fail the synth.
+ */
+export const CONTEXT_PREFIX = 'storefront:';
+
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false']).transform((value) => value === 'true'),
+]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .union([
+      z.string().transform((text, context) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          context.addIssue({ code: 'custom', message: 'is not valid JSON' });
+          return z.NEVER;
+        }
+      }),
+      z.record(z.string(), z.unknown()),
+      z.array(z.unknown()),
+    ])
+    .pipe(schema);
+
+const contextSchema = z.strictObject({
+  stageName: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, - and _ only'),
+  products: json(z.record(z.string(), z.unknown())),
+  allowUnpaidMachineCreate: bool,
+  testPayments: bool,
+  stripeSecretName: z.string().min(1).optional(),
+  stripeNetworkId: z
+    .string()
+    .regex(/^profile_\w+$/, 'a Stripe profile id (profile_…)')
+    .optional(),
+  stripePaymentMethodTypes: z.union([
+    z.array(z.string()),
+    z.string().transform((text) => text.split(',').map((item) => item.trim())),
+  ]),
+  realm: z.string().min(1).optional(),
+  domainName: z
+    .string()
+    .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'a DNS name')
+    .optional(),
+  certificateArn: z.string().startsWith('arn:aws', 'an ACM certificate ARN (us-east-1)').optional(),
+  throttleRateLimit: int(1, 10_000),
+  throttleBurstLimit: int(1, 5_000),
+  alarmEmail: z.email().optional(),
+  provisioningTimeoutMinutes: int(2, 120),
+  retentionDays: int(1, 365),
+  vpcId: z
+    .string()
+    .regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id')
+    .optional(),
+  reconcileEveryMinutes: int(1, 60),
+  logRetentionDays: int(1, 3653),
+  removalPolicy: z.enum(['retain', 'destroy']),
+});
+
+export type StorefrontConfig = Omit<z.output<typeof contextSchema>, 'products'> & {
+  catalog: Catalog;
+  productOverrides: CatalogOverride;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads every `storefront:` key of the context; anything else in the context is CDK's own. */
+export function readConfig(context: Record<string, unknown>): StorefrontConfig {
+  const values = Object.fromEntries(
+    Object.entries(context)
+      .filter(([key]) => key.startsWith(CONTEXT_PREFIX))
+      .map(([key, value]) => [key.slice(CONTEXT_PREFIX.length), value]),
+  );
+  const parsed = contextSchema.safeParse(values, { reportInput: true });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where =
+      issue?.code === 'invalid_type' && issue.input === undefined
+        ? `missing context ${CONTEXT_PREFIX}${issue.path.join('.')} (cdk.json holds the defaults)`
+        : issue?.code === 'unrecognized_keys'
+          ? `unknown context key ${issue.keys.map((key) => `${CONTEXT_PREFIX}${key}`).join(', ')}`
+          : `context ${CONTEXT_PREFIX}${issue?.path.join('.')}: ${issue?.message}`;
+    throw new ConfigError(`invalid storefront configuration: ${where}`);
+  }
+  const { products, ...config } = parsed.data;
+  let catalog: Catalog;
+  try {
+    catalog = resolveCatalog(products);
+  } catch (error) {
+    throw new ConfigError(
+      `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${(error as Error).message}`,
+    );
+  }
+  if (config.stripeSecretName && !config.stripeNetworkId) {
+    throw new ConfigError(
+      'invalid storefront configuration: storefront:stripeSecretName needs storefront:stripeNetworkId',
+    );
+  }
+  if (Boolean(config.domainName) !== Boolean(config.certificateArn)) {
+    throw new ConfigError(
+      'invalid storefront configuration: storefront:domainName and storefront:certificateArn go together',
+    );
+  }
+  return { ...config, catalog, productOverrides: products as CatalogOverride };
+}
+
+/** The context cdk.json gives the app, for code that builds the stack outside the CDK CLI. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const path = fileURLToPath(new URL('../cdk.json', import.meta.url));
+  return (JSON.parse(readFileSync(path, 'utf8')) as { context: Record<string, unknown> }).context;
+}

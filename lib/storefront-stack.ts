@@ -1,0 +1,124 @@
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { StorefrontApi } from './api.js';
+import { ApiFunctions } from './api-functions.js';
+import { Compute } from './compute.js';
+import type { StorefrontConfig } from './config.js';
+import { StorefrontData } from './data.js';
+import { FrontDoor } from './front-door.js';
+import { LeaseWorkflow } from './lease-workflow.js';
+import { Monitoring } from './monitoring.js';
+import { suppressAcceptedFindings } from './nag-suppressions.js';
+import { StorefrontSecrets } from './secrets.js';
+
+export interface StorefrontStackProps extends StackProps {
+  config: StorefrontConfig;
+}
+
+const retentionFor = (days: number): RetentionDays => {
+  const allowed = Object.values(RetentionDays).filter(
+    (value): value is number => typeof value === 'number' && value > 0,
+  );
+  return (allowed.find((value) => value >= days) ?? RetentionDays.TEN_YEARS) as RetentionDays;
+};
+
+/**
+ * The storefront on AWS: the API (imported from openapi.json) behind a CloudFront front
+ * door, one function per operation, one table, one lease workflow per machine, and the
+ * compute it launches, with alarms.
+ */
+export class StorefrontStack extends Stack {
+  constructor(scope: Construct, id: string, props: StorefrontStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = retentionFor(config.logRetentionDays);
+    const productCatalogJson = JSON.stringify(config.productOverrides);
+
+    const data = new StorefrontData(this, 'Data', { retain: config.removalPolicy === 'retain' });
+    const secrets = new StorefrontSecrets(this, 'Secrets', {
+      ...(config.stripeSecretName ? { stripeSecretName: config.stripeSecretName } : {}),
+    });
+    const compute = new Compute(this, 'Compute', {
+      catalog: config.catalog,
+      ...(config.vpcId ? { vpcId: config.vpcId } : {}),
+      logRetention,
+    });
+    const workflow = new LeaseWorkflow(this, 'LeaseWorkflow', {
+      table: data.table,
+      compute,
+      catalog: config.catalog,
+      productCatalogJson,
+      provisioningTimeoutMinutes: config.provisioningTimeoutMinutes,
+      retentionDays: config.retentionDays,
+      reconcileEveryMinutes: config.reconcileEveryMinutes,
+      logRetention,
+    });
+
+    if (config.testPayments) {
+      Annotations.of(this).addWarningV2(
+        'storefront:test-payments',
+        'storefront:testPayments is on: the "test" payment method takes no money. Use it only for a non-production stage.',
+      );
+    }
+    if (!config.testPayments && !config.stripeSecretName) {
+      Annotations.of(this).addWarningV2(
+        'storefront:no-payment-method',
+        'No payment method is configured (storefront:stripeSecretName + storefront:stripeNetworkId): the storefront will refuse orders with 503 until one is.',
+      );
+    }
+
+    const functions = new ApiFunctions(this, 'Functions', {
+      table: data.table,
+      storefrontSecret: secrets.storefront,
+      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
+      stateMachine: workflow.stateMachine,
+      logRetention,
+      environment: {
+        TABLE_NAME: data.table.tableName,
+        PRODUCT_CATALOG: productCatalogJson,
+        TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
+        ALLOW_UNPAID_MACHINE_CREATE: String(config.allowUnpaidMachineCreate),
+        MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
+        PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
+        ...(config.stripeNetworkId ? { STRIPE_NETWORK_ID: config.stripeNetworkId } : {}),
+        STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
+        ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
+      },
+    });
+    const api = new StorefrontApi(this, 'Api', {
+      functions: functions.byOperation,
+      integrations: functions.integrations(),
+      stageName: config.stageName,
+      throttleRateLimit: config.throttleRateLimit,
+      throttleBurstLimit: config.throttleBurstLimit,
+      logRetention,
+    });
+    const frontDoor = new FrontDoor(this, 'FrontDoor', {
+      api: api.api,
+      ...(config.domainName && config.certificateArn
+        ? { domainName: config.domainName, certificateArn: config.certificateArn }
+        : {}),
+    });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: workflow.stateMachine.stateMachineArn,
+      description: 'Lease executions, named after machine ids (Step Functions console)',
+    });
+    new CfnOutput(this, 'TableName', { value: data.table.tableName });
+    new CfnOutput(this, 'StorefrontSecretArn', { value: secrets.storefront.secretArn });
+    new CfnOutput(this, 'FrontDoorDomain', {
+      value: frontDoor.distribution.distributionDomainName,
+    });
+
+    new Monitoring(this, 'Monitoring', {
+      api: api.api,
+      stageName: config.stageName,
+      functions: [...Object.values(functions.byOperation), ...Object.values(workflow.functions)],
+      table: data.table,
+      stateMachine: workflow.stateMachine,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+
+    suppressAcceptedFindings(this, { customDomain: Boolean(config.domainName) });
+  }
+}
