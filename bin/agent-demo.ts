@@ -5,10 +5,11 @@
  *   npm start              (in one terminal)
  *   npm run demo           (in another; --url to point elsewhere)
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Mppx } from 'mppx/client';
 import { testChargeClient } from '../lambdas/adapters/payments/test-method.js';
+import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
 
 const { values } = parseArgs({
   options: { url: { type: 'string', default: 'http://127.0.0.1:3000' } },
@@ -35,14 +36,6 @@ async function call(method: string, path: string, init: { body?: unknown; token?
   };
 }
 
-function throwawayKey(): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
-  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
-  return `ssh-ed25519 ${blob.toString('base64')} demo-agent`;
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: a demo reads loosely shaped JSON
 type Body = Record<string, any>;
 
@@ -64,7 +57,7 @@ const order = {
   request_id: randomUUID(),
   product_id: 'bare-linux-machine',
   duration_minutes: 15,
-  ssh_public_key: throwawayKey(),
+  ssh_public_key: throwawayEd25519Key('demo-agent'),
 };
 const quote = await call('POST', '/api/machine/mpp/orders/validate', { body: order });
 say(

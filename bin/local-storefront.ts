@@ -3,7 +3,7 @@
  *
  *   npm start                      data kept in .data/ (restarts lose nothing)
  *   npm start -- --in-memory       nothing written to disk
- *   npm start -- --fast-clock=60   lease waits run 60× faster (a 15-minute lease ends in 15 s)
+ *   npm start -- --fast-clock=60   time runs 60× faster (a 15-minute lease ends in 15 s)
  *   PORT=8080 npm start            another port
  *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
  */
@@ -52,7 +52,7 @@ console.info(
     `  data           ${running.dataDirectory ? `${running.dataDirectory}/ (DynamoDB via dynalite at ${running.dynamoEndpoint})` : 'in memory'}`,
     `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
     `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (203.0.113.x hosts; nothing is launched)`,
-    `  lease clock    ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time`}`,
+    `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,
     `  unpaid create  ${settings.allowUnpaidCreate ? 'allowed' : 'disabled (ALLOW_UNPAID_MACHINE_CREATE=true to allow)'}`,
     '',
   ].join('\n'),

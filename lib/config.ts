@@ -17,20 +17,19 @@ const bool = z.union([
   z.enum(['true', 'false']).transform((value) => value === 'true'),
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A JSON value, given either as JSON (cdk.json) or as a JSON string (`-c key='{…}'`). */
 const json = <T extends z.ZodType>(schema: T) =>
   z
-    .union([
-      z.string().transform((text, context) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          context.addIssue({ code: 'custom', message: 'is not valid JSON' });
-          return z.NEVER;
-        }
-      }),
-      z.record(z.string(), z.unknown()),
-      z.array(z.unknown()),
-    ])
+    .unknown()
+    .transform((value, context) => {
+      if (typeof value !== 'string') return value;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
     .pipe(schema);
 
 const contextSchema = z.strictObject({
@@ -83,15 +82,21 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
       .filter(([key]) => key.startsWith(CONTEXT_PREFIX))
       .map(([key, value]) => [key.slice(CONTEXT_PREFIX.length), value]),
   );
-  const parsed = contextSchema.safeParse(values, { reportInput: true });
+  const missing = Object.entries(contextSchema.shape)
+    .filter(([key, schema]) => !schema.safeParse(undefined).success && values[key] === undefined)
+    .map(([key]) => `${CONTEXT_PREFIX}${key}`);
+  if (missing.length) {
+    throw new ConfigError(
+      `invalid storefront configuration: missing context ${missing.join(', ')} (cdk.json holds the defaults)`,
+    );
+  }
+  const parsed = contextSchema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where =
-      issue?.code === 'invalid_type' && issue.input === undefined
-        ? `missing context ${CONTEXT_PREFIX}${issue.path.join('.')} (cdk.json holds the defaults)`
-        : issue?.code === 'unrecognized_keys'
-          ? `unknown context key ${issue.keys.map((key) => `${CONTEXT_PREFIX}${key}`).join(', ')}`
-          : `context ${CONTEXT_PREFIX}${issue?.path.join('.')}: ${issue?.message}`;
+      issue?.code === 'unrecognized_keys'
+        ? `unknown context key ${issue.keys.map((key) => `${CONTEXT_PREFIX}${key}`).join(', ')}`
+        : `context ${CONTEXT_PREFIX}${issue?.path.join('.')}: ${issue?.message}`;
     throw new ConfigError(`invalid storefront configuration: ${where}`);
   }
   const { products, ...config } = parsed.data;

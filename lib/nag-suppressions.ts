@@ -22,7 +22,7 @@ export function suppressAcceptedFindings(stack: Stack, options: { customDomain: 
   acknowledge(
     stack,
     'AwsSolutions-IAM5[Resource::*]',
-    "Only actions AWS offers no resource-level permissions for use '*': X-Ray PutTraceSegments/PutTelemetryRecords and EC2 DescribeInstances/DescribeCapacityReservations (checked by the CDK tests).",
+    "Only actions AWS offers no resource-level permissions for use '*': X-Ray tracing, EC2 DescribeInstances/DescribeCapacityReservations, and the CloudWatch Logs delivery actions of Step Functions logging (the CDK tests hold the list).",
   );
   for (const [resource, reason] of [
     [

@@ -13,6 +13,7 @@ import type { Clock, Logger } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
+import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import { startLocalHttpServer } from './http-server.js';
 import { localFleet } from './local-fleet.js';
@@ -31,7 +32,7 @@ export interface LocalStorefrontOptions {
   catalogOverride?: unknown;
   /** Lease waits run this many times faster than real time (1 = real time). */
   clockSpeedup?: number;
-  /** How long a simulated machine takes to boot and become ready, and to shut down. */
+  /** How long a simulated machine takes to boot, become ready and shut down (clock time). */
   ec2Timing?: { bootMs: number; readyMs: number; shutdownMs: number };
   /** Polling and retry intervals of the local state machine run. */
   workflowTiming?: { pollMs: number; retryMs: number };
@@ -72,7 +73,7 @@ export async function startLocalStorefront(
   options: LocalStorefrontOptions = {},
 ): Promise<RunningStorefront> {
   const log = options.log ?? lineLogger();
-  const clock = options.clock ?? { now: () => new Date() };
+  const clock = options.clock ?? acceleratedClock(options.clockSpeedup ?? 1);
   const operations = handlersForContract();
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,

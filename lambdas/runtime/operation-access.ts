@@ -6,6 +6,7 @@ import { KEY_PREFIX, type KeyPrefix } from '../adapters/dynamodb/table-design.js
  * loads only the secrets listed here, so the two cannot drift apart.
  */
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+/** `stripe` also marks the operations that take payments: only they hold payment keys. */
 export type SecretName = 'storefront' | 'stripe';
 export type WorkflowAction = 'start' | 'wake';
 

@@ -1,13 +1,11 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  opensshLine,
+  sshString,
+  throwawayEd25519Key,
+} from '../../lambdas/local/throwaway-ssh-key.js';
 
 /** Real OpenSSH public key lines, built from freshly generated keys. */
-
-const sshString = (value: Buffer | string) => {
-  const bytes = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(bytes.length);
-  return Buffer.concat([length, bytes]);
-};
 
 const mpint = (value: Buffer) =>
   sshString(
@@ -16,18 +14,14 @@ const mpint = (value: Buffer) =>
 
 const b64 = (value: string | undefined) => Buffer.from(value ?? '', 'base64url');
 
-export function sshLine(type: string, fields: Buffer[], comment = 'agent@example'): string {
-  return `${type} ${Buffer.concat([sshString(type), ...fields]).toString('base64')}${comment ? ` ${comment}` : ''}`;
-}
+export const sshLine = (type: string, fields: Buffer[], comment = 'agent@example') =>
+  opensshLine(type, fields, comment);
 
 function jwk(key: KeyObject) {
   return key.export({ format: 'jwk' });
 }
 
-export function ed25519Key(comment?: string): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  return sshLine('ssh-ed25519', [sshString(b64(jwk(publicKey).x))], comment);
-}
+export const ed25519Key = (comment = 'agent@example') => throwawayEd25519Key(comment);
 
 const CURVES = { nistp256: 'P-256', nistp384: 'P-384', nistp521: 'P-521' } as const;
 

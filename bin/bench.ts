@@ -1,0 +1,183 @@
+/**
+ * npm run bench: measures the local storefront (in memory, one process, real HTTP):
+ * request latency and throughput per endpoint, the paid-order round trip, how long a lease
+ * takes from paid to active, and how many Step Functions transitions a lease costs.
+ * Numbers depend on the machine; compare runs on the same one.
+ */
+import { randomUUID } from 'node:crypto';
+import { Mppx } from 'mppx/client';
+import { testChargeClient } from '../lambdas/adapters/payments/test-method.js';
+import type { Logger } from '../lambdas/core/ports.js';
+import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
+import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// biome-ignore lint/suspicious/noExplicitAny: benchmark responses are read loosely
+type Body = Record<string, any>;
+
+const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+const key = throwawayEd25519Key('bench');
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+async function measure(
+  name: string,
+  count: number,
+  concurrency: number,
+  call: (i: number) => Promise<unknown>,
+) {
+  const durations: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        await call(i);
+        durations.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  durations.sort((a, b) => a - b);
+  console.info(
+    `${name.padEnd(46)} n=${String(count).padStart(4)} c=${String(concurrency).padStart(2)}  p50 ${percentile(durations, 50).toFixed(1).padStart(6)} ms  p95 ${percentile(durations, 95).toFixed(1).padStart(6)} ms  ${(count / seconds).toFixed(0).padStart(5)} req/s`,
+  );
+}
+
+const orderBody = (product = 'bare-linux-machine', minutes = 60) => ({
+  request_id: randomUUID(),
+  product_id: product,
+  duration_minutes: minutes,
+  ssh_public_key: key,
+});
+
+async function main() {
+  const running = await startLocalStorefront({ port: 0, log: quiet, reconcileEveryMs: 0 });
+  const base = running.url;
+  const agent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as Body,
+    }));
+  const pay = (body: unknown) =>
+    agent
+      .fetch(`${base}/api/machine/mpp/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      .then(async (response) => (await response.json()) as Body);
+
+  console.info(`Local storefront at ${base} (in memory); ${new Date().toISOString()}\n`);
+  await measure('GET /api/health', 500, 10, () =>
+    fetch(`${base}/api/health`).then((r) => r.text()),
+  );
+  await measure('POST /orders/validate', 300, 10, () =>
+    post('/api/machine/mpp/orders/validate', orderBody()),
+  );
+  await measure('POST /orders without payment (402)', 200, 10, () =>
+    post('/api/machine/mpp/orders', orderBody()),
+  );
+  await measure('paid order, 402 + credential + 202', 100, 1, () => pay(orderBody()));
+  await measure('paid order, 402 + credential + 202', 100, 10, () => pay(orderBody()));
+  const retryBody = orderBody();
+  const bought = await pay(retryBody);
+  await measure('identical retry of a paid order (202)', 200, 10, () =>
+    post('/api/machine/mpp/orders', retryBody),
+  );
+  const machine = bought.machine as { machine_id: string; management: { read_token: string } };
+  const read = () =>
+    fetch(`${base}/api/machines/${machine.machine_id}`, {
+      headers: { authorization: `Bearer ${machine.management.read_token}` },
+    }).then((r) => r.text());
+  await measure('GET /api/machines/{id} (read token)', 500, 10, read);
+
+  console.info(
+    '\nPaid to active (default local timings: boot 1.5 s, ready +1 s, 1 s provisioning polls):',
+  );
+  const waits: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const order = await pay(orderBody());
+    const paidAt = performance.now();
+    const lease = order.machine as { machine_id: string; management: { read_token: string } };
+    for (;;) {
+      const status = await fetch(`${base}/api/machines/${lease.machine_id}`, {
+        headers: { authorization: `Bearer ${lease.management.read_token}` },
+      }).then(async (r) => ((await r.json()) as { status: string }).status);
+      if (status === 'active') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    waits.push(performance.now() - paidAt);
+  }
+  waits.sort((a, b) => a - b);
+  console.info(
+    `  ${waits.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(', ')}  (median ${(percentile(waits, 50) / 1000).toFixed(2)} s)`,
+  );
+  await running.close();
+
+  const fast = await startLocalStorefront({
+    port: 0,
+    log: quiet,
+    reconcileEveryMs: 0,
+    clockSpeedup: 600,
+    ec2Timing: { bootMs: 6_000, readyMs: 6_000, shutdownMs: 6_000 },
+    workflowTiming: { pollMs: 10, retryMs: 5 },
+  });
+  const fastAgent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
+  const transitions = async (extensions: number) => {
+    const response = await fastAgent.fetch(`${fast.url}/api/machine/mpp/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(orderBody('bare-linux-machine', 60)),
+    });
+    const lease = (
+      (await response.json()) as {
+        machine: { machine_id: string; management: Record<string, string> };
+      }
+    ).machine;
+    const status = async () =>
+      (
+        (await (
+          await fetch(`${fast.url}/api/machines/${lease.machine_id}`, {
+            headers: { authorization: `Bearer ${lease.management.read_token}` },
+          })
+        ).json()) as { status: string }
+      ).status;
+    while ((await status()) !== 'active') await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < extensions; i++) {
+      await fastAgent.fetch(`${fast.url}/api/machines/${lease.machine_id}/extend`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${lease.management.extend_token}`,
+        },
+        body: JSON.stringify({ additional_minutes: 15 }),
+      });
+    }
+    await fast.fleet.workflow.execution(lease.machine_id)?.done;
+    const states = fast.fleet.workflow.execution(lease.machine_id)?.states ?? [];
+    const polls = states.filter((state) => state === 'Check instance').length;
+    const shutdown = states.filter((state) => state === 'Check shutdown').length;
+    return { total: states.length, polls, shutdown };
+  };
+  console.info(
+    '\nStep Functions state transitions per lease (Standard workflows are billed per transition):',
+  );
+  for (const extensions of [0, 1, 3]) {
+    const { total, polls, shutdown } = await transitions(extensions);
+    console.info(
+      `  ${extensions} extension(s): ${total} transitions (${polls} provisioning polls, ${shutdown} shutdown polls; each poll is 3)`,
+    );
+  }
+  await fast.close();
+}
+
+await main();

@@ -1,0 +1,61 @@
+import { ConfigError, cdkJsonContext, readConfig } from '../../lib/config.js';
+
+const defaults = cdkJsonContext();
+
+describe('operator configuration from CDK context', () => {
+  it('takes every default from cdk.json', () => {
+    const config = readConfig(defaults);
+    expect(config).toMatchObject({
+      stageName: 'v1',
+      allowUnpaidMachineCreate: false,
+      testPayments: false,
+      throttleRateLimit: 50,
+      provisioningTimeoutMinutes: 15,
+      removalPolicy: 'retain',
+    });
+    expect(config.catalog['bare-linux-machine'].baseFeeCents).toBe(99);
+  });
+
+  it('parses command-line strings (-c key=value) into booleans, numbers and JSON', () => {
+    const config = readConfig({
+      ...defaults,
+      'storefront:testPayments': 'true',
+      'storefront:throttleRateLimit': '20',
+      'storefront:products': '{"gpu-h100-machine":{"centsPerMinute":12}}',
+      'storefront:stripePaymentMethodTypes': 'card, link',
+    });
+    expect(config.testPayments).toBe(true);
+    expect(config.throttleRateLimit).toBe(20);
+    expect(config.catalog['gpu-h100-machine'].centsPerMinute).toBe(12);
+    expect(config.stripePaymentMethodTypes).toEqual(['card', 'link']);
+  });
+
+  it.each([
+    [{ 'storefront:colour': 'blue' }, /unknown context key storefront:colour/],
+    [{ 'storefront:throttleRateLimit': 'fast' }, /storefront:throttleRateLimit/],
+    [{ 'storefront:testPayments': 'yes' }, /storefront:testPayments/],
+    [{ 'storefront:products': '{oops' }, /storefront:products.*not valid JSON/],
+    [
+      { 'storefront:products': { 'gpu-h100-machine': { maxMinutes: 999 } } },
+      /storefront:products.*maxMinutes/,
+    ],
+    [{ 'storefront:stripeSecretName': 'x' }, /needs storefront:stripeNetworkId/],
+    [{ 'storefront:domainName': 'compute.example.com' }, /go together/],
+    [{ 'storefront:stageName': 'v 1' }, /storefront:stageName/],
+    [{ 'storefront:removalPolicy': 'maybe' }, /storefront:removalPolicy/],
+  ])('fails the synth on %j with a clear message', (override, message) => {
+    expect(() => readConfig({ ...defaults, ...override })).toThrow(ConfigError);
+    expect(() => readConfig({ ...defaults, ...override })).toThrow(message);
+  });
+
+  it('refuses a context with a default missing, naming it', () => {
+    const { 'storefront:retentionDays': _dropped, ...rest } = defaults;
+    expect(() => readConfig(rest)).toThrow(/missing context storefront:retentionDays/);
+  });
+
+  it('ignores context keys that belong to CDK itself', () => {
+    expect(() =>
+      readConfig({ ...defaults, '@aws-cdk/core:newStyleStackSynthesis': true }),
+    ).not.toThrow();
+  });
+});

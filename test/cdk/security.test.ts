@@ -1,0 +1,200 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { OPERATION_ACCESS } from '../../lambdas/runtime/operation-access.js';
+import { resourcesOf, storefrontStack } from '../support/stack.js';
+
+const { template } = storefrontStack({
+  'storefront:stripeSecretName': 'storefront/stripe',
+  'storefront:stripeNetworkId': 'profile_test_123',
+});
+const functions = resourcesOf(template, 'AWS::Lambda::Function');
+const policies = resourcesOf(template, 'AWS::IAM::Policy');
+const roles = resourcesOf(template, 'AWS::IAM::Role');
+
+type Statement = {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+  Effect: string;
+};
+const statementsOf = (policy: { Properties?: Record<string, unknown> }) =>
+  ((policy.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ??
+    []) as Statement[];
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+const variablesOf = (fn: { Properties?: Record<string, unknown> }) =>
+  (fn.Properties?.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ??
+  {};
+const allStatements = Object.values(policies).flatMap(statementsOf);
+
+/** Actions AWS offers no resource-level permission for: the only ones allowed on '*'. */
+const UNSCOPABLE = [
+  // X-Ray tracing of functions and the state machine.
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  // EC2 Describe* calls of the workflow and the reconciler.
+  'ec2:DescribeInstances',
+  'ec2:DescribeCapacityReservations',
+  // Step Functions execution logging (CloudWatch Logs vended log delivery).
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
+describe('functions', () => {
+  it('run on a supported Node.js runtime, on arm64', () => {
+    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 4);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties?.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties?.Architectures).toEqual(['arm64']);
+      expect(fn.Properties?.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('each have their own role with no AWS managed policy', () => {
+    for (const role of Object.values(roles).filter((r) =>
+      JSON.stringify(r.Properties?.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+    )) {
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('grants no wildcard action anywhere', () => {
+    for (const statement of allStatements) {
+      for (const action of actionsOf(statement)) expect(action).not.toMatch(/\*/);
+    }
+  });
+
+  it("uses '*' resources only for actions AWS cannot scope", () => {
+    const starred = allStatements.filter((statement) => [statement.Resource].flat().includes('*'));
+    expect(starred.length).toBeGreaterThan(0);
+    for (const statement of starred) {
+      for (const action of actionsOf(statement)) expect(UNSCOPABLE).toContain(action);
+    }
+  });
+
+  it('scopes every API function to the table actions and key prefixes it is listed for', () => {
+    for (const [operationId, access] of Object.entries(OPERATION_ACCESS)) {
+      const [logicalId] =
+        Object.entries(functions).find(([, fn]) => variablesOf(fn).OPERATION_ID === operationId) ??
+        [];
+      const roleId = JSON.stringify(functions[logicalId ?? '']?.Properties?.Role).match(
+        /"(\w+Role\w*)"/,
+      )?.[1];
+      const statements = Object.values(policies)
+        .filter((policy) => JSON.stringify(policy.Properties?.Roles).includes(roleId ?? '!'))
+        .flatMap(statementsOf);
+      const tableStatements = statements.filter((statement) =>
+        actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+      );
+      if (!access.table) {
+        expect({ operationId, tableStatements }).toEqual({ operationId, tableStatements: [] });
+        continue;
+      }
+      expect(tableStatements).toHaveLength(1);
+      expect(actionsOf(tableStatements[0] as Statement).sort()).toEqual(
+        access.table.actions.map((a) => `dynamodb:${a}`).sort(),
+      );
+      expect(tableStatements[0]?.Condition).toEqual({
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': access.table.keyPrefixes.map((prefix) => `${prefix}*`),
+        },
+      });
+      const readsSecret = (name: string) =>
+        statements.some(
+          (s) =>
+            actionsOf(s).includes('secretsmanager:GetSecretValue') &&
+            JSON.stringify(s.Resource).includes(name),
+        );
+      expect(readsSecret('StorefrontSecret')).toBe(access.secrets.includes('storefront'));
+      expect(readsSecret('storefront/stripe')).toBe(access.secrets.includes('stripe'));
+    }
+  });
+
+  it("lets the workflow terminate only instances tagged as the storefront's", () => {
+    const terminations = allStatements.filter((statement) =>
+      actionsOf(statement).includes('ec2:TerminateInstances'),
+    );
+    expect(terminations.length).toBeGreaterThanOrEqual(3);
+    for (const statement of terminations) {
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'ec2:ResourceTag/storefront:managed-by': 'TestStorefront' },
+      });
+    }
+    const launches = allStatements.filter(
+      (statement) =>
+        actionsOf(statement).includes('ec2:RunInstances') &&
+        JSON.stringify(statement.Resource).includes('instance/*'),
+    );
+    expect(launches).toHaveLength(1);
+    expect(launches[0]?.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/storefront:managed-by': 'TestStorefront' },
+    });
+  });
+});
+
+describe('the table', () => {
+  it('uses the shared key design, TTL, PITR and on-demand billing, and is retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expires_at_epoch', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'live-leases' })],
+      }),
+    });
+  });
+
+  it('can be made disposable for test stages', () => {
+    const disposable = storefrontStack({
+      'storefront:testPayments': true,
+      'storefront:removalPolicy': 'destroy',
+    });
+    disposable.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('secrets', () => {
+  it('are generated or referenced, never written into the template or the environment', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+    const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(1);
+    for (const secret of Object.values(secrets))
+      expect(secret.Properties?.SecretString).toBeUndefined();
+    for (const fn of Object.values(functions)) {
+      const variables = variablesOf(fn);
+      for (const [name, value] of Object.entries(variables)) {
+        if (/SECRET|KEY|TOKEN|PASSWORD/.test(name))
+          expect({ name, arn: name.endsWith('_ARN') }).toEqual({ name, arn: true });
+        expect(JSON.stringify(value)).not.toMatch(/sk_(live|test)_/);
+      }
+    }
+  });
+
+  it('keeps test payments off unless asked, and says so when they are on', () => {
+    for (const fn of Object.values(functions)) {
+      const variables = variablesOf(fn);
+      if ('TEST_PAYMENTS' in variables) expect(variables.TEST_PAYMENTS).toBe('disabled');
+    }
+    const withTest = storefrontStack({ 'storefront:testPayments': true });
+    const warnings = withTest.stack.node.metadata.filter(
+      (entry) => entry.type === 'aws:cdk:warning',
+    );
+    expect(JSON.stringify(warnings)).toContain('takes no money');
+  });
+});

@@ -1,0 +1,148 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  ExecutionAlreadyExists,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { StepFunctionsLeaseWorkflow } from '../../lambdas/adapters/workflow/step-functions-lease-workflow.js';
+import { createHealthHandler } from '../../lambdas/api/health.js';
+import type { MachineRecord } from '../../lambdas/core/machine.js';
+import { awsStorefront } from '../../lambdas/runtime/aws-storefront.js';
+import { onLambda } from '../../lambdas/runtime/lambda-entry.js';
+import { memoryLogger } from '../../lambdas/runtime/logger.js';
+
+const sfn = mockClient(SFNClient);
+const secrets = mockClient(SecretsManagerClient);
+const machine = {
+  machine_id: 'machine_0123456789abcdef',
+  wake_token: 'task-token-1',
+} as MachineRecord;
+const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:Leases';
+
+describe('Step Functions lease workflow adapter (SFN mocked)', () => {
+  beforeEach(() => sfn.reset());
+  const workflow = () =>
+    new StepFunctionsLeaseWorkflow(
+      new SFNClient({ region: 'us-east-1' }),
+      stateMachineArn,
+      memoryLogger(),
+    );
+
+  it('starts one execution per lease, named after the machine', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    await workflow().start(machine);
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn,
+      name: 'machine_0123456789abcdef',
+      input: '{"machine_id":"machine_0123456789abcdef"}',
+    });
+  });
+
+  it('treats an execution that already exists as started', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    await expect(workflow().start(machine)).resolves.toBeUndefined();
+  });
+
+  it('wakes a held lease with its task token, and shrugs if the wait already ended', async () => {
+    sfn
+      .on(SendTaskSuccessCommand)
+      .resolvesOnce({})
+      .rejects(new TaskTimedOut({ message: 'late', $metadata: {} }));
+    await workflow().terminationRequested(machine);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'task-token-1',
+      output: '{"reason":"termination_requested"}',
+    });
+    await expect(workflow().terminationRequested(machine)).resolves.toBeUndefined();
+    await workflow().terminationRequested({ ...machine, wake_token: undefined } as MachineRecord);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(2);
+  });
+});
+
+describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
+  const baseEnv = {
+    TABLE_NAME: 'table',
+    MPP_REALM: 'storefront.example',
+    STOREFRONT_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:storefront',
+    STRIPE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:stripe',
+    STRIPE_NETWORK_ID: 'profile_test',
+    STATE_MACHINE_ARN: stateMachineArn,
+    AWS_REGION: 'us-east-1',
+  };
+  beforeEach(() => {
+    secrets.reset();
+    secrets
+      .on(GetSecretValueCommand, { SecretId: baseEnv.STOREFRONT_SECRET_ARN })
+      .resolves({ SecretString: 's'.repeat(48) });
+    secrets
+      .on(GetSecretValueCommand, { SecretId: baseEnv.STRIPE_SECRET_ARN })
+      .resolves({ SecretString: 'sk_test_123' });
+  });
+
+  it('reads only the secrets its operation is allowed', async () => {
+    await awsStorefront({ ...baseEnv, OPERATION_ID: 'getMachine' });
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    await awsStorefront({ ...baseEnv, OPERATION_ID: 'createMachine' });
+    expect(
+      secrets.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.SecretId),
+    ).toEqual([baseEnv.STOREFRONT_SECRET_ARN]);
+    secrets.resetHistory();
+    const storefront = await awsStorefront({ ...baseEnv, OPERATION_ID: 'createOrder' });
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(storefront.payments.methods).toEqual(['stripe/charge']);
+  });
+
+  it('offers the test method only when the operator enabled it', async () => {
+    const storefront = await awsStorefront({
+      ...baseEnv,
+      OPERATION_ID: 'validateOrder',
+      TEST_PAYMENTS: 'enabled',
+    });
+    expect(storefront.payments.methods).toEqual(['stripe/charge', 'test/charge']);
+    const plain = await awsStorefront({ ...baseEnv, OPERATION_ID: 'validateOrder' });
+    expect(plain.payments.methods).toEqual(['stripe/charge']);
+  });
+
+  it('refuses a configuration it cannot run', async () => {
+    await expect(awsStorefront({ ...baseEnv, OPERATION_ID: 'nope' })).rejects.toThrow(
+      /unknown operation nope/,
+    );
+    await expect(awsStorefront({ OPERATION_ID: 'health' })).rejects.toThrow(
+      /invalid function configuration/,
+    );
+  });
+
+  it('answers 503 with a JSON error when the storefront cannot start, and recovers', async () => {
+    const previous = { ...process.env };
+    Object.assign(process.env, baseEnv, { OPERATION_ID: 'createOrder' });
+    secrets.reset();
+    secrets
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('AccessDenied'))
+      .resolves({ SecretString: 's'.repeat(48) });
+    try {
+      const handler = onLambda(createHealthHandler);
+      const event = {
+        httpMethod: 'GET',
+        path: '/api/health',
+        headers: {},
+        requestContext: {},
+      } as unknown as APIGatewayProxyEvent;
+      const first = await handler(event, {} as Context);
+      expect(first.statusCode).toBe(503);
+      expect(JSON.parse(first.body)).toEqual({
+        error: expect.stringMatching(/starting or misconfigured/),
+      });
+      const second = await handler(event, {} as Context);
+      expect(second.statusCode).toBe(200);
+    } finally {
+      process.env = previous;
+    }
+  });
+});

@@ -1,0 +1,202 @@
+import {
+  DescribeCapacityReservationsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { issueTokens } from '../../lambdas/core/capability-tokens.js';
+import { DEFAULT_CATALOG, resolveCatalog } from '../../lambdas/core/catalog.js';
+import { type MachineRecord, newMachineRecord } from '../../lambdas/core/machine.js';
+import { memoryLogger } from '../../lambdas/runtime/logger.js';
+import { createLaunchInstance } from '../../lambdas/workflow/launch-instance.js';
+import { AGENT_KEY } from '../support/ssh-keys.js';
+
+const ec2 = mockClient(EC2Client);
+const now = new Date('2026-11-29T10:00:00.000Z');
+const subnets = [
+  { id: 'subnet-a', availabilityZone: 'us-east-1a' },
+  { id: 'subnet-b', availabilityZone: 'us-east-1b' },
+];
+
+function setUp(overrides: Partial<MachineRecord> = {}, catalog = DEFAULT_CATALOG) {
+  const machine: MachineRecord = {
+    ...newMachineRecord({
+      machineId: 'machine_0123456789abcd00',
+      orderId: 'order_x',
+      product: catalog['gpu-h100-machine'],
+      billing: 'paid',
+      leaseMinutes: 60,
+      sshPublicKey: AGENT_KEY,
+      provider: 'aws-ec2',
+      tokens: issueTokens(Buffer.alloc(32), 'machine_0123456789abcd00'),
+      now,
+      provisioningTimeoutMinutes: 15,
+    }),
+    ...overrides,
+  };
+  const recorded: { instanceId: string; hardStopAt?: string }[] = [];
+  let recordSucceeds = true;
+  const launch = createLaunchInstance({
+    ec2: new EC2Client({ region: 'us-east-1' }),
+    machines: { get: async () => machine },
+    lifecycle: {
+      recordInstance: async (_id: string, instanceId: string, hardStopAt?: string) => {
+        recorded.push({ instanceId, ...(hardStopAt ? { hardStopAt } : {}) });
+        return recordSucceeds ? machine : undefined;
+      },
+    },
+    catalog,
+    launchTemplates: { 'bare-linux-machine': 'lt-bare', 'gpu-h100-machine': 'lt-gpu' },
+    subnets,
+    managedBy: 'Storefront',
+    clock: { now: () => now },
+    log: memoryLogger(),
+  });
+  return { launch, recorded, failRecording: () => (recordSucceeds = false) };
+}
+
+const ec2Error = (code: string) => Object.assign(new Error(code), { name: code, Code: code });
+
+describe('Launch instance (EC2 mocked)', () => {
+  beforeEach(() => ec2.reset());
+
+  it('runs one instance from the product template, tagged, with the key in user data and a client token', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    const { launch, recorded } = setUp();
+    expect(await launch({ machine_id: 'machine_0123456789abcd00' })).toEqual({
+      instance_id: 'i-1',
+      cancelled: false,
+    });
+    const [call] = ec2.commandCalls(RunInstancesCommand);
+    const input = call?.args[0].input;
+    expect(input).toMatchObject({
+      LaunchTemplate: { LaunchTemplateId: 'lt-gpu', Version: '$Latest' },
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: expect.stringMatching(/^machine_0123456789abcd00-us-east-1[ab]$/),
+    });
+    expect(input?.TagSpecifications?.map((spec) => spec.ResourceType)).toEqual([
+      'instance',
+      'volume',
+    ]);
+    expect(input?.TagSpecifications?.[0]?.Tags).toEqual(
+      expect.arrayContaining([{ Key: 'storefront:managed-by', Value: 'Storefront' }]),
+    );
+    const userData = Buffer.from(input?.UserData ?? '', 'base64').toString();
+    expect(userData).toContain(JSON.stringify(AGENT_KEY));
+    expect(userData).toContain('nvidia-smi');
+    expect(recorded).toEqual([{ instanceId: 'i-1' }]);
+  });
+
+  it('moves to the next zone when one has no capacity, with a fresh client token', async () => {
+    ec2
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error('InsufficientInstanceCapacity'))
+      .resolves({ Instances: [{ InstanceId: 'i-2' }] });
+    const { launch } = setUp();
+    expect((await launch({ machine_id: 'machine_0123456789abcd00' })).instance_id).toBe('i-2');
+    const tokens = ec2
+      .commandCalls(RunInstancesCommand)
+      .map((call) => call.args[0].input.ClientToken);
+    expect(new Set(tokens).size).toBe(2);
+  });
+
+  it.each([
+    ['InsufficientInstanceCapacity', 'CapacityUnavailable', /no p5.4xlarge capacity/],
+    ['RequestLimitExceeded', 'LaunchThrottled', /EC2 is busy/],
+    ['VcpuLimitExceeded', 'LaunchRejected', /quota/],
+    ['InvalidParameterValue', 'LaunchRejected', /could not be launched \(InvalidParameterValue\)/],
+  ])('turns %s into %s for the workflow', async (code, name, message) => {
+    ec2.on(RunInstancesCommand).rejects(ec2Error(code));
+    const { launch } = setUp();
+    await expect(launch({ machine_id: 'machine_0123456789abcd00' })).rejects.toMatchObject({
+      name,
+      message: expect.stringMatching(message),
+    });
+  });
+
+  it('terminates at once an instance launched for a lease that ended meanwhile', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-3' }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const { launch, failRecording } = setUp();
+    failRecording();
+    expect(await launch({ machine_id: 'machine_0123456789abcd00' })).toEqual({
+      instance_id: 'i-3',
+      cancelled: true,
+    });
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({
+      InstanceIds: ['i-3'],
+    });
+  });
+
+  it('launches nothing for a lease that is no longer provisioning, and reuses a recorded instance', async () => {
+    expect(await setUp({ status: 'terminating' }).launch({ machine_id: 'x' })).toEqual({
+      cancelled: true,
+    });
+    expect(await setUp({ instance_id: 'i-9' }).launch({ machine_id: 'x' })).toEqual({
+      instance_id: 'i-9',
+      cancelled: false,
+    });
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('picks a Capacity Block with room that outlasts the lease, and stops the lease before the block ends', async () => {
+    const catalog = resolveCatalog({
+      'gpu-h100-machine': {
+        instance: {
+          capacityBlocks: {
+            reservationIds: ['cr-0aaaaaaaaaaaaaaaa', 'cr-0bbbbbbbbbbbbbbbb'],
+            whenUnavailable: 'on-demand',
+          },
+        },
+      },
+    });
+    ec2.on(DescribeCapacityReservationsCommand).resolves({
+      CapacityReservations: [
+        {
+          CapacityReservationId: 'cr-0aaaaaaaaaaaaaaaa',
+          AvailabilityZone: 'us-east-1a',
+          AvailableInstanceCount: 1,
+          EndDate: new Date('2026-11-29T10:30:00Z'),
+        },
+        {
+          CapacityReservationId: 'cr-0bbbbbbbbbbbbbbbb',
+          AvailabilityZone: 'us-east-1b',
+          AvailableInstanceCount: 1,
+          EndDate: new Date('2026-11-30T10:00:00Z'),
+        },
+      ],
+    });
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-4' }] });
+    const { launch, recorded } = setUp({}, catalog);
+    await launch({ machine_id: 'machine_0123456789abcd00' });
+    expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input).toMatchObject({
+      SubnetId: 'subnet-b',
+      InstanceMarketOptions: { MarketType: 'capacity-block' },
+      CapacityReservationSpecification: {
+        CapacityReservationTarget: { CapacityReservationId: 'cr-0bbbbbbbbbbbbbbbb' },
+      },
+    });
+    expect(recorded).toEqual([{ instanceId: 'i-4', hardStopAt: '2026-11-30T09:30:00.000Z' }]);
+  });
+
+  it('falls back to on-demand when configured and no block fits', async () => {
+    const catalog = resolveCatalog({
+      'gpu-h100-machine': {
+        instance: {
+          capacityBlocks: {
+            reservationIds: ['cr-0aaaaaaaaaaaaaaaa'],
+            whenUnavailable: 'on-demand',
+          },
+        },
+      },
+    });
+    ec2.on(DescribeCapacityReservationsCommand).resolves({ CapacityReservations: [] });
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-5' }] });
+    await setUp({}, catalog).launch({ machine_id: 'machine_0123456789abcd00' });
+    expect(
+      ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.InstanceMarketOptions,
+    ).toBeUndefined();
+  });
+});
