@@ -5,6 +5,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   Choice,
   Condition,
@@ -38,6 +39,8 @@ import { storefrontFunction } from './node-function.js';
 
 export interface LeaseWorkflowProps {
   table: ITable;
+  /** Refunds of failed leases paid with Stripe need its key. */
+  stripeSecret?: ISecret;
   compute: Compute;
   catalog: Catalog;
   /** Product overrides as configured (the functions resolve the same catalog from them). */
@@ -77,6 +80,7 @@ export const STATES = {
   howItEnded: 'How did it end?',
   recordLaunchFailure: 'Record launch failure',
   recordProvisioningFailure: 'Record provisioning failure',
+  refundPayment: 'Refund payment',
   leaseOver: 'Lease over',
   nothingToRun: 'Lease already ended',
   provisioningFailed: 'Provisioning failed',
@@ -99,7 +103,10 @@ const machineKey = {
  */
 export class LeaseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
-  readonly functions: Record<'launch' | 'inspect' | 'records' | 'reconcile', NodejsFunction>;
+  readonly functions: Record<
+    'launch' | 'inspect' | 'records' | 'refund' | 'reconcile',
+    NodejsFunction
+  >;
 
   constructor(scope: Construct, id: string, props: LeaseWorkflowProps) {
     super(scope, id);
@@ -159,7 +166,15 @@ export class LeaseWorkflow extends Construct {
       'lambdas/workflow/reconcile-fleet.ts',
       'Terminates instances that outlived their lease',
     );
-    this.functions = { launch, inspect, records, reconcile };
+    const refund = fn(
+      'RefundLease',
+      'lambdas/workflow/refund-lease.ts',
+      'Lease workflow: refund a lease that failed',
+      {
+        ...(props.stripeSecret ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn } : {}),
+      },
+    );
+    this.functions = { launch, inspect, records, refund, reconcile };
     this.grantPermissions(props, managedBy);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
@@ -313,8 +328,26 @@ export class LeaseWorkflow extends Construct {
       { action: 'record_failure', reason: JsonPath.stringAt('$.check.failure_reason') },
       '$.failure',
     );
-    recordLaunchFailure.next(anyInstance);
-    recordProvisioningFailure.next(anyInstance);
+    // A lease the agent never got to use is refunded; a refund that keeps failing raises the
+    // function's alarm but does not keep the instance running.
+    const refundPayment = new LambdaInvoke(this, STATES.refundPayment, {
+      lambdaFunction: this.functions.refund,
+      payload: TaskInput.fromObject({ machine_id: JsonPath.stringAt('$.machine_id') }),
+      payloadResponseOnly: true,
+      resultPath: '$.refund',
+      taskTimeout: Timeout.duration(Duration.seconds(60)),
+      retryOnServiceExceptions: true,
+    })
+      .addRetry({
+        errors: ['States.ALL'],
+        interval: Duration.seconds(10),
+        backoffRate: 2,
+        maxAttempts: 4,
+      })
+      .addCatch(anyInstance, { errors: ['States.ALL'], resultPath: '$.refund_error' });
+    refundPayment.next(anyInstance);
+    recordLaunchFailure.next(refundPayment);
+    recordProvisioningFailure.next(refundPayment);
 
     // The lease: hold until its end, re-arm after extensions, end early when woken.
     const checkLease = recordsTask(STATES.checkLease, { action: 'check' }, '$.clock');
@@ -454,7 +487,7 @@ export class LeaseWorkflow extends Construct {
     });
     // EC2 Describe* actions have no resource-level permissions: '*' is the only scope AWS offers.
     const describe = (...actions: string[]) => new PolicyStatement({ actions, resources: ['*'] });
-    const { launch, inspect, records, reconcile } = this.functions;
+    const { launch, inspect, records, refund, reconcile } = this.functions;
 
     launch.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
     launch.addToRolePolicy(
@@ -504,6 +537,19 @@ export class LeaseWorkflow extends Construct {
     inspect.addToRolePolicy(describe('ec2:DescribeInstances'));
 
     records.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+
+    refund.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        resources: [props.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${KEY_PREFIX.order}*`, `${KEY_PREFIX.machine}*`],
+          },
+        },
+      }),
+    );
+    props.stripeSecret?.grantRead(refund);
 
     reconcile.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
     reconcile.addToRolePolicy(

@@ -53,7 +53,7 @@ export function suppressAcceptedFindings(stack: Stack, options: { customDomain: 
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
     'The machine images are public AMIs (Canonical Ubuntu, AWS Deep Learning) resolved from SSM at launch.',
   );
-  for (const name of ['LaunchInstance', 'InspectInstance', 'LeaseRecords']) {
+  for (const name of ['LaunchInstance', 'InspectInstance', 'LeaseRecords', 'RefundLease']) {
     const fn = find(stack, `LeaseWorkflow/${name}`).node.defaultChild as CfnElement;
     acknowledge(
       find(stack, 'LeaseWorkflow/StateMachine'),

@@ -46,6 +46,7 @@ export class StorefrontStack extends Stack {
     });
     const workflow = new LeaseWorkflow(this, 'LeaseWorkflow', {
       table: data.table,
+      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       compute,
       catalog: config.catalog,
       productCatalogJson,

@@ -1,4 +1,6 @@
 import type { MachineStatus, MachineWithManagement } from './machine.js';
+import type { RefundRecord } from './ports.js';
+import { formatCents } from './pricing.js';
 import type { ProductId } from './products.js';
 
 export type OrderStatus = 'unpaid' | 'settled';
@@ -31,6 +33,8 @@ export interface OrderRecord {
   settled_at?: string;
   payment?: PaymentRecord;
   machine_id?: string;
+  /** The payment given back, when the machine could not be provided. */
+  refund?: RefundRecord;
 }
 
 export interface OrderView {
@@ -42,6 +46,12 @@ export interface OrderView {
   order_complete_url: string;
   machine_id?: string;
   machine?: MachineWithManagement;
+  refund?: {
+    status: RefundRecord['status'];
+    amount: string;
+    amount_cents: number;
+    refunded_at: string;
+  };
 }
 
 /** What the agent should do or wait for next, in one word they can switch on. */
@@ -64,6 +74,16 @@ export function toOrderView(
     current_step: currentStep(order, machineStatus),
     order_complete_url: orderUrl,
     ...(order.machine_id ? { machine_id: order.machine_id } : {}),
+    ...(order.refund
+      ? {
+          refund: {
+            status: order.refund.status,
+            amount: formatCents(order.refund.amount_cents),
+            amount_cents: order.refund.amount_cents,
+            refunded_at: order.refund.refunded_at,
+          },
+        }
+      : {}),
   };
 }
 

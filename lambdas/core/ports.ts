@@ -25,6 +25,8 @@ export interface OrderStore {
     orderId: string,
     settlement: { payment: PaymentRecord; machineId: string; settledAt: string },
   ): Promise<boolean>;
+  /** Records a refund of the order's payment, once; false if one is already recorded. */
+  recordRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
 }
 
 export interface ExtensionRecord {
@@ -35,8 +37,32 @@ export interface ExtensionRecord {
   lease_minutes_after: number;
   applied_at: string;
   payment?: PaymentRecord;
+  amount_cents?: number;
   /** Set when a payment succeeded but the lease could no longer be extended: owed back to the agent. */
   refund_due?: boolean;
+  refund?: RefundRecord;
+}
+
+/** Money given back: a failed lease's order and extensions, or an extension that could not apply. */
+export interface RefundRecord {
+  status: 'refunded' | 'pending';
+  amount_cents: number;
+  /** The provider's refund id (Stripe re_…), or a test reference. */
+  reference: string;
+  refunded_at: string;
+}
+
+export interface RefundGateway {
+  /**
+   * Returns the money `payment` took; the same idempotency key never refunds twice.
+   * Undefined when the payment moved no money (the unpaid create).
+   */
+  refund(input: {
+    payment: PaymentRecord;
+    amountCents: number;
+    idempotencyKey: string;
+    reason: string;
+  }): Promise<RefundRecord | undefined>;
 }
 
 export interface MachineStore {
@@ -54,6 +80,13 @@ export interface MachineStore {
   releaseExtensionLock(machineId: string, owner: string): Promise<void>;
   getExtension(machineId: string, extensionKey: string): Promise<ExtensionRecord | undefined>;
   recordExtension(extension: ExtensionRecord): Promise<void>;
+  listExtensions(machineId: string): Promise<ExtensionRecord[]>;
+  /** Records a refund of an extension's payment, once; false if one is already recorded. */
+  recordExtensionRefund(
+    machineId: string,
+    extensionKey: string,
+    refund: RefundRecord,
+  ): Promise<boolean>;
 }
 
 /** The lease's lifecycle runner: one workflow per machine. */

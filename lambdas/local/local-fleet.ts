@@ -3,12 +3,14 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
 import type { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
-import type { Clock, Logger } from '../core/ports.js';
+import type { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
+import type { Clock, Logger, RefundGateway } from '../core/ports.js';
 import { type Catalog, PRODUCT_IDS, type ProductId } from '../core/products.js';
 import { createInspectInstance } from '../workflow/inspect-instance.js';
 import { createLaunchInstance } from '../workflow/launch-instance.js';
 import { createLeaseRecords } from '../workflow/lease-records.js';
 import { createReconcileFleet } from '../workflow/reconcile-fleet.js';
+import { createRefundLease } from '../workflow/refund-lease.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
 import { SimulatedEc2, type SimulatedEc2Timing } from './simulated-ec2.js';
 import { synthesizeLeaseWorkflow } from './synthesized-workflow.js';
@@ -22,6 +24,8 @@ const LOCAL_SUBNETS = ['a', 'b', 'c'].map((zone) => ({
 
 export interface LocalFleetOptions {
   tableName: string;
+  orders: DynamoOrderStore;
+  refunds: RefundGateway;
   db: DynamoDBDocumentClient;
   dynamoClientConfig: ConstructorParameters<typeof DynamoDBClient>[0];
   catalog: Catalog;
@@ -65,6 +69,13 @@ export function localFleet(options: LocalFleetOptions) {
     }),
     inspect: createInspectInstance({ ec2, machines, probe: ec2.probe, clock }),
     records: createLeaseRecords({ machines, lifecycle, clock, log }),
+    refund: createRefundLease({
+      orders: options.orders,
+      machines,
+      refunds: options.refunds,
+      clock,
+      log,
+    }),
   };
   const workflow = new LocalLeaseWorkflow({
     workflow: synthesizeLeaseWorkflow(options.tableName),

@@ -3,7 +3,8 @@ import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
-import { MppxPaymentGateway } from '../adapters/payments/mppx-gateway.js';
+import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
+import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
 import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
 import { OPERATION_HANDLERS } from '../api/operations.js';
 import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
@@ -28,6 +29,8 @@ export interface LocalStorefrontOptions {
   /** Where data survives restarts; undefined keeps everything in memory. */
   dataDirectory?: string;
   testPayments?: boolean;
+  /** Stripe settings, to exercise the Stripe method (against a stub) locally. */
+  stripe?: StripeSettings;
   allowUnpaidCreate?: boolean;
   catalogOverride?: unknown;
   /** Lease waits run this many times faster than real time (1 = real time). */
@@ -84,8 +87,15 @@ export async function startLocalStorefront(
   const host = options.host ?? '127.0.0.1';
   const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
   const catalog = resolveCatalog(options.catalogOverride ?? {});
+  const refunds = paymentRefunds({
+    clock,
+    ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
+  });
+  const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
   const fleet = localFleet({
     tableName: LOCAL_TABLE_NAME,
+    orders,
+    refunds,
     db,
     dynamoClientConfig: dynamo.clientConfig,
     catalog,
@@ -125,7 +135,7 @@ export async function startLocalStorefront(
       allowUnpaidCreate: options.allowUnpaidCreate ?? false,
       provider: 'local-simulated-ec2',
     },
-    orders: new DynamoOrderStore(db, LOCAL_TABLE_NAME),
+    orders,
     machines,
     leases: fleet.workflow,
     payments: new MppxPaymentGateway({
@@ -133,7 +143,9 @@ export async function startLocalStorefront(
       realm: new URL(server.url).host,
       testPayments: options.testPayments ?? true,
       replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
+      ...(options.stripe ? { stripe: options.stripe } : {}),
     }),
+    refunds,
     clock,
     log,
   };

@@ -5,7 +5,7 @@ import type { LeaseWorkflow } from '../../lib/lease-workflow.js';
 import { StorefrontStack } from '../../lib/storefront-stack.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics } from './cloudformation-intrinsics.js';
 
-export type WorkflowFunction = 'launch' | 'inspect' | 'records';
+export type WorkflowFunction = 'launch' | 'inspect' | 'records' | 'refund';
 
 export interface SynthesizedWorkflow {
   /** The state machine definition exactly as the stack deploys it, intrinsics resolved locally. */
@@ -32,7 +32,7 @@ export function synthesizeLeaseWorkflow(tableName: string): SynthesizedWorkflow 
     stack.node.findChild('Data').node.findChild('Table').node.defaultChild as CfnElement,
   );
   const functionByArn: Record<string, WorkflowFunction> = {};
-  for (const role of ['launch', 'inspect', 'records'] as const) {
+  for (const role of ['launch', 'inspect', 'records', 'refund'] as const) {
     functionByArn[
       lambdaArn(stack.getLogicalId(workflow.functions[role].node.defaultChild as CfnElement))
     ] = role;

@@ -4,6 +4,7 @@ import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
 import { offersOnlyGateway } from '../adapters/payments/offers-only-gateway.js';
+import { noRefunds, paymentRefunds } from '../adapters/payments/refund-gateway.js';
 import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
 import { readSecretString, secretsManager } from '../adapters/secrets/secrets-manager.js';
 import { StepFunctionsLeaseWorkflow } from '../adapters/workflow/step-functions-lease-workflow.js';
@@ -79,6 +80,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
     ? deriveKeys(secrets.storefront)
     : unavailableKeys(config.OPERATION_ID);
   const db = documentClient();
+  const clock = { now: () => new Date() };
   const testPayments = config.TEST_PAYMENTS === 'enabled';
   const stripeConfigured = Boolean(config.STRIPE_SECRET_ARN && config.STRIPE_NETWORK_ID);
   // Only the operations that take payments hold payment keys; the others just describe the methods.
@@ -110,7 +112,10 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
     machines: new DynamoMachineStore(db, config.TABLE_NAME),
     leases,
     payments,
-    clock: { now: () => new Date() },
+    refunds: takesPayments
+      ? paymentRefunds({ clock, ...(secrets.stripe ? { stripeSecretKey: secrets.stripe } : {}) })
+      : noRefunds,
+    clock,
     log,
   };
 }

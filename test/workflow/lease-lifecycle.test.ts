@@ -163,7 +163,12 @@ describe('the lease workflow', () => {
     expect(execution.status).toBe('failed');
     expect(execution.error).toMatch(/Lease.ProvisioningFailed/);
     expect(api.fleet.ec2.running()).toEqual([]);
-    expect((await api.getOrder(lease.orderId)).body.current_step).toBe('failed');
+    const order = await api.getOrder(lease.orderId);
+    expect(order.body).toMatchObject({
+      current_step: 'failed',
+      refund: { status: 'refunded', amount: '3.99', amount_cents: 399 },
+    });
+    expect(execution.states).toContain('Refund payment');
   });
 
   it('retries a throttled launch and goes on', async () => {
@@ -190,6 +195,10 @@ describe('the lease workflow', () => {
     expect(launches).toHaveLength(9);
     expect(new Set(launches.map((launch) => launch.ClientToken)).size).toBe(3);
     expect(api.fleet.ec2.running()).toEqual([]);
+    expect((await api.getOrder(lease.orderId)).body.refund).toMatchObject({
+      status: 'refunded',
+      amount_cents: 199 + 9 * 60,
+    });
   });
 
   it('fails and releases a machine that does not become usable in time', async () => {

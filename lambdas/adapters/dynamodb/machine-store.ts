@@ -2,10 +2,11 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
-import type { ExtensionRecord, MachineStore } from '../../core/ports.js';
+import type { ExtensionRecord, MachineStore, RefundRecord } from '../../core/ports.js';
 import { conditionally, isConditionFailure, recordOf } from './document-client.js';
 import { itemKeys, liveLeaseKey } from './table-design.js';
 
@@ -165,6 +166,46 @@ export class DynamoMachineStore implements MachineStore {
             ...extension,
           },
           ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async listExtensions(machineId: string): Promise<ExtensionRecord[]> {
+    const extensions: ExtensionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :extension)',
+          ExpressionAttributeValues: {
+            ':pk': itemKeys.machine(machineId).pk,
+            ':extension': itemKeys.extension(machineId, '').sk,
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) extensions.push(recordOf<ExtensionRecord>(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return extensions;
+  }
+
+  recordExtensionRefund(
+    machineId: string,
+    extensionKey: string,
+    refund: RefundRecord,
+  ): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.extension(machineId, extensionKey),
+          UpdateExpression: 'SET refund = :refund REMOVE refund_due',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(refund)',
+          ExpressionAttributeValues: { ':refund': refund },
         }),
       ),
     );

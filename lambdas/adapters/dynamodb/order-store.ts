@@ -5,7 +5,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isExpiredUnpaid, type OrderRecord, type PaymentRecord } from '../../core/order.js';
-import type { OrderStore } from '../../core/ports.js';
+import type { OrderStore, RefundRecord } from '../../core/ports.js';
 import { conditionally, recordOf } from './document-client.js';
 import { itemKeys } from './table-design.js';
 
@@ -127,6 +127,20 @@ export class DynamoOrderStore implements OrderStore {
             ':machine': settlement.machineId,
             ':at': settlement.settledAt,
           },
+        }),
+      ),
+    );
+  }
+
+  recordRefund(orderId: string, refund: RefundRecord): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression: 'SET refund = :refund',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(refund)',
+          ExpressionAttributeValues: { ':refund': refund },
         }),
       ),
     );

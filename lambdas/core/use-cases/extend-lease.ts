@@ -54,7 +54,7 @@ export async function extendLease(
   const now = clock.now();
   const plan = planExtension(machine, product, request.additional_minutes, now);
 
-  const apply = async (payment?: PaymentRecord) => {
+  const apply = async (payment?: PaymentRecord, amountCents?: number) => {
     const extended = await machines.extend(machine.machine_id, plan);
     const extensionKey = request.request_id ?? payment?.reference;
     if (extensionKey) {
@@ -64,15 +64,15 @@ export async function extendLease(
         additional_minutes: request.additional_minutes,
         lease_minutes_after: plan.leaseMinutes,
         applied_at: clock.now().toISOString(),
-        ...(payment ? { payment } : {}),
+        ...(payment ? { payment, amount_cents: amountCents } : {}),
         ...(extended ? {} : { refund_due: true }),
       });
     }
-    return extended;
+    return { extended, extensionKey };
   };
 
   if (machine.billing === 'unpaid') {
-    const extended = await apply();
+    const { extended } = await apply();
     if (!extended)
       throw conflict('the lease changed while it was being extended; read it and try again');
     log.info('lease.extended', {
@@ -81,6 +81,35 @@ export async function extendLease(
     });
     return { kind: 'extended', machine: toMachineView(extended) };
   }
+
+  /** Money taken for an extension that could not apply goes straight back. */
+  const refundUnappliedExtension = async (
+    payment: PaymentRecord,
+    amountCents: number,
+    key: string | undefined,
+  ) => {
+    try {
+      const refund = await storefront.refunds.refund({
+        payment,
+        amountCents,
+        idempotencyKey: `refund-${machine.machine_id}-${key ?? payment.reference}`,
+        reason: 'the lease changed while the extension was being paid',
+      });
+      if (refund && key) await machines.recordExtensionRefund(machine.machine_id, key, refund);
+      log.warn('lease.extension_refunded', {
+        machine_id: machine.machine_id,
+        reference: refund?.reference,
+      });
+      return true;
+    } catch (error) {
+      log.error('lease.extension_refund_failed', {
+        machine_id: machine.machine_id,
+        payment_reference: payment.reference,
+        error: String(error),
+      });
+      return false;
+    }
+  };
 
   const quote = quoteExtension(product, request.additional_minutes);
   if (quote.amount_cents < payments.minimumChargeCents) {
@@ -126,15 +155,15 @@ export async function extendLease(
     const outcome = await payments.charge(httpRequest, terms);
     if (outcome.kind === 'refused')
       return { kind: 'payment_required', machine, quote, refusal: outcome };
-    const extended = await apply(outcome.payment);
+    const { extended, extensionKey } = await apply(outcome.payment, quote.amount_cents);
     if (!extended) {
-      log.error('lease.extension_paid_not_applied', {
-        machine_id: machine.machine_id,
-        refund_reference: outcome.payment.reference,
-        method: outcome.payment.method,
-      });
+      const refunded = await refundUnappliedExtension(
+        outcome.payment,
+        quote.amount_cents,
+        extensionKey,
+      );
       throw conflict(
-        `the lease changed while the extension was being paid, so it was not extended; payment ${outcome.payment.reference} is recorded for a refund`,
+        `the lease changed while the extension was being paid (it ended or was extended meanwhile), so it was not extended; ${refunded ? 'the payment was refunded' : `payment ${outcome.payment.reference} is recorded for a refund`}`,
       );
     }
     log.info('lease.extended', {

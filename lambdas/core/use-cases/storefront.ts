@@ -6,6 +6,7 @@ import type {
   MachineStore,
   OrderStore,
   PaymentGateway,
+  RefundGateway,
 } from '../ports.js';
 import type { Catalog } from '../products.js';
 
@@ -34,6 +35,7 @@ export interface Storefront {
   machines: MachineStore;
   leases: LeaseWorkflow;
   payments: PaymentGateway;
+  refunds: RefundGateway;
   clock: Clock;
   log: Logger;
 }

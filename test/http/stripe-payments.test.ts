@@ -1,0 +1,164 @@
+import { Receipt } from 'mppx';
+import { Mppx as ClientMppx, stripe } from 'mppx/client';
+import { type Harness, orderBody, startHarness } from '../support/harness.js';
+
+/**
+ * The Stripe method (Shared Payment Tokens) end to end over HTTP, with Stripe itself
+ * stubbed at the network boundary: the test asserts on the PaymentIntent requests made.
+ */
+interface StripeCall {
+  url: string;
+  headers: Record<string, string>;
+  form: URLSearchParams;
+}
+
+const headerMap = (headers: Headers) => {
+  const map: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    map[name] = value;
+  });
+  return map;
+};
+
+describe('paying with Stripe', () => {
+  let api: Harness;
+  const calls: StripeCall[] = [];
+  let nextIntent: { status: number; body: unknown } = { status: 200, body: {} };
+  const realFetch = globalThis.fetch;
+
+  beforeAll(async () => {
+    globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith('https://api.stripe.com/')) return realFetch(input, init);
+      calls.push({
+        url,
+        headers: headerMap(new Headers(init?.headers)),
+        form: new URLSearchParams(String(init?.body ?? '')),
+      });
+      const reply = url.endsWith('/v1/refunds')
+        ? { status: 200, body: { id: 're_test_1', status: 'succeeded' } }
+        : nextIntent;
+      return new Response(JSON.stringify(reply.body), {
+        status: reply.status,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    api = await startHarness({
+      testPayments: false,
+      stripe: {
+        secretKey: 'sk_test_not_a_real_key',
+        networkId: 'profile_test_123',
+        paymentMethodTypes: ['card', 'link'],
+      },
+    });
+  });
+  afterAll(async () => {
+    globalThis.fetch = realFetch;
+    await api.close();
+  });
+  beforeEach(() => {
+    calls.length = 0;
+  });
+
+  const agent = (token = 'spt_test_granted') =>
+    ClientMppx.create({
+      methods: [stripe.charge({ createToken: async () => token, paymentMethod: 'pm_card_visa' })],
+      polyfill: false,
+    });
+
+  const payOrder = async (body: unknown, token?: string) => {
+    const response = await agent(token).fetch(`${api.url}/api/machine/mpp/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    };
+  };
+
+  it('offers only Stripe, priced in dollars', async () => {
+    const challenge = await api.order(orderBody());
+    expect(challenge.status).toBe(402);
+    expect(challenge.headers.get('www-authenticate')).toMatch(/method="stripe", intent="charge"/);
+    expect((await api.validate(orderBody())).body.methods).toEqual(['stripe/charge']);
+  });
+
+  it('creates one confirmed PaymentIntent for exactly the order amount, idempotently keyed', async () => {
+    nextIntent = { status: 200, body: { id: 'pi_test_1', status: 'succeeded' } };
+    const body = orderBody({ duration_minutes: 60 });
+    const paid = await payOrder(body);
+    expect(paid.status).toBe(202);
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    expect(call?.url).toBe('https://api.stripe.com/v1/payment_intents');
+    expect(call?.form.get('amount')).toBe('399');
+    expect(call?.form.get('currency')).toBe('usd');
+    expect(call?.form.get('confirm')).toBe('true');
+    expect(call?.form.get('shared_payment_granted_token')).toBe('spt_test_granted');
+    expect(call?.headers['idempotency-key']).toMatch(/^mpp_.+_spt_test_granted$/);
+    expect(Receipt.deserialize(paid.headers.get('payment-receipt') ?? '')).toMatchObject({
+      method: 'stripe',
+      reference: 'pi_test_1',
+      status: 'success',
+    });
+
+    // The identical retry is answered from the settled order: Stripe is not called again.
+    const again = await payOrder(body);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('payment-receipt')).toBe(paid.headers.get('payment-receipt'));
+    expect(calls).toHaveLength(1);
+  });
+
+  it('answers a card Stripe declines with 402 and a fresh challenge, and provisions nothing', async () => {
+    nextIntent = {
+      status: 402,
+      body: {
+        error: { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' },
+      },
+    };
+    const declined = await payOrder(orderBody(), 'spt_test_declined');
+    expect(declined.status).toBe(402);
+    expect(declined.headers.get('www-authenticate')).toMatch(/^Payment /);
+    expect(String(declined.body.error)).toMatch(/declined/i);
+    const order = await api.getOrder(String(declined.body.order_id));
+    expect(order.body).toMatchObject({ status: 'unpaid', is_paid: false });
+  });
+
+  it('refuses extensions below the card minimum before asking for payment', async () => {
+    nextIntent = { status: 200, body: { id: 'pi_test_2', status: 'succeeded' } };
+    const paid = await payOrder(orderBody());
+    const machine = paid.body.machine as {
+      machine_id: string;
+      management: { extend_token: string };
+    };
+    calls.length = 0;
+    const tooSmall = await api.extend(machine.machine_id, machine.management.extend_token, {
+      additional_minutes: 5,
+    });
+    expect(tooSmall.status).toBe(400);
+    expect(tooSmall.body.error).toMatch(/at least 10.*0\.50 USD/);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('refunds an H100 lease that could not be provided through Stripe, exactly once', async () => {
+    nextIntent = { status: 200, body: { id: 'pi_test_gpu', status: 'succeeded' } };
+    api.fleet.ec2.outOfCapacity.add('p5.4xlarge');
+    const paid = await payOrder(
+      orderBody({ product_id: 'gpu-h100-machine', duration_minutes: 60 }),
+    );
+    const machine = paid.body.machine as { machine_id: string; management: { read_token: string } };
+    await api.waitForStatus(machine.machine_id, machine.management.read_token, ['failed'], 20_000);
+    await api.fleet.workflow.execution(machine.machine_id)?.done;
+    const refunds = calls.filter((call) => call.url === 'https://api.stripe.com/v1/refunds');
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]?.form.get('payment_intent')).toBe('pi_test_gpu');
+    expect(refunds[0]?.form.get('amount')).toBe(String(199 + 9 * 60));
+    expect(refunds[0]?.headers['idempotency-key']).toBe(`refund-${paid.body.order_id}`);
+    const order = await api.getOrder(String(paid.body.order_id));
+    expect(order.body.refund).toMatchObject({ status: 'refunded', amount: '7.39' });
+    api.fleet.ec2.outOfCapacity.clear();
+  });
+});
