@@ -6,29 +6,14 @@ import {
   LIVE_PARTITION,
   TABLE_DESIGN,
 } from '../../lambdas/adapters/dynamodb/table-design.js';
-import { issueTokens } from '../../lambdas/core/capability-tokens.js';
-import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import { newMachineId } from '../../lambdas/core/ids.js';
-import { type MachineRecord, newMachineRecord, toMachineView } from '../../lambdas/core/machine.js';
+import { type MachineRecord, toMachineView } from '../../lambdas/core/machine.js';
+import { machineFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
 
-function newMachine() {
-  const machineId = newMachineId();
-  return newMachineRecord({
-    machineId,
-    orderId: 'order_x',
-    product: DEFAULT_CATALOG['bare-linux-machine'],
-    billing: 'paid',
-    leaseMinutes: 60,
-    sshPublicKey: 'ssh-ed25519 AAAA',
-    provider: 'aws-ec2',
-    tokens: issueTokens(Buffer.alloc(32), machineId),
-    now,
-    provisioningTimeoutMinutes: 15,
-  });
-}
+const newMachine = () => machineFixture({ machineId: newMachineId(), now });
 
 describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
   let table: LocalTable;

@@ -2,12 +2,10 @@ import { LeaseLifecycleStore } from '../../lambdas/adapters/dynamodb/lease-lifec
 import { DynamoMachineStore } from '../../lambdas/adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
 import { paymentRefunds } from '../../lambdas/adapters/payments/refund-gateway.js';
-import { issueTokens } from '../../lambdas/core/capability-tokens.js';
-import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
-import { newMachineRecord } from '../../lambdas/core/machine.js';
 import type { RefundGateway } from '../../lambdas/core/ports.js';
 import { refundFailedLease } from '../../lambdas/core/use-cases/refund-failed-lease.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
+import { machineFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
@@ -49,20 +47,8 @@ describe('refunding a failed lease (dynalite)', () => {
       machineId,
       settledAt: now.toISOString(),
     });
-    await machines.create(
-      newMachineRecord({
-        machineId,
-        orderId,
-        product: DEFAULT_CATALOG['gpu-h100-machine'],
-        billing: 'paid',
-        leaseMinutes: 60,
-        sshPublicKey: 'ssh-ed25519 AAAA',
-        provider: 'aws-ec2',
-        tokens: issueTokens(Buffer.alloc(32), machineId),
-        now,
-        provisioningTimeoutMinutes: 15,
-      }),
-    );
+    await machines.create(machineFixture({ machineId, orderId, product: 'gpu-h100-machine', now }));
+
     await machines.recordExtension({
       machine_id: machineId,
       extension_key: 'ext-1',
@@ -105,20 +91,8 @@ describe('refunding a failed lease (dynalite)', () => {
 
   it('refunds nothing for a lease that did not fail', async () => {
     const machineId = 'machine_00000000000000aa';
-    await machines.create(
-      newMachineRecord({
-        machineId,
-        orderId: 'order_x',
-        product: DEFAULT_CATALOG['bare-linux-machine'],
-        billing: 'paid',
-        leaseMinutes: 60,
-        sshPublicKey: 'ssh-ed25519 AAAA',
-        provider: 'aws-ec2',
-        tokens: issueTokens(Buffer.alloc(32), machineId),
-        now,
-        provisioningTimeoutMinutes: 15,
-      }),
-    );
+    await machines.create(machineFixture({ machineId, now }));
+
     const refunds: RefundGateway = {
       refund: async () => {
         throw new Error('must not refund');

@@ -1,32 +1,21 @@
-import { issueTokens, revealTokens } from '../../lambdas/core/capability-tokens.js';
+import { revealTokens } from '../../lambdas/core/capability-tokens.js';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import { ApiProblem } from '../../lambdas/core/errors.js';
 import { deriveKeys } from '../../lambdas/core/keys.js';
-import { newMachineRecord } from '../../lambdas/core/machine.js';
 import type { ExtensionRecord, RefundGateway } from '../../lambdas/core/ports.js';
 import { extendLease } from '../../lambdas/core/use-cases/extend-lease.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../../lambdas/core/use-cases/storefront.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
+import { machineFixture } from '../support/fixtures.js';
 
 describe('an extension paid while the lease changed', () => {
   it('is not applied, and the payment goes straight back', async () => {
     const keys = deriveKeys('k'.repeat(40));
     const machineId = 'machine_0123456789abcdef';
-    const machine = {
-      ...newMachineRecord({
-        machineId,
-        orderId: 'order_x',
-        product: DEFAULT_CATALOG['bare-linux-machine'],
-        billing: 'paid',
-        leaseMinutes: 60,
-        sshPublicKey: 'ssh-ed25519 AAAA',
-        provider: 'aws-ec2',
-        tokens: issueTokens(keys.capabilityTokenKey, machineId),
-        now: new Date(),
-        provisioningTimeoutMinutes: 15,
-      }),
-      status: 'active' as const,
-    };
+    const machine = machineFixture(
+      { machineId, tokenKey: keys.capabilityTokenKey, now: new Date() },
+      { status: 'active' },
+    );
     const token = revealTokens(keys.capabilityTokenKey, machineId, machine)?.extend_token;
     const recorded: ExtensionRecord[] = [];
     const refundCalls: unknown[] = [];

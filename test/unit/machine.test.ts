@@ -1,35 +1,19 @@
-import { issueTokens } from '../../lambdas/core/capability-tokens.js';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import { ApiProblem } from '../../lambdas/core/errors.js';
 import {
   leaseEndFromActivation,
   type MachineRecord,
-  newMachineRecord,
   planExtension,
   sshCommand,
   toMachineView,
 } from '../../lambdas/core/machine.js';
+import { machineFixture } from '../support/fixtures.js';
 
 const product = DEFAULT_CATALOG['bare-linux-machine'];
 const created = new Date('2026-11-29T10:00:00.000Z');
 
-function machine(overrides: Partial<MachineRecord> = {}): MachineRecord {
-  return {
-    ...newMachineRecord({
-      machineId: 'machine_0123456789abcdef',
-      orderId: 'order_x',
-      product,
-      billing: 'paid',
-      leaseMinutes: 60,
-      sshPublicKey: 'ssh-ed25519 AAAA',
-      provider: 'aws-ec2',
-      tokens: issueTokens(Buffer.alloc(32), 'machine_0123456789abcdef'),
-      now: created,
-      provisioningTimeoutMinutes: 15,
-    }),
-    ...overrides,
-  };
-}
+const machine = (overrides: Partial<MachineRecord> = {}) =>
+  machineFixture({ now: created }, overrides);
 
 describe('a new machine', () => {
   it('starts provisioning with a provisional end and a provisioning deadline', () => {

@@ -1,26 +1,12 @@
-import { issueTokens } from '../../lambdas/core/capability-tokens.js';
-import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
-import { type MachineRecord, newMachineRecord } from '../../lambdas/core/machine.js';
+import type { MachineRecord } from '../../lambdas/core/machine.js';
 import { orphanReason } from '../../lambdas/core/reconciliation.js';
 import { failureReason } from '../../lambdas/workflow/lease-records.js';
+import { machineFixture } from '../support/fixtures.js';
 
 const created = new Date('2026-11-29T10:00:00.000Z');
-const machine = (overrides: Partial<MachineRecord>): MachineRecord => ({
-  ...newMachineRecord({
-    machineId: 'machine_0123456789abcdef',
-    orderId: 'order_x',
-    product: DEFAULT_CATALOG['bare-linux-machine'],
-    billing: 'paid',
-    leaseMinutes: 60,
-    sshPublicKey: 'ssh-ed25519 AAAA',
-    provider: 'aws-ec2',
-    tokens: issueTokens(Buffer.alloc(32), 'machine_0123456789abcdef'),
-    now: created,
-    provisioningTimeoutMinutes: 15,
-  }),
-  instance_id: 'i-1',
-  ...overrides,
-});
+const machine = (overrides: Partial<MachineRecord>) =>
+  machineFixture({ now: created }, { instance_id: 'i-1', ...overrides });
+
 const at = (iso: string) => new Date(iso);
 
 describe('which instances the reconciler terminates', () => {

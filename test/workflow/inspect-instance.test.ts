@@ -2,12 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { issueTokens } from '../../lambdas/core/capability-tokens.js';
-import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
-import { type MachineRecord, newMachineRecord } from '../../lambdas/core/machine.js';
+import type { MachineRecord } from '../../lambdas/core/machine.js';
 import { createInspectInstance } from '../../lambdas/workflow/inspect-instance.js';
 import { tcpSshProbe } from '../../lambdas/workflow/ssh-probe.js';
 import { READY_BANNER_MARKER } from '../../lambdas/workflow/user-data.js';
+import { machineFixture } from '../support/fixtures.js';
 
 const ec2 = mockClient(EC2Client);
 const now = new Date('2026-11-29T10:05:00.000Z');
@@ -22,22 +21,7 @@ async function sshServer(banner: string | null): Promise<{ port: number; server:
 }
 
 function inspector(machine: Partial<MachineRecord>, port = 22) {
-  const record: MachineRecord = {
-    ...newMachineRecord({
-      machineId: 'machine_0123456789abcdef',
-      orderId: 'order_x',
-      product: DEFAULT_CATALOG['bare-linux-machine'],
-      billing: 'paid',
-      leaseMinutes: 60,
-      sshPublicKey: 'ssh-ed25519 AAAA',
-      provider: 'aws-ec2',
-      tokens: issueTokens(Buffer.alloc(32), 'machine_0123456789abcdef'),
-      now: new Date('2026-11-29T10:00:00.000Z'),
-      provisioningTimeoutMinutes: 15,
-    }),
-    ssh_port: port,
-    ...machine,
-  };
+  const record = machineFixture({}, { ssh_port: port, ...machine });
   return createInspectInstance({
     ec2: new EC2Client({ region: 'us-east-1' }),
     machines: { get: async () => record },

@@ -5,11 +5,11 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { issueTokens } from '../../lambdas/core/capability-tokens.js';
 import { DEFAULT_CATALOG, resolveCatalog } from '../../lambdas/core/catalog.js';
-import { type MachineRecord, newMachineRecord } from '../../lambdas/core/machine.js';
+import type { MachineRecord } from '../../lambdas/core/machine.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { createLaunchInstance } from '../../lambdas/workflow/launch-instance.js';
+import { machineFixture } from '../support/fixtures.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
 
 const ec2 = mockClient(EC2Client);
@@ -20,21 +20,15 @@ const subnets = [
 ];
 
 function setUp(overrides: Partial<MachineRecord> = {}, catalog = DEFAULT_CATALOG) {
-  const machine: MachineRecord = {
-    ...newMachineRecord({
+  const machine = machineFixture(
+    {
       machineId: 'machine_0123456789abcd00',
-      orderId: 'order_x',
-      product: catalog['gpu-h100-machine'],
-      billing: 'paid',
-      leaseMinutes: 60,
+      product: 'gpu-h100-machine',
       sshPublicKey: AGENT_KEY,
-      provider: 'aws-ec2',
-      tokens: issueTokens(Buffer.alloc(32), 'machine_0123456789abcd00'),
       now,
-      provisioningTimeoutMinutes: 15,
-    }),
-    ...overrides,
-  };
+    },
+    overrides,
+  );
   const recorded: { instanceId: string; hardStopAt?: string }[] = [];
   let recordSucceeds = true;
   const launch = createLaunchInstance({

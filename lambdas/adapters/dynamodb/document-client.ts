@@ -1,5 +1,9 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
@@ -37,4 +41,18 @@ export function recordOf<T>(item: Record<string, unknown>): T {
     ...record
   } = item;
   return record as T;
+}
+
+/** A conditional update that returns the updated record, or undefined if its condition failed. */
+export async function updateRecord<T>(
+  db: DynamoDBDocumentClient,
+  input: Omit<UpdateCommandInput, 'ReturnValues'>,
+): Promise<T | undefined> {
+  try {
+    const { Attributes } = await db.send(new UpdateCommand({ ...input, ReturnValues: 'ALL_NEW' }));
+    return Attributes ? recordOf<T>(Attributes) : undefined;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
 }

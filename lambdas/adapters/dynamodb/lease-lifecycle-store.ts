@@ -1,6 +1,6 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
-import { isConditionFailure, recordOf } from './document-client.js';
+import { updateRecord } from './document-client.js';
 import { itemKeys, liveLeaseKey } from './table-design.js';
 
 export const DEFAULT_RETENTION_DAYS = 30;
@@ -17,30 +17,20 @@ export class LeaseLifecycleStore {
     private readonly retentionDays = DEFAULT_RETENTION_DAYS,
   ) {}
 
-  private async update(
+  private update(
     machineId: string,
     input: {
       UpdateExpression: string;
       ConditionExpression: string;
       ExpressionAttributeValues: Record<string, unknown>;
-      ExpressionAttributeNames?: Record<string, string>;
     },
   ): Promise<MachineRecord | undefined> {
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.machine(machineId),
-          ReturnValues: 'ALL_NEW',
-          ...input,
-          ExpressionAttributeNames: { '#status': 'status', ...input.ExpressionAttributeNames },
-        }),
-      );
-      return Attributes ? recordOf<MachineRecord>(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    return updateRecord<MachineRecord>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.machine(machineId),
+      ...input,
+      ExpressionAttributeNames: { '#status': 'status' },
+    });
   }
 
   private retentionEpoch(now: Date): number {

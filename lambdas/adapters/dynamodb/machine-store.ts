@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
 import type { ExtensionRecord, MachineStore, RefundRecord } from '../../core/ports.js';
-import { conditionally, isConditionFailure, recordOf } from './document-client.js';
+import { conditionally, recordOf, updateRecord } from './document-client.js';
+import { acquireItemLock, type ItemLock, releaseItemLock } from './item-lock.js';
 import { itemKeys, liveLeaseKey } from './table-design.js';
 
 const isGone = (item: Record<string, unknown>, now: Date) =>
@@ -52,93 +53,58 @@ export class DynamoMachineStore implements MachineStore {
     return existing;
   }
 
-  async extend(
+  extend(
     machineId: string,
     plan: { leaseMinutesBefore: number; leaseMinutes: number; expiresAt: string },
   ): Promise<MachineRecord | undefined> {
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.machine(machineId),
-          UpdateExpression:
-            'SET lease_minutes = :minutes, expires_at = :expires, live_sk = :liveSk',
-          ConditionExpression: 'lease_minutes = :before AND #status IN (:provisioning, :active)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':minutes': plan.leaseMinutes,
-            ':before': plan.leaseMinutesBefore,
-            ':expires': plan.expiresAt,
-            ':liveSk': liveLeaseKey(plan.expiresAt, machineId).live_sk,
-            ':provisioning': 'provisioning',
-            ':active': 'active',
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? recordOf<MachineRecord>(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    return updateRecord<MachineRecord>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.machine(machineId),
+      UpdateExpression: 'SET lease_minutes = :minutes, expires_at = :expires, live_sk = :liveSk',
+      ConditionExpression: 'lease_minutes = :before AND #status IN (:provisioning, :active)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':minutes': plan.leaseMinutes,
+        ':before': plan.leaseMinutesBefore,
+        ':expires': plan.expiresAt,
+        ':liveSk': liveLeaseKey(plan.expiresAt, machineId).live_sk,
+        ':provisioning': 'provisioning',
+        ':active': 'active',
+      },
+    });
   }
 
-  async requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.machine(machineId),
-          UpdateExpression: 'SET #status = :terminating, termination_requested_at = :now',
-          ConditionExpression: '#status IN (:provisioning, :active)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':terminating': 'terminating',
-            ':provisioning': 'provisioning',
-            ':active': 'active',
-            ':now': now.toISOString(),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? recordOf<MachineRecord>(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+  requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
+    return updateRecord<MachineRecord>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.machine(machineId),
+      UpdateExpression: 'SET #status = :terminating, termination_requested_at = :now',
+      ConditionExpression: '#status IN (:provisioning, :active)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':terminating': 'terminating',
+        ':provisioning': 'provisioning',
+        ':active': 'active',
+        ':now': now.toISOString(),
+      },
+    });
+  }
+
+  private extensionLock(machineId: string): ItemLock {
+    return {
+      db: this.db,
+      tableName: this.tableName,
+      key: itemKeys.machine(machineId),
+      name: 'extension',
+    };
   }
 
   lockForExtension(machineId: string, owner: string, until: Date, now: Date): Promise<boolean> {
-    return conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.machine(machineId),
-          UpdateExpression: 'SET extension_lock_owner = :owner, extension_lock_until = :until',
-          ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(extension_lock_until) OR extension_lock_until < :now)',
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':until': until.getTime(),
-            ':now': now.getTime(),
-          },
-        }),
-      ),
-    );
+    return acquireItemLock(this.extensionLock(machineId), owner, until, now);
   }
 
-  async releaseExtensionLock(machineId: string, owner: string): Promise<void> {
-    await conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.machine(machineId),
-          UpdateExpression: 'REMOVE extension_lock_owner, extension_lock_until',
-          ConditionExpression: 'extension_lock_owner = :owner',
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      ),
-    );
+  releaseExtensionLock(machineId: string, owner: string): Promise<void> {
+    return releaseItemLock(this.extensionLock(machineId), owner);
   }
 
   async getExtension(

@@ -7,6 +7,7 @@ import {
 import { isExpiredUnpaid, type OrderRecord, type PaymentRecord } from '../../core/order.js';
 import type { OrderStore, RefundRecord } from '../../core/ports.js';
 import { conditionally, recordOf } from './document-client.js';
+import { acquireItemLock, type ItemLock, releaseItemLock } from './item-lock.js';
 import { itemKeys } from './table-design.js';
 
 export class DynamoOrderStore implements OrderStore {
@@ -71,39 +72,26 @@ export class DynamoOrderStore implements OrderStore {
     );
   }
 
-  lockForPayment(orderId: string, owner: string, until: Date, now: Date): Promise<boolean> {
-    return conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.order(orderId),
-          UpdateExpression: 'SET payment_lock_owner = :owner, payment_lock_until = :until',
-          ConditionExpression:
-            '#status = :unpaid AND (attribute_not_exists(payment_lock_until) OR payment_lock_until < :now)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':unpaid': 'unpaid',
-            ':owner': owner,
-            ':until': until.getTime(),
-            ':now': now.getTime(),
-          },
-        }),
-      ),
-    );
+  private paymentLock(orderId: string): ItemLock {
+    return {
+      db: this.db,
+      tableName: this.tableName,
+      key: itemKeys.order(orderId),
+      name: 'payment',
+      condition: {
+        expression: '#status = :unpaid',
+        names: { '#status': 'status' },
+        values: { ':unpaid': 'unpaid' },
+      },
+    };
   }
 
-  async releasePaymentLock(orderId: string, owner: string): Promise<void> {
-    await conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.order(orderId),
-          UpdateExpression: 'REMOVE payment_lock_owner, payment_lock_until',
-          ConditionExpression: 'payment_lock_owner = :owner',
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      ),
-    );
+  lockForPayment(orderId: string, owner: string, until: Date, now: Date): Promise<boolean> {
+    return acquireItemLock(this.paymentLock(orderId), owner, until, now);
+  }
+
+  releasePaymentLock(orderId: string, owner: string): Promise<void> {
+    return releaseItemLock(this.paymentLock(orderId), owner);
   }
 
   settle(

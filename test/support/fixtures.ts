@@ -1,0 +1,39 @@
+import { issueTokens } from '../../lambdas/core/capability-tokens.js';
+import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
+import { type MachineRecord, newMachineRecord } from '../../lambdas/core/machine.js';
+import type { ProductId } from '../../lambdas/core/products.js';
+
+export interface MachineFixture {
+  machineId?: string;
+  orderId?: string;
+  product?: ProductId;
+  billing?: MachineRecord['billing'];
+  leaseMinutes?: number;
+  sshPublicKey?: string;
+  now?: Date;
+  /** Key the capability tokens are derived with. */
+  tokenKey?: Buffer;
+}
+
+/** A machine record as the storefront creates it (provisioning), with fields overridden. */
+export function machineFixture(
+  options: MachineFixture = {},
+  overrides: Partial<MachineRecord> = {},
+): MachineRecord {
+  const machineId = options.machineId ?? 'machine_0123456789abcdef';
+  return {
+    ...newMachineRecord({
+      machineId,
+      orderId: options.orderId ?? 'order_x',
+      product: DEFAULT_CATALOG[options.product ?? 'bare-linux-machine'],
+      billing: options.billing ?? 'paid',
+      leaseMinutes: options.leaseMinutes ?? 60,
+      sshPublicKey: options.sshPublicKey ?? 'ssh-ed25519 AAAA',
+      provider: 'aws-ec2',
+      tokens: issueTokens(options.tokenKey ?? Buffer.alloc(32), machineId),
+      now: options.now ?? new Date('2026-11-29T10:00:00.000Z'),
+      provisioningTimeoutMinutes: 15,
+    }),
+    ...overrides,
+  };
+}
