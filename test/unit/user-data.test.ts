@@ -13,7 +13,7 @@ const configOf = (userData: string) => {
 
 describe('first-boot user data', () => {
   it('installs exactly the agent key, with password logins off', () => {
-    const key = ed25519Key('agent "quoted" $(touch /tmp/pwned) `id`');
+    const key = ed25519Key('agent "quoted" $(touch ~/pwned) `id`');
     const config = configOf(renderUserData({ sshPublicKey: key, requireGpu: false }));
     expect(config.ssh_authorized_keys).toEqual([key]);
     expect(config.ssh_pwauth).toBe(false);
