@@ -18,13 +18,14 @@ export interface OrderStore {
   lockForPayment(orderId: string, owner: string, until: Date, now: Date): Promise<boolean>;
   releasePaymentLock(orderId: string, owner: string): Promise<void>;
   /**
-   * unpaid → settled, recording the payment and the machine id; false if no longer unpaid.
-   * Not conditional on the payment lock: money that was taken must always settle the order.
+   * unpaid → settled, recording the payment and the machine id; returns the settled order,
+   * or undefined if it was no longer unpaid. Not conditional on the payment lock: money that
+   * was taken must always settle the order.
    */
   settle(
     orderId: string,
     settlement: { payment: PaymentRecord; machineId: string; settledAt: string },
-  ): Promise<boolean>;
+  ): Promise<OrderRecord | undefined>;
   /** Records a refund of the order's payment, once; false if one is already recorded. */
   recordRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
 }

@@ -105,6 +105,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
       keys,
       allowUnpaidCreate: config.ALLOW_UNPAID_MACHINE_CREATE,
       provisioningTimeoutMinutes: config.PROVISIONING_TIMEOUT_MINUTES,
+      retentionDays: config.RETENTION_DAYS,
       provider: 'aws-ec2',
       ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     },

@@ -23,6 +23,7 @@ const environmentSchema = z.object({
   PUBLIC_BASE_URL: z.string().url().optional(),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   PROVISIONING_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(120).default(15),
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 export type LambdaEnvironment = z.infer<typeof environmentSchema>;

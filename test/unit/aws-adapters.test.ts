@@ -6,6 +6,7 @@ import {
   StartExecutionCommand,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
+import { jest } from '@jest/globals';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StepFunctionsLeaseWorkflow } from '../../lambdas/adapters/workflow/step-functions-lease-workflow.js';
@@ -126,6 +127,7 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
       .on(GetSecretValueCommand)
       .rejectsOnce(new Error('AccessDenied'))
       .resolves({ SecretString: 's'.repeat(48) });
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const handler = onLambda(createHealthHandler);
       const event = {
@@ -141,7 +143,11 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
       });
       const second = await handler(event, {} as Context);
       expect(second.statusCode).toBe(200);
+      expect(logged).toHaveBeenCalledWith(
+        expect.stringContaining('"event":"storefront.start_failed"'),
+      );
     } finally {
+      logged.mockRestore();
       process.env = previous;
     }
   });

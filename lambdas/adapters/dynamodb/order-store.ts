@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isExpiredUnpaid, type OrderRecord, type PaymentRecord } from '../../core/order.js';
 import type { OrderStore, RefundRecord } from '../../core/ports.js';
-import { conditionally, recordOf } from './document-client.js';
+import { conditionally, recordOf, updateRecord } from './document-client.js';
 import { acquireItemLock, type ItemLock, releaseItemLock } from './item-lock.js';
 import { itemKeys } from './table-design.js';
 
@@ -97,27 +97,23 @@ export class DynamoOrderStore implements OrderStore {
   settle(
     orderId: string,
     settlement: { payment: PaymentRecord; machineId: string; settledAt: string },
-  ): Promise<boolean> {
-    return conditionally(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.order(orderId),
-          UpdateExpression:
-            'SET #status = :settled, payment = :payment, machine_id = :machine, settled_at = :at ' +
-            'REMOVE expires_at_epoch, unpaid_expires_at, payment_lock_owner, payment_lock_until',
-          ConditionExpression: '#status = :unpaid',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':settled': 'settled',
-            ':unpaid': 'unpaid',
-            ':payment': settlement.payment,
-            ':machine': settlement.machineId,
-            ':at': settlement.settledAt,
-          },
-        }),
-      ),
-    );
+  ): Promise<OrderRecord | undefined> {
+    return updateRecord<OrderRecord>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.order(orderId),
+      UpdateExpression:
+        'SET #status = :settled, payment = :payment, machine_id = :machine, settled_at = :at ' +
+        'REMOVE expires_at_epoch, unpaid_expires_at, payment_lock_owner, payment_lock_until',
+      ConditionExpression: '#status = :unpaid',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':settled': 'settled',
+        ':unpaid': 'unpaid',
+        ':payment': settlement.payment,
+        ':machine': settlement.machineId,
+        ':at': settlement.settledAt,
+      },
+    });
   }
 
   recordRefund(orderId: string, refund: RefundRecord): Promise<boolean> {

@@ -26,12 +26,12 @@ export async function createUnpaidMachine(
   if (order.status === 'unpaid') {
     const machineId = newMachineId();
     const settledAt = clock.now().toISOString();
-    await orders.settle(order.order_id, {
-      payment: { method: 'none', reference: 'unpaid-create' },
-      machineId,
-      settledAt,
-    });
-    const settled = await orders.get(order.order_id, clock.now());
+    const settled =
+      (await orders.settle(order.order_id, {
+        payment: { method: 'none', reference: 'unpaid-create' },
+        machineId,
+        settledAt,
+      })) ?? (await orders.get(order.order_id, clock.now()));
     if (!settled) throw new Error(`order ${order.order_id} vanished while settling`);
     order = settled;
     log.info('machine.created_unpaid', { order_id: order.order_id, machine_id: order.machine_id });

@@ -1,18 +1,21 @@
 import { issueTokens, revealTokens } from '../capability-tokens.js';
-import {
-  type MachineRecord,
-  type MachineWithManagement,
-  newMachineRecord,
-  toMachineView,
-} from '../machine.js';
+import { conflict } from '../errors.js';
+import { type MachineWithManagement, newMachineRecord, toMachineView } from '../machine.js';
 import type { OrderRecord } from '../order.js';
 import type { CreateMachineRequest } from '../requests.js';
 import type { Storefront } from './storefront.js';
 
 /**
- * Brings a settled order to its machine: creates the machine if a crash left it missing,
- * (re)starts its workflow, and returns it with its management tokens. Safe to run any
- * number of times for the same order; it never creates a second machine.
+ * How long after settlement a missing machine is taken for a crash between "settle" and
+ * "create machine" and created. Past it, a missing machine is one that ended and whose
+ * record expired: a retry must never turn an old payment into a new machine.
+ */
+export const MACHINE_REPAIR_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * Brings a settled order to its machine: creates the machine (or finds the one already
+ * created), (re)starts its workflow, and returns it with its management tokens. Safe to run
+ * any number of times for the same order; it never creates a second machine.
  */
 export async function fulfilOrder(
   storefront: Storefront,
@@ -21,24 +24,32 @@ export async function fulfilOrder(
 ): Promise<MachineWithManagement> {
   const { settings, machines, leases, clock } = storefront;
   const machineId = order.machine_id;
-  if (order.status !== 'settled' || !machineId) {
+  if (order.status !== 'settled' || !machineId || !order.settled_at) {
     throw new Error(`order ${order.order_id} is not settled`);
   }
-  let machine: MachineRecord | undefined = await machines.get(machineId, clock.now());
+  const now = clock.now();
+  const withinRepairWindow =
+    now.getTime() - Date.parse(order.settled_at) < MACHINE_REPAIR_WINDOW_MS;
+  const machine = withinRepairWindow
+    ? // A conditional put: it creates the machine once, and returns the stored one after that.
+      await machines.create(
+        newMachineRecord({
+          machineId,
+          orderId: order.order_id,
+          product: settings.catalog[order.product_id],
+          billing: order.channel === 'mpp' ? 'paid' : 'unpaid',
+          leaseMinutes: order.duration_minutes,
+          sshPublicKey: request.ssh_public_key,
+          provider: settings.provider,
+          tokens: issueTokens(settings.keys.capabilityTokenKey, machineId),
+          now,
+          provisioningTimeoutMinutes: settings.provisioningTimeoutMinutes,
+        }),
+      )
+    : await machines.get(machineId, now);
   if (!machine) {
-    machine = await machines.create(
-      newMachineRecord({
-        machineId,
-        orderId: order.order_id,
-        product: settings.catalog[order.product_id],
-        billing: order.channel === 'mpp' ? 'paid' : 'unpaid',
-        leaseMinutes: order.duration_minutes,
-        sshPublicKey: request.ssh_public_key,
-        provider: settings.provider,
-        tokens: issueTokens(settings.keys.capabilityTokenKey, machineId),
-        now: clock.now(),
-        provisioningTimeoutMinutes: settings.provisioningTimeoutMinutes,
-      }),
+    throw conflict(
+      `the machine of this order ended more than ${settings.retentionDays} days ago and is no longer kept; send a new request_id for a new order`,
     );
   }
   if (machine.status === 'provisioning') await leases.start(machine);

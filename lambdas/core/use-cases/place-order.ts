@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiProblem, conflict } from '../errors.js';
 import { newMachineId, orderIdFor } from '../ids.js';
 import type { MachineWithManagement } from '../machine.js';
-import type { OrderRecord } from '../order.js';
+import type { OrderRecord, PaymentRecord } from '../order.js';
 import type { ChargeOutcome } from '../ports.js';
 import { quoteLease } from '../pricing.js';
 import {
@@ -100,26 +100,51 @@ export async function placeOrder(
     machineId,
     settledAt: clock.now().toISOString(),
   });
-  const current = await orders.get(order.order_id, clock.now());
-  if (current?.status !== 'settled') {
-    throw new Error(`order ${order.order_id} was charged but could not be settled`);
-  }
-  if (!settled) {
-    // Another attempt settled first (our lock had lapsed mid-charge): two payments, one order.
-    log.error('order.duplicate_payment', {
-      order_id: order.order_id,
-      refund_reference: outcome.payment.reference,
-      method: outcome.payment.method,
-    });
-  } else {
+  if (settled) {
     log.info('order.settled', {
       order_id: order.order_id,
       machine_id: machineId,
       method: outcome.payment.method,
       amount_cents: order.amount_cents,
     });
+    return settledOutcome(storefront, settled, request);
   }
+  const current = await orders.get(order.order_id, clock.now());
+  if (current?.status !== 'settled') {
+    throw new Error(`order ${order.order_id} was charged but could not be settled`);
+  }
+  // Another attempt settled first (our lock had lapsed mid-charge): this payment is a duplicate.
+  await refundDuplicatePayment(storefront, order, outcome.payment);
   return settledOutcome(storefront, current, request);
+}
+
+async function refundDuplicatePayment(
+  storefront: Storefront,
+  order: OrderRecord,
+  payment: PaymentRecord,
+) {
+  const fields = {
+    order_id: order.order_id,
+    payment_reference: payment.reference,
+    method: payment.method,
+  };
+  try {
+    const refund = await storefront.refunds.refund({
+      payment,
+      amountCents: order.amount_cents,
+      idempotencyKey: `refund-duplicate-${payment.reference}`,
+      reason: `a second payment for order ${order.order_id}`,
+    });
+    storefront.log.warn('order.duplicate_payment_refunded', {
+      ...fields,
+      refund_reference: refund?.reference,
+    });
+  } catch (error) {
+    storefront.log.error('order.duplicate_payment_not_refunded', {
+      ...fields,
+      error: String(error),
+    });
+  }
 }
 
 export async function openOrder(

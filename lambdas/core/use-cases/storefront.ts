@@ -24,6 +24,8 @@ export interface StorefrontSettings {
   provider: string;
   /** Upper bound on one payment attempt; must exceed the handler timeout. */
   paymentLockSeconds: number;
+  /** How long ended leases stay readable (days). */
+  retentionDays: number;
   /** Public URL of the API root when it cannot be read off the request (custom domains). */
   publicBaseUrl?: string;
 }
@@ -46,4 +48,5 @@ export const DEFAULT_SETTINGS: Omit<StorefrontSettings, 'catalog' | 'keys' | 'pr
   challengeValidityMinutes: 15,
   provisioningTimeoutMinutes: 15,
   paymentLockSeconds: 60,
+  retentionDays: 30,
 };
