@@ -1,6 +1,8 @@
 import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
@@ -54,6 +56,31 @@ export interface RunningStorefront {
   close(): Promise<void>;
 }
 
+/**
+ * The simulated machines and their workflow runs live in memory, so leases still live in
+ * the data of an earlier run have nothing behind them any more: they end now, visibly.
+ */
+async function endLeasesOfPreviousRun(
+  db: DynamoDBDocumentClient,
+  lifecycle: LeaseLifecycleStore,
+  clock: Clock,
+  log: Logger,
+) {
+  const now = clock.now();
+  for (const lease of await liveLeasesEndedBefore(db, LOCAL_TABLE_NAME, new Date('9999-01-01'))) {
+    const ended =
+      lease.status === 'provisioning'
+        ? await lifecycle.markFailed(
+            lease.machine_id,
+            'the local storefront restarted before the machine was ready',
+            now,
+          )
+        : await lifecycle.markTerminated(lease.machine_id, now);
+    if (ended)
+      log.info('lease.ended_by_restart', { machine_id: lease.machine_id, status: ended.status });
+  }
+}
+
 /** Checks that every operation of the contract has exactly one handler, and vice versa. */
 export function handlersForContract() {
   const operations = operationsOf(loadOpenApiDocument());
@@ -92,6 +119,8 @@ export async function startLocalStorefront(
     ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
   });
   const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
+  const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME);
+  await endLeasesOfPreviousRun(db, lifecycle, clock, log);
   const fleet = localFleet({
     tableName: LOCAL_TABLE_NAME,
     orders,
@@ -100,7 +129,7 @@ export async function startLocalStorefront(
     dynamoClientConfig: dynamo.clientConfig,
     catalog,
     machines,
-    lifecycle: new LeaseLifecycleStore(db, LOCAL_TABLE_NAME),
+    lifecycle,
     clock,
     log,
     ec2Timing: options.ec2Timing ?? { bootMs: 1500, readyMs: 1000, shutdownMs: 1000 },
