@@ -9,4 +9,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 60_000,
+  // Suites start HTTP servers, DynamoDB and state machine runs and close them; should one
+  // ever be missed, the run must end with its results rather than hang CI until its limit.
+  forceExit: true,
 };

@@ -90,6 +90,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly held = new Map<string, { wake: (output: Json) => void; cancel: () => void }>();
   private readonly aborts = new Map<string, () => void>();
+  private closed = false;
 
   constructor(private readonly deps: LocalWorkflowDependencies) {
     this.machine = new StateMachine(withLocalTimeouts(deps.workflow.definition) as never, {
@@ -103,7 +104,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
 
   async start(machine: MachineRecord): Promise<void> {
     // The execution name is the machine id: a second start is the same execution.
-    if (this.executions.has(machine.machine_id)) return;
+    if (this.closed || this.executions.has(machine.machine_id)) return;
     const record: ExecutionRecord = {
       machineId: machine.machine_id,
       states: [],
@@ -156,6 +157,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
 
   /** Stops every running execution (the local storefront is shutting down). */
   async close(): Promise<void> {
+    this.closed = true;
     for (const hold of this.held.values()) hold.cancel();
     for (const abort of this.aborts.values()) abort();
     await Promise.allSettled([...this.executions.values()].map((record) => record.done));
@@ -248,6 +250,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   private async hold(payload: Json, register: StepHandler): Promise<Json> {
     const token = (payload as { token: string }).token;
     const clock = (await register(payload as never)) as { seconds_remaining: number };
+    if (this.closed) throw new Error('the local storefront is shutting down');
     return new Promise<Json>((resolve, reject) => {
       const timer = setTimeout(
         () => {
@@ -256,6 +259,8 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
         },
         Math.min((clock.seconds_remaining * 1000) / this.deps.timing.clockSpeedup, MAX_TIMER_MS),
       );
+      // A lease may hold for hours; its timer must not keep a stopping process alive.
+      timer.unref();
       this.held.set(token, {
         wake: (output) => {
           clearTimeout(timer);

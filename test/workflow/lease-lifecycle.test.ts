@@ -195,6 +195,7 @@ describe('the lease workflow', () => {
     expect(launches).toHaveLength(9);
     expect(new Set(launches.map((launch) => launch.ClientToken)).size).toBe(3);
     expect(api.fleet.ec2.running()).toEqual([]);
+    await settled(api, lease.machineId);
     expect((await api.getOrder(lease.orderId)).body.refund).toMatchObject({
       status: 'refunded',
       amount_cents: 199 + 9 * 60,
