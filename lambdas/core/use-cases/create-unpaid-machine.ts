@@ -22,19 +22,22 @@ export async function createUnpaidMachine(
     );
   }
   const request = parseCreateMachineRequest(body, settings.catalog);
-  let order = await openOrder(storefront, request, 'unpaid');
-  if (order.status === 'unpaid') {
-    const machineId = newMachineId();
-    const settledAt = clock.now().toISOString();
-    const settled =
-      (await orders.settle(order.order_id, {
-        payment: { method: 'none', reference: 'unpaid-create' },
-        machineId,
-        settledAt,
-      })) ?? (await orders.get(order.order_id, clock.now()));
-    if (!settled) throw new Error(`order ${order.order_id} vanished while settling`);
-    order = settled;
-    log.info('machine.created_unpaid', { order_id: order.order_id, machine_id: order.machine_id });
+  const order = await openOrder(storefront, request, 'unpaid');
+  if (order.status !== 'unpaid') return fulfilOrder(storefront, order, request);
+  const settled = await orders.settle(order.order_id, {
+    payment: { method: 'none', reference: 'unpaid-create' },
+    machineId: newMachineId(),
+    settledAt: clock.now().toISOString(),
+  });
+  if (settled) {
+    log.info('machine.created_unpaid', {
+      order_id: settled.order_id,
+      machine_id: settled.machine_id,
+    });
+    return fulfilOrder(storefront, settled, request, true);
   }
-  return fulfilOrder(storefront, order, request);
+  // A concurrent identical request settled it first.
+  const current = await orders.get(order.order_id, clock.now());
+  if (!current) throw new Error(`order ${order.order_id} vanished while settling`);
+  return fulfilOrder(storefront, current, request);
 }

@@ -13,14 +13,16 @@ import type { Storefront } from './storefront.js';
 export const MACHINE_REPAIR_WINDOW_MS = 24 * 3_600_000;
 
 /**
- * Brings a settled order to its machine: creates the machine (or finds the one already
- * created), (re)starts its workflow, and returns it with its management tokens. Safe to run
- * any number of times for the same order; it never creates a second machine.
+ * Brings a settled order to its machine: finds it (or creates it, right after settlement or
+ * as a crash repair), (re)starts its workflow, and returns it with its management tokens.
+ * Safe to run any number of times for the same order; it never creates a second machine.
  */
 export async function fulfilOrder(
   storefront: Storefront,
   order: OrderRecord,
   request: CreateMachineRequest,
+  /** The order was settled by this very request, so its machine cannot exist yet. */
+  justSettled = false,
 ): Promise<MachineWithManagement> {
   const { settings, machines, leases, clock } = storefront;
   const machineId = order.machine_id;
@@ -30,23 +32,27 @@ export async function fulfilOrder(
   const now = clock.now();
   const withinRepairWindow =
     now.getTime() - Date.parse(order.settled_at) < MACHINE_REPAIR_WINDOW_MS;
-  const machine = withinRepairWindow
-    ? // A conditional put: it creates the machine once, and returns the stored one after that.
-      await machines.create(
-        newMachineRecord({
-          machineId,
-          orderId: order.order_id,
-          product: settings.catalog[order.product_id],
-          billing: order.channel === 'mpp' ? 'paid' : 'unpaid',
-          leaseMinutes: order.duration_minutes,
-          sshPublicKey: request.ssh_public_key,
-          provider: settings.provider,
-          tokens: issueTokens(settings.keys.capabilityTokenKey, machineId),
-          now,
-          provisioningTimeoutMinutes: settings.provisioningTimeoutMinutes,
-        }),
-      )
-    : await machines.get(machineId, now);
+  // A retry usually finds the machine; only a fresh settlement (or a crash repair) creates it.
+  const existing = justSettled ? undefined : await machines.get(machineId, now);
+  const created =
+    existing || !withinRepairWindow
+      ? undefined
+      : // A conditional put: it creates the machine once, and returns the stored one after that.
+        await machines.create(
+          newMachineRecord({
+            machineId,
+            orderId: order.order_id,
+            product: settings.catalog[order.product_id],
+            billing: order.channel === 'mpp' ? 'paid' : 'unpaid',
+            leaseMinutes: order.duration_minutes,
+            sshPublicKey: request.ssh_public_key,
+            provider: settings.provider,
+            tokens: issueTokens(settings.keys.capabilityTokenKey, machineId),
+            now,
+            provisioningTimeoutMinutes: settings.provisioningTimeoutMinutes,
+          }),
+        );
+  const machine = existing ?? created;
   if (!machine) {
     throw conflict(
       `the machine of this order ended more than ${settings.retentionDays} days ago and is no longer kept; send a new request_id for a new order`,

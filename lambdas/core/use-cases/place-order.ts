@@ -107,7 +107,7 @@ export async function placeOrder(
       method: outcome.payment.method,
       amount_cents: order.amount_cents,
     });
-    return settledOutcome(storefront, settled, request);
+    return settledOutcome(storefront, settled, request, true);
   }
   const current = await orders.get(order.order_id, clock.now());
   if (current?.status !== 'settled') {
@@ -205,7 +205,8 @@ async function settledOutcome(
   storefront: Storefront,
   order: OrderRecord,
   request: CreateMachineRequest,
+  justSettled = false,
 ): Promise<PlaceOrderOutcome> {
-  const machine = await fulfilOrder(storefront, order, request);
+  const machine = await fulfilOrder(storefront, order, request, justSettled);
   return { kind: 'settled', order, machine, receiptHeader: order.payment?.receipt_header };
 }
