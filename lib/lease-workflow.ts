@@ -218,9 +218,15 @@ export class LeaseWorkflow extends Construct {
 
   private definition(table: ITable) {
     const { launch, inspect, records } = this.functions;
-    const recordsTask = (name: string, payload: Record<string, unknown>, resultPath: string) =>
+    /** A synchronous call of one of the step functions, with the machine id in its payload. */
+    const stepTask = (
+      name: string,
+      lambdaFunction: NodejsFunction,
+      payload: Record<string, unknown>,
+      resultPath: string,
+    ) =>
       new LambdaInvoke(this, name, {
-        lambdaFunction: records,
+        lambdaFunction,
         payload: TaskInput.fromObject({
           machine_id: JsonPath.stringAt('$.machine_id'),
           ...payload,
@@ -230,6 +236,8 @@ export class LeaseWorkflow extends Construct {
         taskTimeout: Timeout.duration(Duration.seconds(60)),
         retryOnServiceExceptions: true,
       });
+    const recordsTask = (name: string, payload: Record<string, unknown>, resultPath: string) =>
+      stepTask(name, records, payload, resultPath);
 
     const leaseOver = new Succeed(this, STATES.leaseOver);
     const provisioningFailed = new Fail(this, STATES.provisioningFailed, {
@@ -330,14 +338,7 @@ export class LeaseWorkflow extends Construct {
     );
     // A lease the agent never got to use is refunded; a refund that keeps failing raises the
     // function's alarm but does not keep the instance running.
-    const refundPayment = new LambdaInvoke(this, STATES.refundPayment, {
-      lambdaFunction: this.functions.refund,
-      payload: TaskInput.fromObject({ machine_id: JsonPath.stringAt('$.machine_id') }),
-      payloadResponseOnly: true,
-      resultPath: '$.refund',
-      taskTimeout: Timeout.duration(Duration.seconds(60)),
-      retryOnServiceExceptions: true,
-    })
+    const refundPayment = stepTask(STATES.refundPayment, this.functions.refund, {}, '$.refund')
       .addRetry({
         errors: ['States.ALL'],
         interval: Duration.seconds(10),
@@ -393,17 +394,12 @@ export class LeaseWorkflow extends Construct {
     const waitForBoot = new Wait(this, STATES.waitForBoot, {
       time: WaitTime.duration(Duration.seconds(BOOT_POLL_SECONDS)),
     });
-    const checkInstance = new LambdaInvoke(this, STATES.checkInstance, {
-      lambdaFunction: inspect,
-      payload: TaskInput.fromObject({
-        machine_id: JsonPath.stringAt('$.machine_id'),
-        instance_id: JsonPath.stringAt('$.instance.instance_id'),
-      }),
-      payloadResponseOnly: true,
-      resultPath: '$.check',
-      taskTimeout: Timeout.duration(Duration.seconds(60)),
-      retryOnServiceExceptions: true,
-    }).addRetry({
+    const checkInstance = stepTask(
+      STATES.checkInstance,
+      inspect,
+      { instance_id: JsonPath.stringAt('$.instance.instance_id') },
+      '$.check',
+    ).addRetry({
       errors: ['States.ALL'],
       interval: Duration.seconds(5),
       backoffRate: 2,
@@ -418,14 +414,7 @@ export class LeaseWorkflow extends Construct {
         .otherwise(recordProvisioningFailure),
     );
 
-    const launchTask = new LambdaInvoke(this, STATES.launch, {
-      lambdaFunction: launch,
-      payload: TaskInput.fromObject({ machine_id: JsonPath.stringAt('$.machine_id') }),
-      payloadResponseOnly: true,
-      resultPath: '$.instance',
-      taskTimeout: Timeout.duration(Duration.seconds(60)),
-      retryOnServiceExceptions: true,
-    })
+    const launchTask = stepTask(STATES.launch, launch, {}, '$.instance')
       .addRetry({
         errors: [WORKFLOW_ERRORS.launchThrottled],
         interval: Duration.seconds(10),

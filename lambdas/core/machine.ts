@@ -11,10 +11,6 @@ export const MACHINE_STATUSES = [
 ] as const;
 export type MachineStatus = (typeof MACHINE_STATUSES)[number];
 
-/** Statuses in which an instance may exist and the lease still runs or winds down. */
-export const LIVE_STATUSES: readonly MachineStatus[] = ['provisioning', 'active', 'terminating'];
-export const isLive = (status: MachineStatus) => LIVE_STATUSES.includes(status);
-
 /** Who paid: machines created through the unpaid endpoint are extended without payment. */
 export type Billing = 'paid' | 'unpaid';
 

@@ -55,7 +55,7 @@ export interface OrderView {
 }
 
 /** What the agent should do or wait for next, in one word they can switch on. */
-export function currentStep(order: OrderRecord, machineStatus?: MachineStatus): string {
+function currentStep(order: OrderRecord, machineStatus?: MachineStatus): string {
   if (order.status === 'unpaid') return 'awaiting_payment';
   return machineStatus ?? 'provisioning';
 }

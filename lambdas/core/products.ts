@@ -35,6 +35,3 @@ export interface Product {
 }
 
 export type Catalog = Readonly<Record<ProductId, Product>>;
-
-export const isProductId = (value: unknown): value is ProductId =>
-  typeof value === 'string' && (PRODUCT_IDS as readonly string[]).includes(value);

@@ -87,6 +87,8 @@ const withoutMetadata = ({ $metadata: _metadata, ...rest }: { $metadata?: unknow
  */
 export class LocalLeaseWorkflow implements LeaseWorkflow {
   private readonly machine: StateMachine;
+  /** Built once: every execution runs the same states with the same local stand-ins. */
+  private readonly stateOverrides: ReturnType<LocalLeaseWorkflow['overrides']>;
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly held = new Map<string, { wake: (output: Json) => void; cancel: () => void }>();
   private readonly aborts = new Map<string, () => void>();
@@ -96,6 +98,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
     this.machine = new StateMachine(withLocalTimeouts(deps.workflow.definition) as never, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
+    this.stateOverrides = this.overrides();
   }
 
   execution(machineId: string): ExecutionRecord | undefined {
@@ -113,7 +116,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
     };
     this.executions.set(machine.machine_id, record);
     const execution = this.machine.run({ machine_id: machine.machine_id } as Json as never, {
-      overrides: this.overrides(),
+      overrides: this.stateOverrides,
       context: this.context(machine.machine_id),
     });
     this.aborts.set(machine.machine_id, execution.abort);

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { cdkJsonContext, readConfig } from '../../lib/config.js';
+import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
@@ -119,7 +121,9 @@ export async function startLocalStorefront(
     ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
   });
   const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
-  const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME);
+  // Operator settings come from cdk.json, as for the deployed stack.
+  const operator = readConfig(cdkJsonContext());
+  const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays);
   await endLeasesOfPreviousRun(db, lifecycle, clock, log);
   const fleet = localFleet({
     tableName: LOCAL_TABLE_NAME,
@@ -137,7 +141,7 @@ export async function startLocalStorefront(
       ...(options.workflowTiming ?? { pollMs: 1000, retryMs: 1000 }),
       clockSpeedup: options.clockSpeedup ?? 1,
     },
-    reconcileGraceMinutes: 10,
+    reconcileGraceMinutes: RECONCILE_GRACE_MINUTES,
   });
   const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
   const reconciler =
@@ -163,6 +167,8 @@ export async function startLocalStorefront(
       keys,
       allowUnpaidCreate: options.allowUnpaidCreate ?? false,
       provider: 'local-simulated-ec2',
+      provisioningTimeoutMinutes: operator.provisioningTimeoutMinutes,
+      retentionDays: operator.retentionDays,
     },
     orders,
     machines,

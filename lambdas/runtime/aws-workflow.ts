@@ -14,8 +14,8 @@ const workflowEnvironment = z.object({
   TABLE_NAME: z.string().min(1),
   PRODUCT_CATALOG: z.string().default('{}'),
   MANAGED_BY: z.string().min(1),
-  RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
-  RECONCILE_GRACE_MINUTES: z.coerce.number().int().min(1).default(10),
+  RETENTION_DAYS: z.coerce.number().int().min(1),
+  RECONCILE_GRACE_MINUTES: z.coerce.number().int().min(1),
   LAUNCH_TEMPLATES: z
     .string()
     .default('{}')
@@ -51,13 +51,23 @@ export function awsWorkflowContext(env: NodeJS.ProcessEnv = process.env) {
 
 export type AwsWorkflowContext = ReturnType<typeof awsWorkflowContext>;
 
-/** A workflow step's Lambda entry: the context is built on first use and then reused. */
+/**
+ * A workflow step's Lambda entry: the step is built on first use (reading secrets, if it
+ * needs any) and reused; a failed build is retried on the next invocation.
+ */
 export function onWorkflowLambda<I, O>(
-  build: (context: AwsWorkflowContext) => (input: I) => Promise<O>,
+  build: (
+    context: AwsWorkflowContext,
+  ) => ((input: I) => Promise<O>) | Promise<(input: I) => Promise<O>>,
 ) {
-  let step: ((input: I) => Promise<O>) | undefined;
+  let step: Promise<(input: I) => Promise<O>> | undefined;
   return async (input: I): Promise<O> => {
-    step ??= build(awsWorkflowContext());
-    return step(input);
+    step ??= Promise.resolve()
+      .then(() => build(awsWorkflowContext()))
+      .catch((error: unknown) => {
+        step = undefined;
+        throw error;
+      });
+    return (await step)(input);
   };
 }

@@ -22,8 +22,8 @@ const environmentSchema = z.object({
   MPP_REALM: z.string().min(1),
   PUBLIC_BASE_URL: z.string().url().optional(),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
-  PROVISIONING_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(120).default(15),
-  RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  PROVISIONING_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(120),
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(365),
 });
 
 export type LambdaEnvironment = z.infer<typeof environmentSchema>;

@@ -6,7 +6,7 @@ import {
   type RefundSummary,
   refundFailedLease,
 } from '../core/use-cases/refund-failed-lease.js';
-import { awsWorkflowContext } from '../runtime/aws-workflow.js';
+import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 
 /** Step "Refund payment": a failed lease gives back its order and extension payments. */
 export const createRefundLease =
@@ -14,27 +14,18 @@ export const createRefundLease =
   (input: { machine_id: string }): Promise<RefundSummary> =>
     refundFailedLease(deps, input.machine_id);
 
-let step: Promise<(input: { machine_id: string }) => Promise<RefundSummary>> | undefined;
-
 /** Lambda entry point: the only workflow function that holds the Stripe key. */
-export const handler = async (input: { machine_id: string }): Promise<RefundSummary> => {
-  step ??= (async () => {
-    const context = awsWorkflowContext();
-    const secretArn = process.env.STRIPE_SECRET_ARN;
-    const stripeSecretKey = secretArn
-      ? await readSecretString(secretsManager(), secretArn)
-      : undefined;
-    return createRefundLease({
-      ...context,
-      orders: new DynamoOrderStore(context.db, context.config.TABLE_NAME),
-      refunds: paymentRefunds({
-        clock: context.clock,
-        ...(stripeSecretKey ? { stripeSecretKey } : {}),
-      }),
-    });
-  })().catch((error: unknown) => {
-    step = undefined;
-    throw error;
+export const handler = onWorkflowLambda(async (context) => {
+  const secretArn = process.env.STRIPE_SECRET_ARN;
+  const stripeSecretKey = secretArn
+    ? await readSecretString(secretsManager(), secretArn)
+    : undefined;
+  return createRefundLease({
+    ...context,
+    orders: new DynamoOrderStore(context.db, context.config.TABLE_NAME),
+    refunds: paymentRefunds({
+      clock: context.clock,
+      ...(stripeSecretKey ? { stripeSecretKey } : {}),
+    }),
   });
-  return (await step)(input);
-};
+});

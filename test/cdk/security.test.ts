@@ -57,11 +57,11 @@ describe('functions', () => {
   });
 
   it('each have their own role with no AWS managed policy', () => {
-    for (const role of Object.values(roles).filter((r) =>
-      JSON.stringify(r.Properties?.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
-    )) {
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
-    }
+    const lambdaRoles = Object.values(roles).filter((role) =>
+      JSON.stringify(role.Properties?.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+    );
+    expect(lambdaRoles).toHaveLength(Object.keys(functions).length);
+    for (const role of lambdaRoles) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
   });
 });
 

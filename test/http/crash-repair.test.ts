@@ -1,5 +1,6 @@
 import { orderIdFor } from '../../lambdas/core/ids.js';
 import { orderFingerprint, parseCreateMachineRequest } from '../../lambdas/core/requests.js';
+import { orderFixture } from '../support/fixtures.js';
 import { type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
 
@@ -22,20 +23,16 @@ describe('a paid order whose machine is missing', () => {
     const orderId = orderIdFor(request.request_id, settings.keys.orderIdKey);
     const now = clock.now();
     await orders.open(
-      {
-        order_id: orderId,
-        request_id: request.request_id,
-        fingerprint: orderFingerprint(request),
-        product_id: request.product_id,
-        duration_minutes: request.duration_minutes,
-        amount_cents: 399,
-        currency: 'usd',
-        status: 'unpaid',
-        channel: 'mpp',
-        created_at: now.toISOString(),
-        challenge_expires_at: now.toISOString(),
-        unpaid_expires_at: Math.floor(now.getTime() / 1000) + 86_400,
-      },
+      orderFixture(
+        {
+          order_id: orderId,
+          request_id: request.request_id,
+          fingerprint: orderFingerprint(request),
+          product_id: request.product_id,
+          duration_minutes: request.duration_minutes,
+        },
+        now,
+      ),
       now,
     );
     await orders.settle(orderId, {

@@ -150,7 +150,7 @@ describe('paying with Stripe', () => {
       orderBody({ product_id: 'gpu-h100-machine', duration_minutes: 60 }),
     );
     const machine = paid.body.machine as { machine_id: string; management: { read_token: string } };
-    await api.waitForStatus(machine.machine_id, machine.management.read_token, ['failed'], 60_000);
+    await api.waitForStatus(machine.machine_id, machine.management.read_token, ['failed']);
     await api.fleet.workflow.execution(machine.machine_id)?.done;
     const refunds = calls.filter((call) => call.url === 'https://api.stripe.com/v1/refunds');
     expect(refunds).toHaveLength(1);

@@ -1,27 +1,11 @@
 import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
+import { orderFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
-
-function order(overrides: Partial<OrderRecord> = {}): OrderRecord {
-  return {
-    order_id: 'order_00000000000000000000000000000001',
-    request_id: '3f0c1a52-8d4e-4b1a-9c57-2b8e6f1d0a93',
-    fingerprint: 'fp-1',
-    product_id: 'bare-linux-machine',
-    duration_minutes: 60,
-    amount_cents: 399,
-    currency: 'usd',
-    status: 'unpaid',
-    channel: 'mpp',
-    created_at: now.toISOString(),
-    challenge_expires_at: '2026-11-29T10:15:00.000Z',
-    unpaid_expires_at: epoch(now) + 86_400,
-    ...overrides,
-  };
-}
+const order = (overrides: Partial<OrderRecord> = {}) => orderFixture(overrides, now);
 
 describe('order store on DynamoDB (dynalite)', () => {
   let table: LocalTable;

@@ -5,7 +5,7 @@ import { paymentRefunds } from '../../lambdas/adapters/payments/refund-gateway.j
 import type { RefundGateway } from '../../lambdas/core/ports.js';
 import { refundFailedLease } from '../../lambdas/core/use-cases/refund-failed-lease.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
-import { machineFixture } from '../support/fixtures.js';
+import { machineFixture, orderFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
@@ -26,20 +26,7 @@ describe('refunding a failed lease (dynalite)', () => {
     const machineId = `machine_${id.padStart(16, '0')}`;
     const orderId = `order_${id.padStart(32, '0')}`;
     await orders.open(
-      {
-        order_id: orderId,
-        request_id: 'r',
-        fingerprint: 'f',
-        product_id: 'gpu-h100-machine',
-        duration_minutes: 60,
-        amount_cents: 739,
-        currency: 'usd',
-        status: 'unpaid',
-        channel: 'mpp',
-        created_at: now.toISOString(),
-        challenge_expires_at: now.toISOString(),
-        unpaid_expires_at: Math.floor(now.getTime() / 1000) + 3600,
-      },
+      orderFixture({ order_id: orderId, product_id: 'gpu-h100-machine', amount_cents: 739 }, now),
       now,
     );
     await orders.settle(orderId, {
@@ -58,7 +45,7 @@ describe('refunding a failed lease (dynalite)', () => {
       payment: { method: 'test', reference: 'test_ext' },
       amount_cents: 270,
     });
-    await new LeaseLifecycleStore(table.db, table.tableName).markFailed(
+    await new LeaseLifecycleStore(table.db, table.tableName, 30).markFailed(
       machineId,
       'no capacity',
       now,

@@ -159,7 +159,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
       return Count ?? 0;
     },
     /** Polls the machine until it reaches one of the statuses. */
-    waitForStatus: async (id: string, token: string, statuses: string[], timeoutMs = 30_000) => {
+    waitForStatus: async (id: string, token: string, statuses: string[], timeoutMs = 60_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const reply = await request('GET', `/api/machines/${id}`, { headers: bearer(token) });

@@ -74,6 +74,8 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     STRIPE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:stripe',
     STRIPE_NETWORK_ID: 'profile_test',
     STATE_MACHINE_ARN: stateMachineArn,
+    PROVISIONING_TIMEOUT_MINUTES: '15',
+    RETENTION_DAYS: '30',
     AWS_REGION: 'us-east-1',
   };
   beforeEach(() => {

@@ -86,12 +86,7 @@ describe('the lease workflow', () => {
       additional_minutes: 15,
     });
     expect(extended.body.lease_minutes).toBe(75);
-    const ended = await api.waitForStatus(
-      lease.machineId,
-      lease.tokens.read_token,
-      ['terminated'],
-      60_000,
-    );
+    const ended = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
     const execution = await settled(api, lease.machineId);
     expect(Date.parse(String(ended.body.terminated_at))).toBeGreaterThanOrEqual(
       Date.parse(String(extended.body.expires_at)),
@@ -181,12 +176,7 @@ describe('the lease workflow', () => {
   it('tries every zone, retries, then fails an H100 lease when there is no capacity', async () => {
     api.fleet.ec2.outOfCapacity.add('p5.4xlarge');
     const lease = await buyMachine(api, { product_id: 'gpu-h100-machine' });
-    const failed = await api.waitForStatus(
-      lease.machineId,
-      lease.tokens.read_token,
-      ['failed'],
-      60_000,
-    );
+    const failed = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['failed']);
     expect(failed.body.failure_reason).toBe(
       'no p5.4xlarge capacity is available for gpu-h100-machine right now; try again later',
     );
@@ -205,12 +195,7 @@ describe('the lease workflow', () => {
   it('fails and releases a machine that does not become usable in time', async () => {
     api.fleet.ec2.neverReady.add('i-00000000000000001');
     const lease = await buyMachine(api, { product_id: 'gpu-h100-machine' });
-    const failed = await api.waitForStatus(
-      lease.machineId,
-      lease.tokens.read_token,
-      ['failed'],
-      60_000,
-    );
+    const failed = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['failed']);
     expect(failed.body.failure_reason).toMatch(/did not become ready/);
     await settled(api, lease.machineId);
     expect(runsOf(api, TerminateInstancesCommand)).toHaveLength(1);
@@ -269,12 +254,7 @@ describe('leases in EC2 Capacity Blocks', () => {
   it('fails the lease, as configured, when no block has room', async () => {
     api.fleet.ec2.capacityReservations = [];
     const lease = await buyMachine(api, { product_id: 'gpu-h100-machine' });
-    const failed = await api.waitForStatus(
-      lease.machineId,
-      lease.tokens.read_token,
-      ['failed'],
-      60_000,
-    );
+    const failed = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['failed']);
     expect(failed.body.failure_reason).toMatch(/no reserved p5.4xlarge capacity is free/);
     expect(runsOf(api, RunInstancesCommand)).toHaveLength(0);
   });

@@ -3,8 +3,6 @@ import type { MachineRecord } from '../../core/machine.js';
 import { updateRecord } from './document-client.js';
 import { itemKeys, liveLeaseKey } from './table-design.js';
 
-export const DEFAULT_RETENTION_DAYS = 30;
-
 /**
  * The lease transitions the workflow performs. Each is one conditional update, so a
  * transition that lost a race (an agent's DELETE during provisioning, say) is refused
@@ -14,7 +12,8 @@ export class LeaseLifecycleStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly retentionDays = DEFAULT_RETENTION_DAYS,
+    /** How long an ended lease stays readable. */
+    private readonly retentionDays: number,
   ) {}
 
   private update(

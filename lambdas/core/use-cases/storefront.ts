@@ -42,11 +42,16 @@ export interface Storefront {
   log: Logger;
 }
 
-export const DEFAULT_SETTINGS: Omit<StorefrontSettings, 'catalog' | 'keys' | 'provider'> = {
+/**
+ * Protocol constants. Operator settings (provisioning timeout, retention) come from cdk.json,
+ * for the stack and the local storefront alike.
+ */
+export const DEFAULT_SETTINGS: Omit<
+  StorefrontSettings,
+  'catalog' | 'keys' | 'provider' | 'provisioningTimeoutMinutes' | 'retentionDays'
+> = {
   allowUnpaidCreate: false,
   unpaidOrderTtlHours: 24,
   challengeValidityMinutes: 15,
-  provisioningTimeoutMinutes: 15,
   paymentLockSeconds: 60,
-  retentionDays: 30,
 };
