@@ -39,6 +39,13 @@ export interface MachineRecord extends TokenRecord {
   provision_deadline: string;
   /** The lease can never run past this instant (the end of a Capacity Block, for instance). */
   hard_stop_at?: string;
+  /**
+   * Internal: true from the moment a lease fails (its payments are owed back) until every
+   * payment is refunded; a sweeper retries leases that still carry it.
+   */
+  refund_due?: boolean;
+  /** Internal: why the last refund attempt of a `refund_due` lease failed. */
+  refund_error?: string;
   /** Internal: wakes the lease workflow early (a Step Functions task token). Never shown. */
   wake_token?: string;
 }

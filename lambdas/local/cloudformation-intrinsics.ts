@@ -7,11 +7,13 @@ export interface LocalNames {
   arn(logicalId: string): string;
 }
 
+/** The partition the local model runs in; the definition names it only through AWS::Partition. */
+export const LOCAL_PARTITION = 'aws';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
 const PSEUDO: Record<string, string> = {
-  'AWS::Partition': 'aws',
+  'AWS::Partition': LOCAL_PARTITION,
   'AWS::Region': LOCAL_REGION,
   'AWS::AccountId': LOCAL_ACCOUNT,
   'AWS::URLSuffix': 'amazonaws.com',

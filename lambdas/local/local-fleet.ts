@@ -6,6 +6,7 @@ import type { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import type { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import type { Clock, Logger, RefundGateway } from '../core/ports.js';
 import { type Catalog, PRODUCT_IDS, type ProductId } from '../core/products.js';
+import { createCleanupOnStatusChange } from '../workflow/cleanup-lease.js';
 import { createInspectInstance } from '../workflow/inspect-instance.js';
 import { createLaunchInstance } from '../workflow/launch-instance.js';
 import { createLeaseRecords } from '../workflow/lease-records.js';
@@ -52,6 +53,14 @@ export function localFleet(options: LocalFleetOptions) {
     () => clock.now().getTime(),
   );
   const dynamo = new DynamoDBClient(options.dynamoClientConfig ?? {});
+  const refund = createRefundLease({
+    orders: options.orders,
+    machines,
+    lifecycle,
+    refunds: options.refunds,
+    clock,
+    log,
+  });
   const steps = {
     launch: createLaunchInstance({
       ec2,
@@ -69,14 +78,18 @@ export function localFleet(options: LocalFleetOptions) {
     }),
     inspect: createInspectInstance({ ec2, machines, probe: ec2.probe, clock }),
     records: createLeaseRecords({ machines, lifecycle, clock, log }),
-    refund: createRefundLease({
-      orders: options.orders,
-      machines,
-      refunds: options.refunds,
-      clock,
-      log,
-    }),
+    refund,
   };
+  // The status-change rule's target, with the same adapters as the workflow's steps.
+  const cleanup = createCleanupOnStatusChange({
+    ec2,
+    machines,
+    lifecycle,
+    refund,
+    managedBy: LOCAL_MANAGED_BY,
+    clock,
+    log,
+  });
   const workflow = new LocalLeaseWorkflow({
     workflow: synthesizeLeaseWorkflow(options.tableName),
     steps,
@@ -84,12 +97,14 @@ export function localFleet(options: LocalFleetOptions) {
     dynamo,
     timing: options.workflowTiming,
     log,
+    onExecutionEndedBadly: cleanup,
   });
   const reconcile = createReconcileFleet({
     ec2,
     machines,
     lifecycle,
     staleLeases: (cutoff) => liveLeasesEndedBefore(options.db, options.tableName, cutoff),
+    refund,
     managedBy: LOCAL_MANAGED_BY,
     graceMinutes: options.reconcileGraceMinutes,
     clock,

@@ -6,6 +6,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { TERMINATION_SIGNAL } from '../adapters/workflow/step-functions-lease-workflow.js';
 import type { MachineRecord } from '../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../core/ports.js';
+import type { ExecutionStatus, ExecutionStatusChange } from '../workflow/execution-status.js';
+import { LOCAL_PARTITION } from './cloudformation-intrinsics.js';
 import type { SimulatedEc2 } from './simulated-ec2.js';
 import type { SynthesizedWorkflow, WorkflowFunction } from './synthesized-workflow.js';
 
@@ -29,14 +31,25 @@ export interface LocalWorkflowDependencies {
   dynamo: DynamoDBClient;
   timing: LocalWorkflowTiming;
   log: Logger;
+  /**
+   * The status-change rule's target: called, as EventBridge would, when an execution
+   * fails, times out or is aborted (not when the local storefront itself shuts down).
+   */
+  onExecutionEndedBadly?: (event: ExecutionStatusChange) => Promise<unknown>;
 }
+
+/** A failure injected into one Task state: it throws `error` (`times` times), or never answers. */
+export type InjectedFault = { error: string; times?: number } | { hang: true };
 
 export interface ExecutionRecord {
   machineId: string;
   /** Every state entered, in order: what Step Functions bills as state transitions. */
   states: string[];
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | 'succeeded' | 'failed' | 'timed_out' | 'aborted';
   error?: string;
+  /** What the status-change cleanup reported (or why it failed), once it has run. */
+  cleanup?: unknown;
+  /** Settles when the execution has ended and any cleanup it triggered has run. */
   done: Promise<void>;
 }
 
@@ -61,11 +74,18 @@ const statesTimeout = () => {
  * Step Functions reads it from the state input. The local hold enforces that timeout
  * itself (see hold()), so the runner gets a fixed ceiling instead of the path.
  */
-function withLocalTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
+function withLocalTimeouts(
+  definition: Record<string, unknown>,
+  timing: LocalWorkflowTiming,
+): Record<string, unknown> {
   // A JSON copy, not structuredClone: the runner only treats objects of its own realm as plain.
   const copy = JSON.parse(JSON.stringify(definition)) as {
+    TimeoutSeconds?: number;
     States: Record<string, Record<string, unknown>>;
   };
+  // The execution's own timeout runs on the lease clock, like the holds.
+  if (copy.TimeoutSeconds)
+    copy.TimeoutSeconds = Math.max(1, Math.ceil(copy.TimeoutSeconds / timing.clockSpeedup));
   for (const state of Object.values(copy.States)) {
     if (state.TimeoutSecondsPath) {
       delete state.TimeoutSecondsPath;
@@ -92,17 +112,34 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly held = new Map<string, { wake: (output: Json) => void; cancel: () => void }>();
   private readonly aborts = new Map<string, () => void>();
+  private readonly faults = new Map<string, InjectedFault>();
+  private readonly hanging = new Set<(error: Error) => void>();
   private closed = false;
 
   constructor(private readonly deps: LocalWorkflowDependencies) {
-    this.machine = new StateMachine(withLocalTimeouts(deps.workflow.definition) as never, {
-      validationOptions: { checkArn: true, checkPaths: true },
-    });
+    this.machine = new StateMachine(
+      withLocalTimeouts(deps.workflow.definition, deps.timing) as never,
+      {
+        validationOptions: { checkArn: true, checkPaths: true },
+      },
+    );
     this.stateOverrides = this.overrides();
   }
 
   execution(machineId: string): ExecutionRecord | undefined {
     return this.executions.get(machineId);
+  }
+
+  /** Makes a Task state fail (or hang) in every execution from now on: fault-injection tests. */
+  injectFault(state: string, fault: InjectedFault): void {
+    const states = this.deps.workflow.definition.States as Record<string, { Type?: string }>;
+    if (states[state]?.Type !== 'Task') throw new Error(`${state} is not a Task state`);
+    this.faults.set(state, { ...fault });
+  }
+
+  /** StopExecution: the execution ends as aborted, and its cleanup runs. */
+  abort(machineId: string): void {
+    this.aborts.get(machineId)?.();
   }
 
   async start(machine: MachineRecord): Promise<void> {
@@ -140,14 +177,22 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       .then(() => {
         record.status = 'succeeded';
       })
-      .catch((error: unknown) => {
-        record.status = 'failed';
+      .catch(async (error: unknown) => {
+        const name = (error as { name?: string }).name;
+        record.status =
+          name === 'ExecutionTimeoutError'
+            ? 'timed_out'
+            : name === 'ExecutionAbortedError'
+              ? 'aborted'
+              : 'failed';
         const cause = (error as { cause?: { name?: string; message?: string } }).cause;
         record.error = cause ? `${cause.name}: ${cause.message}` : String(error);
         this.deps.log.warn('lease.execution_failed', {
           machine_id: machine.machine_id,
+          status: record.status,
           error: record.error,
         });
+        if (!this.closed) await this.endedBadly(record);
       })
       .finally(() => this.aborts.delete(machine.machine_id));
     follow.catch(() => {});
@@ -158,9 +203,43 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       this.held.get(machine.wake_token)?.wake(TERMINATION_SIGNAL as unknown as Json);
   }
 
+  /** What EventBridge would deliver to the cleanup function for this execution. */
+  private async endedBadly(record: ExecutionRecord): Promise<void> {
+    const { onExecutionEndedBadly } = this.deps;
+    if (!onExecutionEndedBadly) return;
+    const status: ExecutionStatus =
+      record.status === 'timed_out'
+        ? 'TIMED_OUT'
+        : record.status === 'aborted'
+          ? 'ABORTED'
+          : 'FAILED';
+    const { stateMachineArn } = this.deps.workflow;
+    try {
+      record.cleanup = await onExecutionEndedBadly({
+        'detail-type': 'Step Functions Execution Status Change',
+        source: 'aws.states',
+        detail: {
+          executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${record.machineId}`,
+          stateMachineArn,
+          name: record.machineId,
+          status,
+          error: record.error ?? null,
+        },
+      });
+    } catch (error) {
+      // Lambda would retry the event; here the reconciler is the next safety net.
+      record.cleanup = { error: error instanceof Error ? error.message : String(error) };
+      this.deps.log.error('lease.cleanup_failed', {
+        machine_id: record.machineId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
   /** Stops every running execution (the local storefront is shutting down). */
   async close(): Promise<void> {
     this.closed = true;
+    for (const reject of this.hanging) reject(new Error('the local storefront is shutting down'));
     for (const hold of this.held.values()) hold.cancel();
     for (const abort of this.aborts.values()) abort();
     await Promise.allSettled([...this.executions.values()].map((record) => record.done));
@@ -193,9 +272,26 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       if (state.Type === 'Wait') waitTimeOverrides[name] = timing.pollMs;
       if (state.Retry) retryIntervalOverrides[name] = timing.retryMs;
       if (state.Type !== 'Task') continue;
-      taskResourceLocalHandlers[name] = this.handlerFor(name, state);
+      const handler = this.handlerFor(name, state);
+      taskResourceLocalHandlers[name] = (input) => this.withFaults(name, () => handler(input));
     }
     return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
+  }
+
+  private withFaults(state: string, run: () => Promise<Json>): Promise<Json> {
+    const fault = this.faults.get(state);
+    if (!fault) return run();
+    if ('hang' in fault)
+      return new Promise<Json>((_, reject) => {
+        this.hanging.add(reject);
+      });
+    if (fault.times !== undefined && fault.times-- <= 0) {
+      this.faults.delete(state);
+      return run();
+    }
+    const error = new Error(`injected failure in ${state}`);
+    error.name = fault.error;
+    return Promise.reject(error);
   }
 
   private handlerFor(name: string, state: Record<string, unknown>): (input: Json) => Promise<Json> {
@@ -211,7 +307,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       return (input) => this.hold((input as { Payload: Json }).Payload, steps[holdStep]);
     }
 
-    const sdk = /^arn:aws:states:::aws-sdk:ec2:(\w+)$/.exec(resource);
+    const sdk = new RegExp(`^arn:${LOCAL_PARTITION}:states:::aws-sdk:ec2:(\\w+)$`).exec(resource);
     if (sdk) {
       const commands: Record<string, new (input: never) => object> = {
         describeInstances: DescribeInstancesCommand,
@@ -228,7 +324,9 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       };
     }
 
-    const table = /^arn:aws:states:::dynamodb:(getItem|updateItem)$/.exec(resource);
+    const table = new RegExp(
+      `^arn:${LOCAL_PARTITION}:states:::dynamodb:(getItem|updateItem)$`,
+    ).exec(resource);
     if (table) {
       return async (input) => {
         try {

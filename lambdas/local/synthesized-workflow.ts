@@ -3,7 +3,12 @@ import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { cdkJsonContext, readConfig } from '../../lib/config.js';
 import type { LeaseWorkflow } from '../../lib/lease-workflow.js';
 import { StorefrontStack } from '../../lib/storefront-stack.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics } from './cloudformation-intrinsics.js';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_PARTITION,
+  LOCAL_REGION,
+  resolveIntrinsics,
+} from './cloudformation-intrinsics.js';
 
 export type WorkflowFunction = 'launch' | 'inspect' | 'records' | 'refund';
 
@@ -12,10 +17,13 @@ export interface SynthesizedWorkflow {
   definition: Record<string, unknown>;
   /** Which step function a Lambda ARN in the definition stands for. */
   functionByArn: Record<string, WorkflowFunction>;
+  /** The state machine's ARN, as the local model names it (status-change events carry it). */
+  stateMachineArn: string;
 }
 
-const lambdaArn = (logicalId: string) =>
-  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+const localArn = (service: string, resource: string) =>
+  `arn:${LOCAL_PARTITION}:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
+const lambdaArn = (logicalId: string) => localArn('lambda', `function:${logicalId}`);
 
 /**
  * Builds the production stack (from cdk.json's context, without bundling the functions)
@@ -47,5 +55,9 @@ export function synthesizeLeaseWorkflow(tableName: string): SynthesizedWorkflow 
   return {
     definition: JSON.parse(definitionString as string) as Record<string, unknown>,
     functionByArn,
+    stateMachineArn: localArn(
+      'states',
+      `stateMachine:${stack.getLogicalId(cfnStateMachine as CfnElement)}`,
+    ),
   };
 }

@@ -20,7 +20,7 @@ const workflowEnvironment = z.object({
     .string()
     .default('{}')
     .transform((text) => JSON.parse(text) as unknown)
-    .pipe(z.record(z.enum(PRODUCT_IDS), z.string())),
+    .pipe(z.partialRecord(z.enum(PRODUCT_IDS), z.string())),
   SUBNETS: z
     .string()
     .default('[]')

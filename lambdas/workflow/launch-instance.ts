@@ -24,7 +24,8 @@ export interface LaunchDependencies {
   machines: Pick<MachineStore, 'get'>;
   lifecycle: Pick<LeaseLifecycleStore, 'recordInstance'>;
   catalog: Catalog;
-  launchTemplates: Readonly<Record<ProductId, string>>;
+  /** Launch template per product; a product without one cannot be launched here. */
+  launchTemplates: Readonly<Partial<Record<ProductId, string>>>;
   subnets: readonly Subnet[];
   /** Value of the managed-by tag: the stack's name. */
   managedBy: string;
@@ -148,6 +149,12 @@ export const createLaunchInstance =
       }),
     ).toString('base64');
 
+    const launchTemplateId = deps.launchTemplates[product.id];
+    if (!launchTemplateId)
+      throw new WorkflowError(
+        WORKFLOW_ERRORS.launchRejected,
+        `${product.id} cannot be launched: the stack has no launch template for it`,
+      );
     let instanceId: string | undefined;
     let lastCapacityError: unknown;
     for (const [index, subnet] of placement.subnets.entries()) {
@@ -156,7 +163,7 @@ export const createLaunchInstance =
           new RunInstancesCommand({
             ClientToken: `${machine.machine_id}-${subnet.availabilityZone}`,
             LaunchTemplate: {
-              LaunchTemplateId: deps.launchTemplates[product.id],
+              LaunchTemplateId: launchTemplateId,
               Version: '$Latest',
             },
             SubnetId: subnet.id,
@@ -219,7 +226,7 @@ export const createLaunchInstance =
 export const handler = onWorkflowLambda((context) =>
   createLaunchInstance({
     ...context,
-    launchTemplates: context.config.LAUNCH_TEMPLATES as Record<ProductId, string>,
+    launchTemplates: context.config.LAUNCH_TEMPLATES,
     subnets: context.config.SUBNETS,
     managedBy: context.config.MANAGED_BY,
   }),

@@ -35,6 +35,12 @@ export interface LeaseClock {
   expires_at?: string;
 }
 
+/** What a bookkeeping step wrote; `status` is the lease's status after it. */
+export interface LeaseRecorded {
+  recorded: boolean;
+  status?: string;
+}
+
 const GENERIC_FAILURE = 'the machine could not be provisioned; the operator has been alerted';
 
 /** Our own workflow errors carry a message meant for agents; anything else is not shown. */
@@ -59,7 +65,7 @@ export function failureReason(input: { reason?: string; error?: CaughtError }): 
  */
 export const createLeaseRecords =
   (deps: LeaseRecordDependencies) =>
-  async (input: LeaseRecordInput): Promise<LeaseClock | { recorded: boolean }> => {
+  async (input: LeaseRecordInput): Promise<LeaseClock | LeaseRecorded> => {
     const now = deps.clock.now();
     const clockOf = (expiresAt: string, active: boolean): LeaseClock => {
       const remaining = Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000);
@@ -118,9 +124,20 @@ export const createLeaseRecords =
         return { recorded: Boolean(failed) };
       }
       case 'record_termination': {
+        // A lease still provisioning here never became usable (a step failed before its
+        // failure could be recorded): it ends as failed, and so is refunded.
+        const machine = await deps.machines.get(input.machine_id, now);
+        if (machine?.status === 'provisioning') {
+          const failed = await deps.lifecycle.markFailed(input.machine_id, GENERIC_FAILURE, now);
+          deps.log.warn('lease.failed', { machine_id: input.machine_id, reason: GENERIC_FAILURE });
+          return { recorded: Boolean(failed), status: failed?.status ?? 'provisioning' };
+        }
         const terminated = await deps.lifecycle.markTerminated(input.machine_id, now);
         if (terminated) deps.log.info('lease.terminated', { machine_id: input.machine_id });
-        return { recorded: Boolean(terminated) };
+        return {
+          recorded: Boolean(terminated),
+          status: terminated?.status ?? machine?.status ?? 'gone',
+        };
       }
     }
   };

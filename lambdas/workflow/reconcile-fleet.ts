@@ -9,6 +9,7 @@ import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import { orphanReason } from '../core/reconciliation.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { INSTANCE_TAGS } from './instance-tags.js';
+import { awsRefundLease, type RefundLease } from './refund-lease.js';
 
 export interface ReconcileDependencies {
   ec2: Pick<EC2Client, 'send'>;
@@ -20,6 +21,8 @@ export interface ReconcileDependencies {
   graceMinutes: number;
   clock: Clock;
   log: Logger;
+  /** Refunds a lease the reconciler failed: the agent never got a usable machine. */
+  refund: RefundLease;
   /** Publishes the counts as metrics (an alarm watches OrphanInstancesTerminated). */
   metrics: (counts: Record<string, number>) => void;
 }
@@ -28,6 +31,9 @@ export interface ReconcileReport {
   instances_checked: number;
   instances_terminated: { instance_id: string; machine_id?: string; reason: string }[];
   leases_closed: { machine_id: string; status: 'terminated' | 'failed' }[];
+  /** Failed leases refunded; a refund that failed stays owed on the lease (`refund_due`). */
+  leases_refunded: { machine_id: string; refunded_cents: number }[];
+  refunds_failed: string[];
 }
 
 async function storefrontInstances(deps: ReconcileDependencies) {
@@ -68,6 +74,8 @@ export const createReconcileFleet =
       instances_checked: 0,
       instances_terminated: [],
       leases_closed: [],
+      leases_refunded: [],
+      refunds_failed: [],
     };
 
     const instances = await storefrontInstances(deps);
@@ -98,6 +106,14 @@ export const createReconcileFleet =
           )
         ) {
           report.leases_closed.push({ machine_id: lease.machine_id, status: 'failed' });
+          try {
+            const { refunded_cents } = await deps.refund({ machine_id: lease.machine_id });
+            report.leases_refunded.push({ machine_id: lease.machine_id, refunded_cents });
+          } catch {
+            // The refund step recorded the error beside refund_due; the next run or the
+            // refund sweeper tries again. Closing the other leases matters more now.
+            report.refunds_failed.push(lease.machine_id);
+          }
         }
       } else if (await deps.lifecycle.markTerminated(lease.machine_id, now)) {
         report.leases_closed.push({ machine_id: lease.machine_id, status: 'terminated' });
@@ -108,14 +124,16 @@ export const createReconcileFleet =
     deps.metrics({
       OrphanInstancesTerminated: report.instances_terminated.length,
       StaleLeasesClosed: report.leases_closed.length,
+      FailedLeaseRefundsFailed: report.refunds_failed.length,
     });
     return report;
   };
 
 /** Lambda entry point (an EventBridge schedule). */
-export const handler = onWorkflowLambda<unknown, ReconcileReport>((context) => {
+export const handler = onWorkflowLambda<unknown, ReconcileReport>(async (context) => {
   const reconcile = createReconcileFleet({
     ...context,
+    refund: await awsRefundLease(context),
     managedBy: context.config.MANAGED_BY,
     graceMinutes: context.config.RECONCILE_GRACE_MINUTES,
   });

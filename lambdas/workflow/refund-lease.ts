@@ -1,3 +1,4 @@
+import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
 import { readSecretString, secretsManager } from '../adapters/secrets/secrets-manager.js';
@@ -6,16 +7,38 @@ import {
   type RefundSummary,
   refundFailedLease,
 } from '../core/use-cases/refund-failed-lease.js';
-import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { type AwsWorkflowContext, onWorkflowLambda } from '../runtime/aws-workflow.js';
 
-/** Step "Refund payment": a failed lease gives back its order and extension payments. */
+export interface RefundLeaseDependencies extends RefundDependencies {
+  lifecycle: Pick<LeaseLifecycleStore, 'settleRefund' | 'recordRefundError'>;
+}
+
+/** Refunds one failed lease; what every path that fails a lease calls (workflow, cleanup, reconciler). */
+export type RefundLease = (input: { machine_id: string }) => Promise<RefundSummary>;
+
+/**
+ * Step "Refund payment": a failed lease gives back its order and extension payments, then
+ * clears the lease's `refund_due`. When a refund fails the debt stays on the record with
+ * the error beside it (`refund_error`), for the next attempt or the refund sweeper.
+ */
 export const createRefundLease =
-  (deps: RefundDependencies) =>
-  (input: { machine_id: string }): Promise<RefundSummary> =>
-    refundFailedLease(deps, input.machine_id);
+  (deps: RefundLeaseDependencies): RefundLease =>
+  async (input) => {
+    let summary: RefundSummary;
+    try {
+      summary = await refundFailedLease(deps, input.machine_id);
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await deps.lifecycle.recordRefundError(input.machine_id, message).catch(() => undefined);
+      deps.log.error('lease.refund_failed', { machine_id: input.machine_id, error: message });
+      throw error;
+    }
+    await deps.lifecycle.settleRefund(input.machine_id);
+    return summary;
+  };
 
-/** Lambda entry point: the only workflow function that holds the Stripe key. */
-export const handler = onWorkflowLambda(async (context) => {
+/** The refund step with the AWS adapters: the Stripe key is read once, when configured. */
+export async function awsRefundLease(context: AwsWorkflowContext): Promise<RefundLease> {
   const secretArn = process.env.STRIPE_SECRET_ARN;
   const stripeSecretKey = secretArn
     ? await readSecretString(secretsManager(), secretArn)
@@ -28,4 +51,7 @@ export const handler = onWorkflowLambda(async (context) => {
       ...(stripeSecretKey ? { stripeSecretKey } : {}),
     }),
   });
-});
+}
+
+/** Lambda entry point: one of the workflow functions that hold the Stripe key. */
+export const handler = onWorkflowLambda(awsRefundLease);

@@ -98,11 +98,15 @@ export class LeaseLifecycleStore {
     });
   }
 
-  /** provisioning → failed, with a reason the agent can read. */
+  /**
+   * provisioning → failed, with a reason the agent can read. The agent never got a usable
+   * machine, so the same write marks the payment as owed back (`refund_due`): whatever
+   * crashes after this point, the debt is on the record until a refund clears it.
+   */
   markFailed(machineId: string, reason: string, now: Date) {
     return this.update(machineId, {
       UpdateExpression:
-        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention REMOVE live_pk, live_sk, wake_token',
+        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention, refund_due = :due REMOVE live_pk, live_sk, wake_token',
       ConditionExpression: '#status = :provisioning',
       ExpressionAttributeValues: {
         ':failed': 'failed',
@@ -110,7 +114,26 @@ export class LeaseLifecycleStore {
         ':reason': reason,
         ':now': now.toISOString(),
         ':retention': this.retentionEpoch(now),
+        ':due': true,
       },
+    });
+  }
+
+  /** The failed lease's payments are all refunded (or there were none): nothing is owed. */
+  settleRefund(machineId: string) {
+    return this.update(machineId, {
+      UpdateExpression: 'REMOVE refund_due, refund_error',
+      ConditionExpression: '#status = :failed',
+      ExpressionAttributeValues: { ':failed': 'failed' },
+    });
+  }
+
+  /** A refund attempt failed: the debt stays (`refund_due`), with the last error beside it. */
+  recordRefundError(machineId: string, error: string) {
+    return this.update(machineId, {
+      UpdateExpression: 'SET refund_error = :error',
+      ConditionExpression: '#status = :failed AND attribute_exists(refund_due)',
+      ExpressionAttributeValues: { ':error': error, ':failed': 'failed' },
     });
   }
 }

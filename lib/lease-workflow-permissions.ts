@@ -1,0 +1,135 @@
+import { Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-design.js';
+import type { Catalog } from '../lambdas/core/products.js';
+import { INSTANCE_TAGS } from '../lambdas/workflow/instance-tags.js';
+import type { Compute } from './compute.js';
+
+export interface LeaseWorkflowGrants {
+  table: ITable;
+  stripeSecret?: ISecret;
+  compute: Compute;
+  catalog: Catalog;
+  /** Instances carry this tag value; only they may be terminated. */
+  managedBy: string;
+  functions: Record<
+    'launch' | 'inspect' | 'records' | 'refund' | 'reconcile' | 'cleanup',
+    IFunction
+  >;
+  stateMachine: StateMachine;
+}
+
+/**
+ * What each part of the lease workflow may do, and nothing more: machine items only,
+ * instances this stack launched only, the Stripe key only where a refund is made.
+ */
+export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWorkflowGrants) {
+  const { partition, region, account } = Stack.of(scope);
+  const arn = (service: string, resource: string, accountId: string = account) =>
+    `arn:${partition}:${service}:${region}:${accountId}:${resource}`;
+  const itemsUnder = (prefixes: string[], actions: string[]) =>
+    new PolicyStatement({
+      actions: actions.map((action) => `dynamodb:${action}`),
+      resources: [grants.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } },
+    });
+  const machineItems = (actions: string[]) => itemsUnder([`${KEY_PREFIX.machine}*`], actions);
+  const managedInstances = new PolicyStatement({
+    actions: ['ec2:TerminateInstances'],
+    resources: [arn('ec2', 'instance/*')],
+    conditions: {
+      StringEquals: { [`ec2:ResourceTag/${INSTANCE_TAGS.managedBy}`]: grants.managedBy },
+    },
+  });
+  // EC2 Describe* actions have no resource-level permissions: '*' is the only scope AWS offers.
+  const describe = (...actions: string[]) => new PolicyStatement({ actions, resources: ['*'] });
+  /** Refunding a failed lease reads and updates its order and extension items. */
+  const refunds = (fn: IFunction) => {
+    fn.addToRolePolicy(
+      itemsUnder(
+        [`${KEY_PREFIX.order}*`, `${KEY_PREFIX.machine}*`],
+        ['GetItem', 'UpdateItem', 'Query'],
+      ),
+    );
+    grants.stripeSecret?.grantRead(fn);
+  };
+  const { launch, inspect, records, refund, reconcile, cleanup } = grants.functions;
+
+  launch.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+  launch.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ec2:RunInstances'],
+      resources: [arn('ec2', 'instance/*')],
+      conditions: {
+        StringEquals: { [`aws:RequestTag/${INSTANCE_TAGS.managedBy}`]: grants.managedBy },
+      },
+    }),
+  );
+  launch.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ec2:RunInstances'],
+      resources: [
+        arn('ec2', 'volume/*'),
+        arn('ec2', 'network-interface/*'),
+        arn('ec2', 'capacity-reservation/*'),
+        arn('ec2', `security-group/${grants.compute.securityGroup.securityGroupId}`),
+        ...grants.compute.subnets.map((subnet) => arn('ec2', `subnet/${subnet.id}`)),
+        ...Object.values(grants.compute.launchTemplates).map((template) =>
+          arn('ec2', `launch-template/${template.launchTemplateId}`),
+        ),
+        // Public AMIs (Canonical, AWS Deep Learning) live in other accounts.
+        `arn:${partition}:ec2:${region}::image/*`,
+      ],
+    }),
+  );
+  launch.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: [arn('ec2', 'instance/*'), arn('ec2', 'volume/*')],
+      conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    }),
+  );
+  launch.addToRolePolicy(
+    // The launch templates resolve their image from these public SSM parameters at launch.
+    new PolicyStatement({
+      actions: ['ssm:GetParameters'],
+      resources: Object.values(grants.catalog).map((product) =>
+        arn('ssm', `parameter${product.instance.imageParameter}`, ''),
+      ),
+    }),
+  );
+  launch.addToRolePolicy(describe('ec2:DescribeCapacityReservations'));
+  launch.addToRolePolicy(managedInstances);
+
+  inspect.addToRolePolicy(machineItems(['GetItem']));
+  inspect.addToRolePolicy(describe('ec2:DescribeInstances'));
+
+  records.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+
+  refunds(refund);
+
+  reconcile.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+  reconcile.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [`${grants.table.tableArn}/index/${TABLE_DESIGN.liveLeasesIndex.name}`],
+    }),
+  );
+  reconcile.addToRolePolicy(describe('ec2:DescribeInstances'));
+  reconcile.addToRolePolicy(managedInstances);
+  refunds(reconcile);
+
+  cleanup.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+  cleanup.addToRolePolicy(describe('ec2:DescribeInstances'));
+  cleanup.addToRolePolicy(managedInstances);
+  refunds(cleanup);
+
+  grants.stateMachine.addToRolePolicy(managedInstances);
+  // DescribeInstances has no resource-level permissions in EC2; '*' is the only scope AWS offers.
+  grants.stateMachine.addToRolePolicy(describe('ec2:DescribeInstances'));
+}
