@@ -18,6 +18,15 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../lambdas/runtime/metrics.js';
 
+/** The DynamoDB operations the storefront's code sends (no scans, batches or transactions). */
+export const TABLE_OPERATIONS = [
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+] as const;
+
 export interface MonitoringProps {
   api: RestApiBase;
   stageName: string;
@@ -93,13 +102,33 @@ export class Monitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     }
+    // DynamoDB publishes ThrottledRequests per table *and operation* (DynamoDB developer
+    // guide, "DynamoDB Metrics and dimensions": ThrottledRequests, "Dimensions: TableName,
+    // Operation"); no series exists for TableName alone, so an alarm on it never fires.
+    // One metric per operation the storefront uses, summed into one series. Not SEARCH: "You
+    // can't create an alarm based on the SEARCH expression. This is because search
+    // expressions can return multiple time series, and an alarm based on a math expression
+    // can only watch one time series" (CloudWatch user guide, "Using search expressions in
+    // graphs"). An alarm's math takes at most 10 metrics; five are used.
+    const throttles = Object.fromEntries(
+      TABLE_OPERATIONS.map((operation) => [
+        operation.charAt(0).toLowerCase() + operation.slice(1),
+        new Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName: 'ThrottledRequests',
+          dimensionsMap: { TableName: props.table.tableName, Operation: operation },
+          statistic: 'Sum',
+          period: five,
+        }),
+      ]),
+    );
     alarm('TableThrottles', {
       alarmDescription: 'DynamoDB throttled storefront requests',
-      metric: new Metric({
-        namespace: 'AWS/DynamoDB',
-        metricName: 'ThrottledRequests',
-        dimensionsMap: { TableName: props.table.tableName },
-        statistic: 'Sum',
+      metric: new MathExpression({
+        label: 'throttled requests (all operations)',
+        // An operation without throttles has no data points: count them as 0 before summing.
+        expression: 'SUM(FILL(METRICS(), 0))',
+        usingMetrics: throttles,
         period: five,
       }),
       threshold: 0,

@@ -44,6 +44,8 @@ describe('the lease state machine', () => {
         ErrorEquals: [WORKFLOW_ERRORS.leaseNotActive],
         Next: STATES.markTerminating,
       }),
+      // Any other error ends the lease rather than leaving the machine running unwatched.
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: STATES.markTerminating }),
     ]);
   });
 
@@ -62,11 +64,12 @@ describe('the lease state machine', () => {
   });
 
   it('talks to EC2 and DynamoDB through service integrations where no logic is needed', () => {
+    // The partition is a reference (X here), so the stack deploys in aws-cn and aws-us-gov too.
     expect(definition.States[STATES.terminateInstance]?.Resource).toBe(
-      'arn:aws:states:::aws-sdk:ec2:terminateInstances',
+      'arn:X:states:::aws-sdk:ec2:terminateInstances',
     );
     expect(definition.States[STATES.checkShutdown]?.Resource).toBe(
-      'arn:aws:states:::aws-sdk:ec2:describeInstances',
+      'arn:X:states:::aws-sdk:ec2:describeInstances',
     );
     expect(definition.States[STATES.readLease]?.Resource).toMatch(/:states:::dynamodb:getItem$/);
     expect(definition.States[STATES.markTerminating]?.Resource).toMatch(
@@ -75,6 +78,64 @@ describe('the lease state machine', () => {
     expect(definition.States[STATES.markTerminating]?.Parameters.ConditionExpression).toBe(
       '#status IN (:provisioning, :active)',
     );
+  });
+
+  it('names no partition: every ARN takes it from AWS::Partition', () => {
+    const parts = joined?.['Fn::Join'][1] ?? [];
+    expect(parts.filter((part) => typeof part === 'string' && /arn:aws[-:]/.test(part))).toEqual(
+      [],
+    );
+    expect(parts).toContainEqual({ Ref: 'AWS::Partition' });
+  });
+
+  it('gives every Task state a catch-all', () => {
+    const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(14);
+    const withoutCatchAll = tasks
+      .filter(
+        ([, state]) =>
+          !(state.Catch ?? []).some((rule: { ErrorEquals: string[] }) =>
+            rule.ErrorEquals.includes('States.ALL'),
+          ),
+      )
+      .map(([name]) => name);
+    expect(withoutCatchAll).toEqual([]);
+  });
+
+  it('never leads from ending a lease back into running one', () => {
+    const next = (state: State): string[] => [
+      ...(state.Next ? [state.Next] : []),
+      ...(state.Default ? [state.Default] : []),
+      ...(state.Choices ?? []).map((choice: State) => choice.Next),
+      ...(state.Catch ?? []).map((rule: State) => rule.Next),
+    ];
+    const reachable = (from: string) => {
+      const seen = new Set<string>();
+      const queue = [from];
+      while (queue.length) {
+        const name = queue.shift() as string;
+        if (seen.has(name)) continue;
+        seen.add(name);
+        queue.push(...next(definition.States[name] as State));
+      }
+      return seen;
+    };
+    const running = [STATES.launch, STATES.checkInstance, STATES.startClock, STATES.hold];
+    for (const ending of [
+      STATES.markTerminating,
+      STATES.recordLaunchFailure,
+      STATES.recordProvisioningFailure,
+      STATES.recordProvisioningError,
+    ]) {
+      const after = reachable(ending);
+      expect(running.filter((state) => after.has(state))).toEqual([]);
+      // Every way out of the ending passes the terminate (or finds no instance to end).
+      expect(after).toContain(STATES.terminateInstance);
+      expect(after).toContain(STATES.recordTermination);
+    }
+    // A failed lease is refunded after its instance is released, so a refund cannot hold it up.
+    expect(reachable(STATES.refundPayment)).not.toContain(STATES.terminateInstance);
+    expect(reachable(STATES.recordTermination)).toContain(STATES.refundPayment);
   });
 
   it('polls provisioning only while it lasts', () => {
@@ -130,6 +191,42 @@ describe('compute for leased machines', () => {
         IamInstanceProfile: Match.absent(),
       }),
     });
+  });
+
+  it('cleans up at once after an execution of the lease state machine fails, times out or is aborted', () => {
+    const [machineId] = Object.keys(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [{ Ref: machineId }],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('CleanupLease'), 'Arn'] },
+        }),
+      ],
+    });
+  });
+
+  it('alarms on DynamoDB throttles per operation, the only way the metric exists', () => {
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).filter((alarm) =>
+      JSON.stringify(alarm).includes('ThrottledRequests'),
+    );
+    expect(alarms).toHaveLength(1);
+    const queries = alarms[0]?.Properties?.Metrics as {
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string }[] } };
+    }[];
+    expect(queries.find((query) => query.Expression)?.Expression).toBe('SUM(FILL(METRICS(), 0))');
+    const dimensions = queries
+      .filter((query) => query.MetricStat)
+      .map((query) => query.MetricStat?.Metric.Dimensions.map((dimension) => dimension.Name));
+    expect(dimensions.length).toBeGreaterThanOrEqual(5);
+    for (const names of dimensions) expect(names?.sort()).toEqual(['Operation', 'TableName']);
   });
 
   it('runs the reconciler on a schedule', () => {

@@ -48,7 +48,7 @@ const UNSCOPABLE = [
 
 describe('functions', () => {
   it('run on a supported Node.js runtime, on arm64', () => {
-    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 5);
+    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties?.Runtime).toBe('nodejs24.x');
       expect(fn.Properties?.Architectures).toEqual(['arm64']);

@@ -37,7 +37,7 @@ describe('npx cdk synth', () => {
     const functions = Object.values(
       template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>,
     ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 5);
+    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 6);
     for (const fn of functions) {
       const asset = fn.Metadata?.['aws:asset:path'];
       expect(asset && existsSync(join(out, asset, 'index.mjs'))).toBe(true);
