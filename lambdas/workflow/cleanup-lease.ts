@@ -25,6 +25,8 @@ export interface CleanupReport {
   instances_terminated: string[];
   /** The lease's status after the cleanup. */
   status: string;
+  /** Whether the cleanup had to record the lease's end (the workflow had not). */
+  lease_recorded: boolean;
   refunded_cents: number;
 }
 
@@ -68,12 +70,14 @@ export const createCleanupLease =
     if (instances.length)
       await deps.ec2.send(new TerminateInstancesCommand({ InstanceIds: instances }));
 
-    let machine = await deps.machines.get(machineId, new Date(0));
-    if (machine?.status === 'provisioning')
-      machine =
-        (await deps.lifecycle.markFailed(machineId, CLEANUP_FAILURE_REASON, now)) ?? machine;
-    else if (machine?.status === 'active' || machine?.status === 'terminating')
-      machine = (await deps.lifecycle.markTerminated(machineId, now)) ?? machine;
+    const found = await deps.machines.get(machineId, new Date(0));
+    const recorded =
+      found?.status === 'provisioning'
+        ? await deps.lifecycle.markFailed(machineId, CLEANUP_FAILURE_REASON, now)
+        : found?.status === 'active' || found?.status === 'terminating'
+          ? await deps.lifecycle.markTerminated(machineId, now)
+          : undefined;
+    const machine = recorded ?? found;
 
     let refundedCents = 0;
     if (machine?.status === 'failed' && machine.refund_due)
@@ -83,6 +87,7 @@ export const createCleanupLease =
       machine_id: machineId,
       instances_terminated: instances,
       status: machine?.status ?? 'gone',
+      lease_recorded: Boolean(recorded),
       refunded_cents: refundedCents,
     };
     deps.log.warn('lease.cleaned_up', { ...report });
