@@ -7,8 +7,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_CATALOG, resolveCatalog } from '../../lambdas/core/catalog.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
+import type { ProductId } from '../../lambdas/core/products.js';
+import { awsWorkflowContext } from '../../lambdas/runtime/aws-workflow.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { createLaunchInstance } from '../../lambdas/workflow/launch-instance.js';
+import { WORKFLOW_ERRORS } from '../../lambdas/workflow/workflow-errors.js';
 import { machineFixture } from '../support/fixtures.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
 
@@ -19,7 +22,14 @@ const subnets = [
   { id: 'subnet-b', availabilityZone: 'us-east-1b' },
 ];
 
-function setUp(overrides: Partial<MachineRecord> = {}, catalog = DEFAULT_CATALOG) {
+function setUp(
+  overrides: Partial<MachineRecord> = {},
+  catalog = DEFAULT_CATALOG,
+  launchTemplates: Partial<Record<ProductId, string>> = {
+    'bare-linux-machine': 'lt-bare',
+    'gpu-h100-machine': 'lt-gpu',
+  },
+) {
   const machine = machineFixture(
     {
       machineId: 'machine_0123456789abcd00',
@@ -41,7 +51,7 @@ function setUp(overrides: Partial<MachineRecord> = {}, catalog = DEFAULT_CATALOG
       },
     },
     catalog,
-    launchTemplates: { 'bare-linux-machine': 'lt-bare', 'gpu-h100-machine': 'lt-gpu' },
+    launchTemplates,
     subnets,
     managedBy: 'Storefront',
     clock: { now: () => now },
@@ -192,5 +202,28 @@ describe('Launch instance (EC2 mocked)', () => {
     expect(
       ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.InstanceMarketOptions,
     ).toBeUndefined();
+  });
+});
+
+describe('launch templates', () => {
+  beforeEach(() => ec2.reset());
+
+  it('are configuration of the launch function only: the other functions start without them', () => {
+    const context = awsWorkflowContext({
+      TABLE_NAME: 'Table',
+      MANAGED_BY: 'Storefront',
+      RETENTION_DAYS: '30',
+      RECONCILE_GRACE_MINUTES: '10',
+    });
+    expect(context.config.LAUNCH_TEMPLATES).toEqual({});
+  });
+
+  it('fail a launch clearly, and launch nothing, when a product has none', async () => {
+    const { launch } = setUp({}, DEFAULT_CATALOG, { 'bare-linux-machine': 'lt-bare' });
+    await expect(launch({ machine_id: 'machine_0123456789abcd00' })).rejects.toMatchObject({
+      name: WORKFLOW_ERRORS.launchRejected,
+      message: 'gpu-h100-machine cannot be launched: the stack has no launch template for it',
+    });
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
   });
 });

@@ -340,5 +340,11 @@ describe('the reconciler', () => {
       'provisioning did not finish in time',
     ]);
     expect(report.leases_closed).toEqual([{ machine_id: lease.machineId, status: 'failed' }]);
+    // The agent never had the machine: the reconciler refunds what it fails.
+    expect(report.leases_refunded).toEqual([{ machine_id: lease.machineId, refunded_cents: 399 }]);
+    expect((await api.getOrder(lease.orderId)).body.refund).toMatchObject({
+      status: 'refunded',
+      amount_cents: 399,
+    });
   });
 });
