@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Match } from 'aws-cdk-lib/assertions';
 import { WORKFLOW_ERRORS } from '../../lambdas/workflow/workflow-errors.js';
 import { BOOT_POLL_SECONDS, STATES } from '../../lib/lease-workflow.js';
@@ -86,6 +89,18 @@ describe('the lease state machine', () => {
       [],
     );
     expect(parts).toContainEqual({ Ref: 'AWS::Partition' });
+  });
+
+  it('leaves no partition literal in the constructs either', () => {
+    const dir = fileURLToPath(new URL('../../lib/', import.meta.url));
+    const literals = readdirSync(dir)
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) =>
+        (readFileSync(join(dir, file), 'utf8').match(/['"`]arn:aws:[^'"`]*/g) ?? []).map(
+          (literal) => `${file}: ${literal}`,
+        ),
+      );
+    expect(literals).toEqual([]);
   });
 
   it('gives every Task state a catch-all', () => {
