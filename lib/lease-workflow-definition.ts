@@ -10,6 +10,7 @@ import {
   JsonPath,
   Succeed,
   TaskInput,
+  type TaskStateBase,
   Timeout,
   Wait,
   WaitTime,
@@ -70,6 +71,18 @@ export interface LeaseStepFunctions {
 }
 
 const ALL = ['States.ALL'];
+
+/**
+ * Retries a step's own failures (a throttled table, say) but not LeaseNotActive, which
+ * answers at once: retriers are tried in order, and `MaxAttempts: 0` never retries.
+ */
+const retryUnlessLeaseEnded = (task: TaskStateBase) =>
+  task.addRetry({ errors: [WORKFLOW_ERRORS.leaseNotActive], maxAttempts: 0 }).addRetry({
+    errors: ['States.TaskFailed'],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts: 3,
+  });
 
 /**
  * The lease's state machine: launch the instance, wait until it is usable, hold until the
@@ -253,6 +266,8 @@ export function leaseWorkflowDefinition(
     taskTimeout: Timeout.at('$.clock.seconds_remaining'),
     resultPath: '$.wake',
   });
+  // No retrier on the hold: its lease-end timeout must reach the catcher, and the hold's
+  // function is one conditional write (the SDK retries throttling inside it).
   hold.addCatch(checkLease, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD });
   hold.addCatch(markTerminating, {
     errors: [WORKFLOW_ERRORS.leaseNotActive],
@@ -275,6 +290,7 @@ export function leaseWorkflowDefinition(
     },
     '$.clock',
   );
+  retryUnlessLeaseEnded(startClock);
   startClock.addCatch(markTerminating, {
     errors: [WORKFLOW_ERRORS.leaseNotActive],
     resultPath: JsonPath.DISCARD,

@@ -50,6 +50,13 @@ describe('the lease state machine', () => {
       // Any other error ends the lease rather than leaving the machine running unwatched.
       expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: STATES.markTerminating }),
     ]);
+    // Starting the clock retries its own failures, but not LeaseNotActive.
+    const retriers = definition.States[STATES.startClock]?.Retry as { ErrorEquals: string[] }[];
+    const own = retriers.findIndex((retry) => retry.ErrorEquals.includes('States.TaskFailed'));
+    expect(retriers[own - 1]).toMatchObject({
+      ErrorEquals: [WORKFLOW_ERRORS.leaseNotActive],
+      MaxAttempts: 0,
+    });
   });
 
   it('retries throttled and capacity-starved launches, and records any other launch failure', () => {
