@@ -31,7 +31,7 @@ export interface CleanupReport {
 }
 
 export const CLEANUP_FAILURE_REASON =
-  'the machine could not be provided (its workflow stopped); the payment is refunded';
+  'the machine could not be provided: its workflow stopped before it was ready';
 
 /** Every storefront instance tagged with the lease, whatever the lease record says. */
 async function instancesOfLease(deps: CleanupDependencies, machineId: string) {

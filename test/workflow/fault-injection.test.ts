@@ -186,6 +186,7 @@ async function endState(api: Harness, lease: PaidMachine, statuses: string[]) {
   return {
     execution,
     status: reply.body.status,
+    failureReason: reply.body.failure_reason,
     /** The instance the lease ran on, if one was launched, and what became of it. */
     instance: record?.instance_id
       ? api.fleet.ec2.instance(record.instance_id)?.State?.Name
@@ -219,6 +220,8 @@ describe('a failure in any Task state of the lease workflow', () => {
       if (c.instance === 'none launched') expect(end.instance).toBe('none launched');
       else expect(end.instance).toMatch(/^(shutting-down|terminated)$/);
       expect(end.status).toBe(c.status);
+      // A failed lease tells the agent why, without internals.
+      if (c.status === 'failed') expect(end.failureReason).toMatch(/^(the machine|[\w-]+ could)/);
       const cleanup = end.execution.cleanup as CleanupReport | undefined;
       const cleanupDidWork = Boolean(
         cleanup &&
