@@ -38,8 +38,8 @@ export interface LocalWorkflowDependencies {
   onExecutionEndedBadly?: (event: ExecutionStatusChange) => Promise<unknown>;
 }
 
-/** A failure injected into one Task state: it throws `error` (`times` times), or never answers. */
-export type InjectedFault = { error: string; times?: number } | { hang: true };
+/** A failure injected into one Task state: every attempt throws `error`, or never answers. */
+export type InjectedFault = { error: string } | { hang: true };
 
 export interface ExecutionRecord {
   machineId: string;
@@ -285,10 +285,6 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       return new Promise<Json>((_, reject) => {
         this.hanging.add(reject);
       });
-    if (fault.times !== undefined && fault.times-- <= 0) {
-      this.faults.delete(state);
-      return run();
-    }
     const error = new Error(`injected failure in ${state}`);
     error.name = fault.error;
     return Promise.reject(error);
