@@ -452,6 +452,9 @@ export class LeaseWorkflow extends Construct {
     return readLease.next(
       new Choice(this, STATES.stillToLaunch)
         .when(Condition.stringEquals('$.lease.status', 'provisioning'), launchTask)
+        // A lease already under way (its execution was lost) resumes: holds, or ends its machine.
+        .when(Condition.stringEquals('$.lease.status', 'active'), checkLease)
+        .when(Condition.stringEquals('$.lease.status', 'terminating'), markTerminating)
         .otherwise(new Succeed(this, STATES.nothingToRun)),
     );
   }
