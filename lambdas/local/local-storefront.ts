@@ -3,6 +3,7 @@ import { cdkJsonContext, readConfig } from '../../lib/config.js';
 import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
@@ -123,8 +124,7 @@ export async function startLocalStorefront(
   await resumeLeases({
     ec2: fleet.ec2,
     workflow: fleet.workflow,
-    db,
-    tableName: LOCAL_TABLE_NAME,
+    liveLeases: () => liveLeasesByItem(db, LOCAL_TABLE_NAME),
     orders,
     machines,
     refunds,

@@ -1,7 +1,5 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
-import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
-import type { MachineRecord } from '../core/machine.js';
+import type { MachineRecord, MachineStatus } from '../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../core/ports.js';
 import {
   type RefundDependencies,
@@ -10,8 +8,8 @@ import {
 import type { SimulatedEc2 } from './simulated-ec2.js';
 
 export interface ResumeLeasesDependencies extends RefundDependencies {
-  db: DynamoDBDocumentClient;
-  tableName: string;
+  /** Machine items that were live when the storefront stopped. */
+  liveLeases: () => Promise<MachineRecord[]>;
   ec2: Pick<SimulatedEc2, 'instance'>;
   workflow: Pick<LeaseWorkflow, 'start'>;
   lifecycle: Pick<LeaseLifecycleStore, 'markLost' | 'markTerminated'>;
@@ -27,7 +25,7 @@ export interface ResumeReport {
   closed: string[];
 }
 
-const EVERY_LIVE_LEASE = new Date('9999-12-31T00:00:00.000Z');
+const LIVE: readonly MachineStatus[] = ['provisioning', 'active', 'terminating'];
 const LOST_MACHINE =
   'the machine was lost when the local storefront restarted; the payment was refunded';
 
@@ -40,8 +38,18 @@ const LOST_MACHINE =
  */
 export async function resumeLeases(deps: ResumeLeasesDependencies): Promise<ResumeReport> {
   const report: ResumeReport = { resumed: [], lostAndRefunded: [], closed: [] };
-  const leases = await liveLeasesEndedBefore(deps.db, deps.tableName, EVERY_LIVE_LEASE);
-  for (const lease of leases) {
+  for (const listed of await deps.liveLeases()) {
+    // The item, read consistently, decides. Not the live-leases index: DynamoDB documents
+    // that "All reads from GSIs and streams are eventually consistent", and dynalite writes
+    // index entries before the item, so a kill between the two leaves an entry with no item.
+    const lease = await deps.machines.get(listed.machine_id, deps.clock.now());
+    if (!lease || !LIVE.includes(lease.status)) {
+      deps.log.info('lease.not_live_after_restart', {
+        machine_id: listed.machine_id,
+        status: lease?.status ?? 'no item',
+      });
+      continue;
+    }
     const machineGone = Boolean(lease.instance_id && !deps.ec2.instance(lease.instance_id));
     if (!machineGone) {
       await deps.workflow.start(lease);
