@@ -20,6 +20,7 @@ import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import { startLocalHttpServer } from './http-server.js';
+import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
 import { buildRoutes } from './openapi-router.js';
 import { resumeLeases } from './resume-leases.js';
@@ -80,7 +81,11 @@ export async function startLocalStorefront(
   options: LocalStorefrontOptions = {},
 ): Promise<RunningStorefront> {
   const log = options.log ?? lineLogger();
-  const clock = options.clock ?? acceleratedClock(options.clockSpeedup ?? 1);
+  const clock =
+    options.clock ??
+    (options.dataDirectory
+      ? keptClock(options.dataDirectory, options.clockSpeedup ?? 1)
+      : acceleratedClock(options.clockSpeedup ?? 1));
   const operations = handlersForContract();
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
