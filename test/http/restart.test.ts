@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buyMachine, type Harness, startHarness } from '../support/harness.js';
+import { offsetClock } from '../support/offset-clock.js';
 
 const newDataDirectory = () => mkdtempSync(join(tmpdir(), 'storefront-data-'));
 
@@ -104,6 +105,56 @@ describe('the local storefront across a restart', () => {
       });
       expect(paid?.amount_cents).toBeGreaterThan(0);
       expect(eventsOf(second)).toContain('lease.lost_by_restart');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('ends a lease whose time ran out while the storefront was stopped', async () => {
+    const dataDirectory = newDataDirectory();
+    const clock = offsetClock();
+    const first = await startHarness({ dataDirectory, clock });
+    const lease = await buyMachine(first, LONG_LEASE);
+    await first.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
+    await first.close();
+    clock.jump(3 * 3_600_000);
+
+    const second = await startHarness({ dataDirectory, clock });
+    try {
+      await second.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
+      const record = await second.storefront.machines.get(lease.machineId, new Date(0));
+      expect(second.fleet.ec2.instance(record?.instance_id ?? '')?.State?.Name).toMatch(
+        /shutting-down|terminated/,
+      );
+      expect((await second.getOrder(lease.orderId)).body.refund).toBeUndefined();
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('finishes ending a lease that was terminating, and its machine', async () => {
+    const dataDirectory = newDataDirectory();
+    // Machines that take an hour to shut down in the first run.
+    const first = await startHarness({
+      dataDirectory,
+      ec2Timing: { bootMs: 20, readyMs: 20, shutdownMs: 3_600_000 },
+    });
+    const lease = await buyMachine(first, LONG_LEASE);
+    await first.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
+    expect((await first.terminate(lease.machineId, lease.tokens.terminate_token)).status).toBe(200);
+    const record = await first.storefront.machines.get(lease.machineId, new Date(0));
+    for (;;) {
+      if (first.fleet.ec2.instance(record?.instance_id ?? '')?.State?.Name === 'shutting-down')
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await first.close();
+
+    const second = await startHarness({ dataDirectory });
+    try {
+      await second.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
+      expect(second.fleet.ec2.instance(record?.instance_id ?? '')?.State?.Name).toBe('terminated');
+      expect(eventsOf(second)).toContain('lease.resumed_after_restart');
     } finally {
       await second.close();
     }
