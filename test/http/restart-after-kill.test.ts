@@ -101,10 +101,15 @@ async function leaseOutcome(url: string, paid: Reply): Promise<string> {
 }
 
 describe('npm start killed during a burst of paid orders', () => {
+  const started: StorefrontProcess[] = [];
+  // Should the test itself time out, no storefront outlives it.
+  afterAll(() => Promise.all(started.map((storefront) => storefront.stop('SIGKILL'))));
+
   it('gives every paid order its machine, or its money back, after a restart', async () => {
     const dataDirectory = mkdtempSync(join(tmpdir(), 'storefront-killed-'));
     const port = await freePort();
     const first = await startStorefrontProcess({ dataDirectory, port });
+    started.push(first);
     const orders: Order[] = Array.from({ length: ORDERS }, () => ({
       body: orderBody({ duration_minutes: 120 }),
     }));
@@ -133,6 +138,7 @@ describe('npm start killed during a burst of paid orders', () => {
     let second: StorefrontProcess | undefined;
     try {
       second = await startStorefrontProcess({ dataDirectory, port });
+      started.push(second);
       const url = second.url;
       const outcomes = await Promise.all(
         orders.map(async (order, index) => {
