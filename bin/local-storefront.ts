@@ -51,7 +51,7 @@ console.info(
     `  API            ${running.url}   (try: curl ${running.url}/api/health)`,
     `  data           ${running.dataDirectory ? `${running.dataDirectory}/ (DynamoDB via dynalite at ${running.dynamoEndpoint})` : 'in memory'}`,
     `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
-    `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (203.0.113.x hosts; nothing is launched)`,
+    `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (hosts from the documentation ranges, 203.0.113.x first; nothing is launched)`,
     `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,
     `  unpaid create  ${settings.allowUnpaidCreate ? 'allowed' : 'disabled (ALLOW_UNPAID_MACHINE_CREATE=true to allow)'}`,
     '',

@@ -357,6 +357,9 @@ export function leaseWorkflowDefinition(
   return readLease.next(
     new Choice(scope, STATES.stillToLaunch)
       .when(Condition.stringEquals('$.lease.status', 'provisioning'), launchTask)
+      // A lease already under way (its execution was lost) resumes: holds, or ends its machine.
+      .when(Condition.stringEquals('$.lease.status', 'active'), checkLease)
+      .when(Condition.stringEquals('$.lease.status', 'terminating'), markTerminating)
       .otherwise(new Succeed(scope, STATES.nothingToRun)),
   );
 }

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
@@ -17,6 +19,25 @@ export interface LocalDynamo {
     credentials: { accessKeyId: string; secretAccessKey: string };
   };
   close(): Promise<void>;
+}
+
+/**
+ * DynamoDB documents CreateTable as asynchronous: "Upon receiving a CreateTable request,
+ * DynamoDB immediately returns a response with a TableStatus of CREATING. After the table
+ * is created, DynamoDB sets the TableStatus to ACTIVE. You can perform read and write
+ * operations only on an ACTIVE table." dynalite does the same (a later timer marks it
+ * ACTIVE, a disk write away), so a query sent at once can meet ResourceNotFoundException.
+ */
+async function untilActive(client: DynamoDBClient, tableName: string) {
+  for (let attempt = 0; attempt < 2000; attempt += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === 'ACTIVE',
+    );
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    await sleep(5);
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
 }
 
 /**
@@ -47,9 +68,12 @@ export async function startLocalDynamo(options: {
   };
   const client = new DynamoDBClient(clientConfig);
   try {
-    await client.send(new CreateTableCommand(createTableInput(options.tableName)));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
+    try {
+      await client.send(new CreateTableCommand(createTableInput(options.tableName)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    await untilActive(client, options.tableName);
   } finally {
     client.destroy();
   }

@@ -37,6 +37,8 @@ export interface LocalFleetOptions {
   ec2Timing: SimulatedEc2Timing;
   workflowTiming: LocalWorkflowTiming;
   reconcileGraceMinutes: number;
+  /** Keeps the simulated machines in this file, so they outlive a restart. */
+  ec2JournalFile?: string;
 }
 
 /**
@@ -51,6 +53,7 @@ export function localFleet(options: LocalFleetOptions) {
         .instance.instanceType,
     options.ec2Timing,
     () => clock.now().getTime(),
+    options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {},
   );
   const dynamo = new DynamoDBClient(options.dynamoClientConfig ?? {});
   const refund = createRefundLease({

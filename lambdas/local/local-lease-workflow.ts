@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { TERMINATION_SIGNAL } from '../adapters/workflow/step-functions-lease-workflow.js';
+import {
+  leaseExecutionInput,
+  TERMINATION_SIGNAL,
+} from '../adapters/workflow/step-functions-lease-workflow.js';
 import type { MachineRecord } from '../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../core/ports.js';
 import type { ExecutionStatus, ExecutionStatusChange } from '../workflow/execution-status.js';
@@ -152,7 +155,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
       done: Promise.resolve(),
     };
     this.executions.set(machine.machine_id, record);
-    const execution = this.machine.run({ machine_id: machine.machine_id } as Json as never, {
+    const execution = this.machine.run(leaseExecutionInput(machine) as Json as never, {
       overrides: this.stateOverrides,
       context: this.context(machine.machine_id),
     });

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { cdkJsonContext, readConfig } from '../../lib/config.js';
 import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
-import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
+import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
@@ -21,8 +20,10 @@ import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import { startLocalHttpServer } from './http-server.js';
+import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
 import { buildRoutes } from './openapi-router.js';
+import { resumeLeases } from './resume-leases.js';
 import { localStorefrontSecret } from './storefront-secret.js';
 
 export const LOCAL_TABLE_NAME = 'storefront-local';
@@ -58,31 +59,6 @@ export interface RunningStorefront {
   close(): Promise<void>;
 }
 
-/**
- * The simulated machines and their workflow runs live in memory, so leases still live in
- * the data of an earlier run have nothing behind them any more: they end now, visibly.
- */
-async function endLeasesOfPreviousRun(
-  db: DynamoDBDocumentClient,
-  lifecycle: LeaseLifecycleStore,
-  clock: Clock,
-  log: Logger,
-) {
-  const now = clock.now();
-  for (const lease of await liveLeasesEndedBefore(db, LOCAL_TABLE_NAME, new Date('9999-01-01'))) {
-    const ended =
-      lease.status === 'provisioning'
-        ? await lifecycle.markFailed(
-            lease.machine_id,
-            'the local storefront restarted before the machine was ready',
-            now,
-          )
-        : await lifecycle.markTerminated(lease.machine_id, now);
-    if (ended)
-      log.info('lease.ended_by_restart', { machine_id: lease.machine_id, status: ended.status });
-  }
-}
-
 /** Checks that every operation of the contract has exactly one handler, and vice versa. */
 export function handlersForContract() {
   const operations = operationsOf(loadOpenApiDocument());
@@ -105,7 +81,11 @@ export async function startLocalStorefront(
   options: LocalStorefrontOptions = {},
 ): Promise<RunningStorefront> {
   const log = options.log ?? lineLogger();
-  const clock = options.clock ?? acceleratedClock(options.clockSpeedup ?? 1);
+  const clock =
+    options.clock ??
+    (options.dataDirectory
+      ? keptClock(options.dataDirectory, options.clockSpeedup ?? 1)
+      : acceleratedClock(options.clockSpeedup ?? 1));
   const operations = handlersForContract();
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
@@ -124,7 +104,6 @@ export async function startLocalStorefront(
   // Operator settings come from cdk.json, as for the deployed stack.
   const operator = readConfig(cdkJsonContext());
   const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays);
-  await endLeasesOfPreviousRun(db, lifecycle, clock, log);
   const fleet = localFleet({
     tableName: LOCAL_TABLE_NAME,
     orders,
@@ -142,6 +121,21 @@ export async function startLocalStorefront(
       clockSpeedup: options.clockSpeedup ?? 1,
     },
     reconcileGraceMinutes: RECONCILE_GRACE_MINUTES,
+    ...(options.dataDirectory
+      ? { ec2JournalFile: join(options.dataDirectory, 'simulated-ec2.jsonl') }
+      : {}),
+  });
+  // Leases live in the data of an earlier run go on (or, their machine lost, are refunded).
+  await resumeLeases({
+    ec2: fleet.ec2,
+    workflow: fleet.workflow,
+    liveLeases: () => liveLeasesByItem(db, LOCAL_TABLE_NAME),
+    orders,
+    machines,
+    refunds,
+    lifecycle,
+    clock,
+    log,
   });
   const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
   const reconciler =

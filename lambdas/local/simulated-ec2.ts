@@ -10,6 +10,8 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { SshProbe } from '../workflow/ssh-probe.js';
+import { AddressPool, DOCUMENTATION_ADDRESSES } from './address-pool.js';
+import { FleetJournal } from './fleet-journal.js';
 
 /** An EC2 service error as the SDK raises it: `name` and `Code` carry the error code. */
 export class SimulatedEc2Error extends Error {
@@ -30,6 +32,13 @@ export interface SimulatedEc2Timing {
   shutdownMs: number;
 }
 
+export interface SimulatedEc2Options {
+  /** A file that keeps the fleet across restarts (launches stay idempotent by client token). */
+  journalFile?: string;
+  /** Public addresses to hand out; by default the IPv4 documentation ranges (762 addresses). */
+  addresses?: readonly string[];
+}
+
 interface SimulatedInstance {
   id: string;
   instanceType: string;
@@ -46,13 +55,16 @@ interface SimulatedInstance {
  * A small stand-in for the EC2 API, for the local storefront and the tests: the calls the
  * lease workflow makes (RunInstances with client tokens, DescribeInstances by id or tag,
  * TerminateInstances, CreateTags, DescribeCapacityReservations), instances that boot, get a
- * documentation-range address (203.0.113.0/24), become ready and shut down on a clock, and
- * switches to make launches fail the way EC2 does.
+ * documentation-range address that no other live instance holds, become ready and shut down
+ * on a clock, and switches to make launches fail the way EC2 does. With a journal file the
+ * fleet outlives the process, as EC2 outlives a crashed caller.
  */
 export class SimulatedEc2 {
   private readonly instances = new Map<string, SimulatedInstance>();
   private readonly byToken = new Map<string, string>();
   private sequence = 0;
+  private readonly addresses: AddressPool;
+  private readonly journal: FleetJournal<SimulatedInstance> | undefined;
   readonly calls: { command: string; input: unknown }[] = [];
   /** Instance types that have no capacity now (RunInstances fails with InsufficientInstanceCapacity). */
   readonly outOfCapacity = new Set<string>();
@@ -67,7 +79,12 @@ export class SimulatedEc2 {
     private readonly instanceTypeOfTemplate: (launchTemplateId: string) => string,
     private readonly timing: SimulatedEc2Timing,
     private readonly now: () => number = Date.now,
-  ) {}
+    options: SimulatedEc2Options = {},
+  ) {
+    this.addresses = new AddressPool(options.addresses ?? DOCUMENTATION_ADDRESSES);
+    this.journal = options.journalFile ? new FleetJournal(options.journalFile) : undefined;
+    for (const instance of this.journal?.load() ?? []) this.restore(instance);
+  }
 
   /** The EC2Client.send subset the workflow uses. */
   async send(command: object): Promise<never> {
@@ -89,7 +106,9 @@ export class SimulatedEc2 {
 
   /** Readiness as the machine's SSH banner would report it. */
   readonly probe: SshProbe = async (host) => {
-    const instance = [...this.instances.values()].find((candidate) => candidate.host === host);
+    // Only the instance holding the address now answers on it, as on a real network.
+    const holder = this.addresses.holderOf(host);
+    const instance = holder === undefined ? undefined : this.instances.get(holder);
     if (!instance) return false;
     this.advance(instance);
     return (
@@ -117,9 +136,16 @@ export class SimulatedEc2 {
   }
 
   private create(instanceType: string, subnetId: string, tags: Tag[], clientToken: string): string {
+    const id = `i-${(this.sequence + 1).toString(16).padStart(17, '0')}`;
+    const host = this.addresses.take(id, (holderId) => this.holdsAddress(holderId));
+    if (!host) {
+      throw new SimulatedEc2Error(
+        'InsufficientFreeAddressesInSubnet',
+        'There are not enough free addresses in the subnet to satisfy the request.',
+      );
+    }
     this.sequence += 1;
-    const id = `i-${this.sequence.toString(16).padStart(17, '0')}`;
-    this.instances.set(id, {
+    const instance: SimulatedInstance = {
       id,
       instanceType,
       subnetId,
@@ -127,11 +153,28 @@ export class SimulatedEc2 {
       launchedAt: this.now(),
       state: 'pending',
       stateSince: this.now(),
-      host: `203.0.113.${(this.sequence % 254) + 1}`,
+      host,
       clientToken,
-    });
+    };
+    this.instances.set(id, instance);
     this.byToken.set(clientToken, id);
+    this.journal?.record(instance);
     return id;
+  }
+
+  /** An instance read back from the journal, with its address and client token. */
+  private restore(instance: SimulatedInstance) {
+    this.instances.set(instance.id, instance);
+    this.byToken.set(instance.clientToken, instance.id);
+    this.sequence = Math.max(this.sequence, Number.parseInt(instance.id.slice(2), 16) || 0);
+    if (instance.state !== 'terminated') this.addresses.restore(instance.host, instance.id);
+  }
+
+  private holdsAddress(instanceId: string): boolean {
+    const instance = this.instances.get(instanceId);
+    if (!instance) return false;
+    this.advance(instance);
+    return instance.state !== 'terminated';
   }
 
   private runInstances(input: RunInstancesCommand['input']) {
@@ -201,6 +244,7 @@ export class SimulatedEc2 {
       if (previous !== 'terminated' && previous !== 'shutting-down') {
         instance.state = 'shutting-down';
         instance.stateSince = this.now();
+        this.journal?.record(instance);
       }
       return {
         InstanceId: id,
@@ -224,6 +268,7 @@ export class SimulatedEc2 {
     } else if (instance.state === 'shutting-down' && elapsed >= this.timing.shutdownMs) {
       instance.state = 'terminated';
       instance.stateSince = this.now();
+      this.addresses.release(instance.host, instance.id);
     }
   }
 

@@ -23,7 +23,7 @@ export interface Reply {
 }
 
 /** Fetch that checks every API response against openapi.json before handing it on. */
-async function contractCheckedFetch(
+export async function contractCheckedFetch(
   input: RequestInfo | URL,
   init?: RequestInit,
 ): Promise<Response> {

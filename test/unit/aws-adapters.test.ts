@@ -43,6 +43,14 @@ describe('Step Functions lease workflow adapter (SFN mocked)', () => {
     });
   });
 
+  it('starts an execution for a lease already under way with its instance, so it can end it', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    await workflow().start({ ...machine, status: 'active', instance_id: 'i-0abc' });
+    expect(
+      JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? ''),
+    ).toEqual({ machine_id: 'machine_0123456789abcdef', instance: { instance_id: 'i-0abc' } });
+  });
+
   it('treats an execution that already exists as started', async () => {
     sfn
       .on(StartExecutionCommand)

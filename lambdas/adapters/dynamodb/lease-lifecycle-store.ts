@@ -136,4 +136,25 @@ export class LeaseLifecycleStore {
       ExpressionAttributeValues: { ':error': error, ':failed': 'failed' },
     });
   }
+
+  /**
+   * provisioning or active → failed: the machine itself is gone (the local storefront's
+   * simulated fleet lost it), so the lease can neither go on nor end normally.
+   */
+  markLost(machineId: string, reason: string, now: Date) {
+    return this.update(machineId, {
+      UpdateExpression:
+        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention, refund_due = :due REMOVE live_pk, live_sk, wake_token',
+      ConditionExpression: '#status IN (:provisioning, :active)',
+      ExpressionAttributeValues: {
+        ':failed': 'failed',
+        ':provisioning': 'provisioning',
+        ':active': 'active',
+        ':reason': reason,
+        ':now': now.toISOString(),
+        ':retention': this.retentionEpoch(now),
+        ':due': true,
+      },
+    });
+  }
 }

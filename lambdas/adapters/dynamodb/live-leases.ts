@@ -1,7 +1,7 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
 import { recordOf } from './document-client.js';
-import { LIVE_PARTITION, TABLE_DESIGN } from './table-design.js';
+import { itemKeys, LIVE_PARTITION, TABLE_DESIGN } from './table-design.js';
 
 /** Leases still marked live whose end passed before `cutoff`, oldest first (live-leases index). */
 export async function liveLeasesEndedBefore(
@@ -18,6 +18,39 @@ export async function liveLeasesEndedBefore(
         IndexName: TABLE_DESIGN.liveLeasesIndex.name,
         KeyConditionExpression: 'live_pk = :live AND live_sk < :cutoff',
         ExpressionAttributeValues: { ':live': LIVE_PARTITION, ':cutoff': cutoff.toISOString() },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) leases.push(recordOf<MachineRecord>(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return leases;
+}
+
+/**
+ * Every lease whose machine item says it is live, read from the items themselves with a
+ * consistent scan rather than from the (eventually consistent) live-leases index. For the
+ * local storefront's restart, where the whole table is small and the answer must be exact.
+ */
+export async function liveLeasesByItem(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<MachineRecord[]> {
+  const leases: MachineRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        FilterExpression: 'sk = :machine AND #status IN (:provisioning, :active, :terminating)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':machine': itemKeys.machine('').sk,
+          ':provisioning': 'provisioning',
+          ':active': 'active',
+          ':terminating': 'terminating',
+        },
         ExclusiveStartKey: startKey,
       }),
     );

@@ -14,6 +14,17 @@ import type { LeaseWorkflow, Logger } from '../../core/ports.js';
 export const TERMINATION_SIGNAL = { reason: 'termination_requested' } as const;
 
 /**
+ * What an execution starts from: the machine, and its instance when one was launched, so an
+ * execution started for a lease already under way can still terminate that instance.
+ */
+export function leaseExecutionInput(machine: MachineRecord) {
+  return {
+    machine_id: machine.machine_id,
+    ...(machine.instance_id ? { instance: { instance_id: machine.instance_id } } : {}),
+  };
+}
+
+/**
  * One Step Functions execution per lease, named after the machine so the console finds
  * it by id, and so a retried start never launches a second lease.
  */
@@ -30,7 +41,7 @@ export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
         new StartExecutionCommand({
           stateMachineArn: this.stateMachineArn,
           name: machine.machine_id,
-          input: JSON.stringify({ machine_id: machine.machine_id }),
+          input: JSON.stringify(leaseExecutionInput(machine)),
         }),
       );
     } catch (error) {

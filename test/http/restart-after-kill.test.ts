@@ -1,0 +1,170 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Mppx as ClientMppx } from 'mppx/client';
+import { testChargeClient } from '../../lambdas/adapters/payments/test-method.js';
+import { contractCheckedFetch, orderBody } from '../support/harness.js';
+import {
+  freePort,
+  type StorefrontProcess,
+  startStorefrontProcess,
+} from '../support/storefront-process.js';
+
+const ORDERS = 16;
+/** The storefront is killed when this many orders have been answered 202: mid-burst. */
+const KILL_AFTER_PAID = 4;
+/** Bounds, not expectations: generous for a busy machine (the payment lock alone is 60 s). */
+const RETRY_FOR_MS = 150_000;
+const SETTLE_FOR_MS = 120_000;
+
+interface Order {
+  body: ReturnType<typeof orderBody>;
+  /** The `Authorization: Payment …` the agent sent, once its client made one. */
+  credential?: string;
+  answeredBeforeKill?: number;
+}
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const ORDERS_PATH = '/api/machine/mpp/orders';
+
+/** An agent with the test method whose client remembers the credential it sends. */
+function agentFor(order: Order) {
+  return ClientMppx.create({
+    methods: [testChargeClient('paid')],
+    polyfill: false,
+    fetch: (input, init) => {
+      const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : {}));
+      const authorization = headers.get('authorization');
+      if (authorization?.startsWith('Payment ')) order.credential = authorization;
+      return contractCheckedFetch(input, init);
+    },
+  });
+}
+
+async function replyOf(response: Response): Promise<Reply> {
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** The agent's retry after the outage: its own credential if it made one, else pay afresh. */
+async function retryOrder(url: string, order: Order): Promise<Reply> {
+  const deadline = Date.now() + RETRY_FOR_MS;
+  for (;;) {
+    const init = {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(order.credential ? { authorization: order.credential } : {}),
+      },
+      body: JSON.stringify(order.body),
+    };
+    const reply = await replyOf(
+      order.credential
+        ? await contractCheckedFetch(`${url}${ORDERS_PATH}`, init)
+        : await agentFor(order).fetch(`${url}${ORDERS_PATH}`, init),
+    );
+    // 409: the killed run's payment lock on this order has not lapsed yet.
+    if (reply.status !== 409 || Date.now() > deadline) return reply;
+    await sleep(1_000);
+  }
+}
+
+/** Where the paid lease ends up: active (resumed or started), or failed with its refund. */
+async function leaseOutcome(url: string, paid: Reply): Promise<string> {
+  const machine = paid.body.machine as {
+    machine_id: string;
+    management: { read_token: string };
+  };
+  const deadline = Date.now() + SETTLE_FOR_MS;
+  for (;;) {
+    const reply = await replyOf(
+      await contractCheckedFetch(`${url}/api/machines/${machine.machine_id}`, {
+        headers: { authorization: `Bearer ${machine.management.read_token}` },
+      }),
+    );
+    const status = String(reply.body.status);
+    if (status === 'active') return 'active';
+    if (status === 'failed') {
+      const order = await replyOf(
+        await contractCheckedFetch(`${url}${ORDERS_PATH}/${paid.body.order_id}`),
+      );
+      return order.body.refund ? 'failed and refunded' : 'failed without a refund';
+    }
+    if (Date.now() > deadline) return `stuck ${status}: ${machine.machine_id}`;
+    await sleep(250);
+  }
+}
+
+describe('npm start killed during a burst of paid orders', () => {
+  const started: StorefrontProcess[] = [];
+  // Should the test itself time out, no storefront outlives it.
+  afterAll(() => Promise.all(started.map((storefront) => storefront.stop('SIGKILL'))));
+
+  it('gives every paid order its machine, or its money back, after a restart', async () => {
+    const dataDirectory = mkdtempSync(join(tmpdir(), 'storefront-killed-'));
+    const port = await freePort();
+    const first = await startStorefrontProcess({ dataDirectory, port });
+    started.push(first);
+    const orders: Order[] = Array.from({ length: ORDERS }, () => ({
+      body: orderBody({ duration_minutes: 120 }),
+    }));
+    let answered = 0;
+    let killed: Promise<void> | undefined;
+    await Promise.all(
+      orders.map(async (order) => {
+        try {
+          const response = await agentFor(order).fetch(`${first.url}${ORDERS_PATH}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(order.body),
+          });
+          order.answeredBeforeKill = response.status;
+          if (response.status === 202 && ++answered === KILL_AFTER_PAID)
+            killed = first.stop('SIGKILL');
+        } catch {
+          // The storefront died under this request.
+        }
+      }),
+    );
+    await (killed ?? first.stop('SIGKILL'));
+    // The kill landed mid-burst: some orders were still without their answer.
+    expect(orders.filter((order) => order.answeredBeforeKill !== 202).length).toBeGreaterThan(0);
+
+    let second: StorefrontProcess | undefined;
+    try {
+      second = await startStorefrontProcess({ dataDirectory, port });
+      started.push(second);
+      const url = second.url;
+      const outcomes = await Promise.all(
+        orders.map(async (order, index) => {
+          const paid = await retryOrder(url, order);
+          if (paid.status !== 202)
+            return `order ${index}: ${paid.status} ${JSON.stringify(paid.body)} (credential ${order.credential ? 'sent before the kill' : 'new'})`;
+          return `order ${index}: ${await leaseOutcome(url, paid)}`;
+        }),
+      );
+      // Leases of the killed run went on in the new one.
+      expect(second.output()).toContain('lease.resumed_after_restart');
+      const logOf = (outcome: string) => {
+        const machineId = /machine_[0-9a-f]+/.exec(outcome)?.[0];
+        const lines = second?.output().split('\n') ?? [];
+        return machineId ? lines.filter((line) => line.includes(machineId)) : [];
+      };
+      const unaccounted = outcomes
+        .filter((outcome) => !/: (active|failed and refunded)$/.test(outcome))
+        .map((outcome) => [outcome, ...logOf(outcome)].join('\n  '));
+      // A credential consumed by the killed run before its order was settled (issue 8, item 2):
+      // recovering it is the settlement attempt record's job; until then the agent is told so.
+      const consumedUnsettled = unaccounted.filter((outcome) => outcome.includes('already used'));
+      expect(unaccounted.filter((outcome) => !consumedUnsettled.includes(outcome))).toEqual([]);
+      expect(consumedUnsettled).toEqual([]);
+    } finally {
+      await second?.stop('SIGTERM');
+    }
+  }, 420_000);
+});
