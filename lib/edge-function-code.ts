@@ -7,6 +7,22 @@ import { PROJECT_ROOT } from './node-function.js';
 /** Lambda@Edge runs Node.js functions on x86_64 only, with no layers and no environment. */
 export const EDGE_NODE_TARGET = 'node22';
 
+/** Bundles an edge function's entry into `<outputDir>/index.mjs`, as deployed. */
+export function bundleEdgeFunction(entry: string, outputDir: string): string {
+  const outfile = join(outputDir, 'index.mjs');
+  buildSync({
+    entryPoints: [join(PROJECT_ROOT, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: EDGE_NODE_TARGET,
+    minify: true,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
 /**
  * A Lambda@Edge function's code: its TypeScript entry bundled by the local esbuild into one
  * ES module (`index.mjs`, handler `index.handler`), no Docker. The asset is hashed from the
@@ -21,16 +37,7 @@ export function edgeFunctionCode(entry: string): Code {
       image: DockerImage.fromRegistry('local-esbuild-only'),
       local: {
         tryBundle(outputDir: string) {
-          buildSync({
-            entryPoints: [source],
-            outfile: join(outputDir, 'index.mjs'),
-            bundle: true,
-            platform: 'node',
-            format: 'esm',
-            target: EDGE_NODE_TARGET,
-            minify: true,
-            logLevel: 'error',
-          });
+          bundleEdgeFunction(entry, outputDir);
           return true;
         },
       },

@@ -1,5 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CloudFrontResponse, CloudFrontResponseEvent } from 'aws-lambda';
+import {
+  RESPONSE_EDGE_FUNCTIONS,
+  type ResponseEdgeFunction,
+} from '../../lambdas/edge/edge-associations.js';
 import { handler as restoreChallenge } from '../../lambdas/edge/restore-payment-challenge.js';
+import { bundleEdgeFunction } from '../../lib/edge-function-code.js';
 import { FORWARD_PUBLIC_HOST } from '../../lib/front-door-functions.js';
 
 /** Runs a CloudFront Function's source the way the edge runtime calls it: handler(event). */
@@ -83,6 +92,26 @@ describe('the origin-response function that restores the payment challenge', () 
     const event = originResponse(200, headers);
     expect(await restoreChallenge(event)).toBe(event.Records[0]?.cf.response);
   });
+});
+
+describe('the deployed bundle of each response edge function', () => {
+  it.each(RESPONSE_EDGE_FUNCTIONS.map((edge) => [edge.name, edge] as const))(
+    '%s loads as an ES module and answers the event like its source',
+    async (_name, edge) => {
+      const outfile = bundleEdgeFunction(edge.entry, mkdtempSync(join(tmpdir(), 'edge-bundle-')));
+      const bundled = (await import(pathToFileURL(outfile).href)) as {
+        handler: ResponseEdgeFunction['handler'];
+      };
+      const event = () =>
+        originResponse(402, {
+          'x-amzn-remapped-www-authenticate': [
+            { value: testChallenge },
+            { value: stripeChallenge },
+          ],
+        });
+      expect(await bundled.handler(event())).toEqual(await edge.handler(event()));
+    },
+  );
 });
 
 describe('the viewer-request CloudFront Function', () => {
