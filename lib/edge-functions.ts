@@ -24,7 +24,10 @@ import { PROJECT_ROOT } from './node-function.js';
 /** Where CloudFront takes Lambda@Edge functions from. */
 export const EDGE_REGION = 'us-east-1';
 
-/** Lambda@Edge supports Node.js runtimes up to 22.x, on x86_64 only. */
+/**
+ * Lambda@Edge offers only some Lambda runtimes, on x86_64 only; 22.x is used rather than
+ * assuming the functions' newer runtime is among them (check it before raising this).
+ */
 export const EDGE_FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 
 /**
@@ -85,7 +88,7 @@ export class EdgeFunctionsStack extends Stack {
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Lambda@Edge supports Node.js up to 22.x; the newer runtime of the other functions is not available at the edge.',
+        'Lambda@Edge offers only some Lambda runtimes; the edge function stays on Node.js 22.x rather than assume the newer runtime of the other functions is among them.',
     });
     const parameterName = `${this.parameterPrefix}/${edge.name}`;
     new StringParameter(this, `${edge.name}VersionArn`, {
