@@ -30,6 +30,13 @@ export const EDGE_REGION = 'us-east-1';
  */
 export const EDGE_FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 
+const EDGE_FUNCTION_SETTINGS = {
+  runtime: EDGE_FUNCTION_RUNTIME,
+  architecture: Architecture.X86_64,
+  memorySize: 128,
+  timeout: Duration.seconds(5),
+};
+
 /**
  * The stack that holds a storefront's Lambda@Edge functions in us-east-1, next to the
  * storefront stack (which stays environment-agnostic, its ARNs partition-aware). Each
@@ -77,13 +84,10 @@ export class EdgeFunctionsStack extends Stack {
     });
     const fn = new LambdaFunction(this, edge.name, {
       role,
-      runtime: EDGE_FUNCTION_RUNTIME,
-      architecture: Architecture.X86_64,
+      ...EDGE_FUNCTION_SETTINGS,
       handler: 'index.handler',
       code: edgeFunctionCode(edge.entry),
       description: edge.description,
-      memorySize: 128,
-      timeout: Duration.seconds(5),
     });
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
@@ -100,10 +104,16 @@ export class EdgeFunctionsStack extends Stack {
   }
 }
 
-/** Changes whenever an edge function's source does, so its version ARN is read again. */
-function edgeSourceHash(): string {
+/**
+ * Changes whenever an edge function's source or settings do (each change publishes a new
+ * version), so its version ARN is read again.
+ */
+function edgeVersionHash(): string {
   const folder = join(PROJECT_ROOT, 'lambdas/edge');
-  const hash = createHash('sha256');
+  const { runtime, architecture, memorySize, timeout } = EDGE_FUNCTION_SETTINGS;
+  const hash = createHash('sha256').update(
+    JSON.stringify([runtime.name, architecture.name, memorySize, timeout.toSeconds()]),
+  );
   for (const file of readdirSync(folder).sort()) {
     hash.update(file).update(readFileSync(join(folder, file)));
   }
@@ -123,7 +133,7 @@ export function edgeFunctionVersion(scope: Construct, edge: ResponseEdgeFunction
     action: 'getParameter',
     parameters: { Name: parameterName },
     region: EDGE_REGION,
-    physicalResourceId: PhysicalResourceId.of(`${parameterName}@${edgeSourceHash()}`),
+    physicalResourceId: PhysicalResourceId.of(`${parameterName}@${edgeVersionHash()}`),
   };
   const reader = new AwsCustomResource(scope, `${edge.name}VersionArn`, {
     onCreate: read,
