@@ -1,19 +1,9 @@
 /**
- * CloudFront Functions (cloudfront-js-2.0) of the front door.
- *
- * API Gateway REST APIs rename a WWW-Authenticate header returned by a Lambda proxy
- * integration to x-amzn-Remapped-WWW-Authenticate. MPP clients read the payment challenge
- * from WWW-Authenticate, so the front door restores it on the way out.
+ * CloudFront Functions (cloudfront-js-2.0) of the front door. The response path is not
+ * here: CloudFront does not run viewer-response functions when the origin answers 400 or
+ * higher, so the payment challenge is restored by a Lambda@Edge origin-response function
+ * (lambdas/edge/restore-payment-challenge.ts).
  */
-export const RESTORE_PAYMENT_CHALLENGE = `function handler(event) {
-  var headers = event.response.headers;
-  var remapped = headers['x-amzn-remapped-www-authenticate'];
-  if (remapped && !headers['www-authenticate']) {
-    headers['www-authenticate'] = { value: remapped.value };
-    delete headers['x-amzn-remapped-www-authenticate'];
-  }
-  return event.response;
-}`;
 
 /** Passes the public host on, so links in responses (order_complete_url) name the front door. */
 export const FORWARD_PUBLIC_HOST = `function handler(event) {

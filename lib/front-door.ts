@@ -4,12 +4,14 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   AllowedMethods,
   CachePolicy,
+  Function as CloudFrontFunction,
   Distribution,
-  Function as EdgeFunction,
+  type EdgeLambda,
   FunctionCode,
   FunctionEventType,
   FunctionRuntime,
   HttpVersion,
+  LambdaEdgeEventType,
   OriginRequestPolicy,
   PriceClass,
   SecurityPolicyProtocol,
@@ -17,12 +19,26 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct } from 'constructs';
-import { FORWARD_PUBLIC_HOST, RESTORE_PAYMENT_CHALLENGE } from './front-door-functions.js';
+import { RESPONSE_EDGE_FUNCTIONS } from '../lambdas/edge/edge-associations.js';
+import { edgeFunctionVersion } from './edge-functions.js';
+import { FORWARD_PUBLIC_HOST } from './front-door-functions.js';
+
+const EDGE_EVENT_TYPES = {
+  'origin-response': LambdaEdgeEventType.ORIGIN_RESPONSE,
+  'viewer-response': LambdaEdgeEventType.VIEWER_RESPONSE,
+} as const;
 
 /**
  * The public entrance: a CloudFront distribution in front of the REST API that caches
  * nothing, passes every header, and restores the WWW-Authenticate payment challenge that
- * API Gateway renames. Agents use its URL (or the operator's domain on it).
+ * API Gateway renames, with a Lambda@Edge origin-response function (CloudFront skips
+ * viewer-response functions on 400 and above, so they never see a 401 or 402). Agents use
+ * its URL (or the operator's domain on it); the execute-api URL is not published.
+ *
+ * CloudFront takes Lambda@Edge functions from us-east-1 only, so they live in a support
+ * stack there (lib/edge-functions.ts) that `cdk deploy` deploys first. Unlike
+ * `cloudfront.experimental.EdgeFunction`, this needs no explicit region on the storefront
+ * stack, which keeps it environment-agnostic and its ARNs partition-aware.
  */
 export class FrontDoor extends Construct {
   readonly distribution: Distribution;
@@ -34,16 +50,12 @@ export class FrontDoor extends Construct {
     props: { api: RestApiBase; domainName?: string; certificateArn?: string },
   ) {
     super(scope, id);
-    const restoreChallenge = new EdgeFunction(this, 'RestorePaymentChallenge', {
-      code: FunctionCode.fromInline(RESTORE_PAYMENT_CHALLENGE),
-      runtime: FunctionRuntime.JS_2_0,
-      comment: 'Restores WWW-Authenticate (MPP challenges) renamed by API Gateway',
-    });
-    const forwardHost = new EdgeFunction(this, 'ForwardPublicHost', {
+    const forwardHost = new CloudFrontFunction(this, 'ForwardPublicHost', {
       code: FunctionCode.fromInline(FORWARD_PUBLIC_HOST),
       runtime: FunctionRuntime.JS_2_0,
       comment: 'Passes the public host to the API as X-Forwarded-Host',
     });
+    const edgeLambdas = this.responseEdgeFunctions();
     // With its own certificate the distribution enforces TLS 1.2; CloudFront's default one cannot.
     const custom =
       props.domainName && props.certificateArn
@@ -66,14 +78,23 @@ export class FrontDoor extends Construct {
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         functionAssociations: [
           { eventType: FunctionEventType.VIEWER_REQUEST, function: forwardHost },
-          { eventType: FunctionEventType.VIEWER_RESPONSE, function: restoreChallenge },
         ],
+        edgeLambdas,
       },
     });
+    // Agents get the front door only: the execute-api URL answers with the renamed header.
+    props.api.node.tryRemoveChild('Endpoint');
     this.url = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
     new CfnOutput(scope, 'ApiUrl', {
       value: this.url,
       description: 'The storefront API for agents (GET /api/health)',
     });
+  }
+
+  private responseEdgeFunctions(): EdgeLambda[] {
+    return RESPONSE_EDGE_FUNCTIONS.map((edge) => ({
+      eventType: EDGE_EVENT_TYPES[edge.eventType],
+      functionVersion: edgeFunctionVersion(this, edge),
+    }));
   }
 }

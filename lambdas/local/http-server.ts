@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApiHandler } from '../http/api-handler.js';
+import { type FrontDoorOptions, localFrontDoor } from './front-door-emulation.js';
 import type { Route } from './openapi-router.js';
 import { matchRoute } from './openapi-router.js';
 
@@ -19,6 +20,8 @@ export interface LocalHttpOptions {
   port: number;
   routes: Route[];
   handlers: Readonly<Record<string, ApiHandler>>;
+  /** The deployed response path (API Gateway's remapping, then the edge functions); on by default. */
+  frontDoor?: FrontDoorOptions;
   /** One line per request. */
   onRequest?: (line: {
     method: string;
@@ -124,6 +127,7 @@ const jsonError = (statusCode: number, error: string): APIGatewayProxyResult => 
  * becomes a proxy event for the handler of the operation openapi.json routes it to.
  */
 export async function startLocalHttpServer(options: LocalHttpOptions): Promise<LocalHttpServer> {
+  const frontDoor = localFrontDoor(options.frontDoor);
   const server = createServer(async (request, response) => {
     const started = performance.now();
     const url = new URL(
@@ -132,6 +136,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     );
     let result: APIGatewayProxyResult;
     let operationId: string | undefined;
+    let fromIntegration = false;
     try {
       const body = await readBody(request);
       let match: ReturnType<typeof matchRoute>;
@@ -152,6 +157,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
           functionName: operationId,
         } as Context;
         result = await handler(event, context);
+        fromIntegration = true;
       }
     } catch (error) {
       result =
@@ -159,6 +165,9 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
           ? jsonError(413, `request body must be at most ${MAX_REQUEST_BYTES} bytes`)
           : jsonError(500, 'internal error in the local server');
     }
+    result = fromIntegration
+      ? await frontDoor.integrationResponse(result)
+      : await frontDoor.gatewayResponse(result);
     send(response, result);
     options.onRequest?.({
       method: request.method ?? 'GET',

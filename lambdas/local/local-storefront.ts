@@ -19,6 +19,7 @@ import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
+import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
@@ -48,6 +49,8 @@ export interface LocalStorefrontOptions {
   reconcileEveryMs?: number;
   log?: Logger;
   clock?: Clock;
+  /** The deployed response path (API Gateway, then the edge functions); on by default. */
+  frontDoor?: FrontDoorOptions;
 }
 
 export interface RunningStorefront {
@@ -152,6 +155,7 @@ export async function startLocalStorefront(
     port: options.port ?? 3000,
     routes: buildRoutes(operations),
     handlers,
+    ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
     onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
   });
   const storefront: Storefront = {

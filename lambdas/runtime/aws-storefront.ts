@@ -15,6 +15,7 @@ import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.
 import { type LambdaEnvironment, readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
 import { OPERATION_ACCESS, type OperationAccess } from './operation-access.js';
+import { tracedClient } from './tracing.js';
 
 /** Keys for a function that was given no access to the storefront secret: any use is a bug. */
 const unavailableKeys = (operationId: string): StorefrontKeys =>
@@ -49,7 +50,7 @@ function stripeSettings(
 }
 
 async function loadSecrets(env: LambdaEnvironment, access: OperationAccess) {
-  const client = secretsManager();
+  const client = tracedClient(secretsManager());
   try {
     const wants = (name: 'storefront' | 'stripe', arn: string | undefined) =>
       access.secrets.includes(name) && arn
@@ -79,7 +80,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
   const keys = secrets.storefront
     ? deriveKeys(secrets.storefront)
     : unavailableKeys(config.OPERATION_ID);
-  const db = documentClient();
+  const db = tracedClient(documentClient());
   const clock = { now: () => new Date() };
   const testPayments = config.TEST_PAYMENTS === 'enabled';
   const stripeConfigured = Boolean(config.STRIPE_SECRET_ARN && config.STRIPE_NETWORK_ID);
@@ -96,7 +97,11 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
     : offersOnlyGateway({ stripe: stripeConfigured, testPayments });
   const leases =
     access.workflow && config.STATE_MACHINE_ARN
-      ? new StepFunctionsLeaseWorkflow(new SFNClient({}), config.STATE_MACHINE_ARN, log)
+      ? new StepFunctionsLeaseWorkflow(
+          tracedClient(new SFNClient({})),
+          config.STATE_MACHINE_ARN,
+          log,
+        )
       : noWorkflow;
   return {
     settings: {

@@ -8,6 +8,7 @@ import { parseCatalogJson } from '../core/catalog.js';
 import { PRODUCT_IDS } from '../core/products.js';
 import { jsonLogger } from './logger.js';
 import { embeddedMetrics } from './metrics.js';
+import { tracedClient } from './tracing.js';
 
 /** Configuration of the lease workflow's functions, as the CDK stack sets it. */
 const workflowEnvironment = z.object({
@@ -34,10 +35,10 @@ export function awsWorkflowContext(env: NodeJS.ProcessEnv = process.env) {
   if (!parsed.success)
     throw new Error(`invalid workflow configuration: ${parsed.error.issues[0]?.message}`);
   const config = parsed.data;
-  const db = documentClient();
+  const db = tracedClient(documentClient());
   return {
     config,
-    ec2: new EC2Client({}),
+    ec2: tracedClient(new EC2Client({})),
     db,
     catalog: parseCatalogJson(config.PRODUCT_CATALOG),
     machines: new DynamoMachineStore(db, config.TABLE_NAME),

@@ -1,4 +1,6 @@
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Logger } from '../core/ports.js';
+import { SERVICE_NAME } from './tracing.js';
 
 /**
  * Secrets must never reach a log, whatever a caller passes in: capability tokens,
@@ -35,14 +37,19 @@ function logger(sink: Sink): Logger {
   return { info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
-/** One JSON object per line, for CloudWatch Logs Insights. */
-export const jsonLogger = (): Logger =>
-  logger((level, event, fields) => {
-    const line = JSON.stringify({ level, event, ...fields });
-    if (level === 'error') console.error(line);
-    else if (level === 'warn') console.warn(line);
-    else console.info(line);
-  });
+/**
+ * The core's Logger port on Powertools Logger: one JSON object per line on stdout (level,
+ * message = the event name, timestamp, service, then the fields), for CloudWatch Logs
+ * Insights. Fields are redacted before Powertools sees them.
+ */
+export const powertoolsLogger = (
+  powertools: Pick<PowertoolsLogger, Level> = new PowertoolsLogger({
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
+  }),
+): Logger => logger((level, event, fields) => powertools[level](event, fields));
+
+/** The functions' logger on AWS. */
+export const jsonLogger = (): Logger => powertoolsLogger();
 
 /** One readable line per event, for a terminal. */
 export const lineLogger = (write: (line: string) => void = (line) => console.info(line)): Logger =>

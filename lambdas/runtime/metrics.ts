@@ -1,26 +1,23 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
 export const METRICS_NAMESPACE = 'AgenticComputeStorefront';
 
 /**
- * Counts as CloudWatch metrics through the embedded metric format: one structured log line
- * that CloudWatch turns into metrics, so a function needs no PutMetricData permission.
+ * Counts as CloudWatch metrics in the embedded metric format, written by Powertools Metrics
+ * straight to stdout, one JSON object per line. With the JSON log format Lambda wraps what
+ * console.* prints into its own JSON record, where CloudWatch no longer finds the EMF; a line
+ * written to stdout directly stays the top-level object CloudWatch extracts metrics from.
+ * The dimensions are exactly the given ones (Powertools' default `service` dimension is
+ * removed), so alarms on them match.
  */
-export const embeddedMetrics =
-  (dimensions: Record<string, string>) =>
-  (counts: Record<string, number>): void => {
-    console.info(
-      JSON.stringify({
-        _aws: {
-          Timestamp: Date.now(),
-          CloudWatchMetrics: [
-            {
-              Namespace: METRICS_NAMESPACE,
-              Dimensions: [Object.keys(dimensions)],
-              Metrics: Object.keys(counts).map((name) => ({ Name: name, Unit: 'Count' })),
-            },
-          ],
-        },
-        ...dimensions,
-        ...counts,
-      }),
-    );
+export const embeddedMetrics = (dimensions: Record<string, string>) => {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+  metrics.clearDefaultDimensions();
+  metrics.setDefaultDimensions(dimensions);
+  return (counts: Record<string, number>): void => {
+    for (const [name, value] of Object.entries(counts)) {
+      metrics.addMetric(name, MetricUnit.Count, value);
+    }
+    metrics.publishStoredMetrics();
   };
+};

@@ -109,17 +109,12 @@ describe('the REST API imported from openapi.json', () => {
   });
 
   it('puts a CloudFront front door before the API that restores the payment challenge header', () => {
-    template.hasResourceProperties('AWS::CloudFront::Function', {
-      FunctionCode: Match.stringLikeRegexp('x-amzn-remapped-www-authenticate'),
-    });
     template.hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         DefaultCacheBehavior: Match.objectLike({
           ViewerProtocolPolicy: 'https-only',
           AllowedMethods: Match.arrayWith(['POST', 'DELETE']),
-          FunctionAssociations: Match.arrayWith([
-            Match.objectLike({ EventType: 'viewer-response' }),
-          ]),
+          LambdaFunctionAssociations: [Match.objectLike({ EventType: 'origin-response' })],
         }),
       }),
     });

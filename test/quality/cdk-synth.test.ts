@@ -34,13 +34,29 @@ describe('npx cdk synth', () => {
     const template = JSON.parse(
       readFileSync(join(out, 'AgenticComputeStorefront.template.json'), 'utf8'),
     );
-    const functions = Object.values(
+    // The CDK's own custom resource provider (it reads the edge function's version) aside.
+    const functions = Object.entries(
       template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>,
-    ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+    )
+      .filter(
+        ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS'),
+      )
+      .map(([, resource]) => resource);
     expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 6);
+    const edgeTemplate = JSON.parse(
+      readFileSync(join(out, 'AgenticComputeStorefrontEdge.template.json'), 'utf8'),
+    );
+    functions.push(
+      ...Object.values(
+        edgeTemplate.Resources as Record<
+          string,
+          { Type: string; Metadata?: Record<string, string> }
+        >,
+      ).filter((resource) => resource.Type === 'AWS::Lambda::Function'),
+    );
     for (const fn of functions) {
       const asset = fn.Metadata?.['aws:asset:path'];
       expect(asset && existsSync(join(out, asset, 'index.mjs'))).toBe(true);
     }
-  });
+  }, 300_000);
 });

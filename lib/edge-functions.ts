@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Aws, Duration, Stack, Stage, Validations } from 'aws-cdk-lib';
+import {
+  CompositePrincipal,
+  ManagedPolicy,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import { Architecture, Function as LambdaFunction, Runtime, Version } from 'aws-cdk-lib/aws-lambda';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
+import {
+  AwsCustomResource,
+  AwsCustomResourcePolicy,
+  PhysicalResourceId,
+} from 'aws-cdk-lib/custom-resources';
+import type { Construct } from 'constructs';
+import type { ResponseEdgeFunction } from '../lambdas/edge/edge-associations.js';
+import { edgeFunctionCode } from './edge-function-code.js';
+import { PROJECT_ROOT } from './node-function.js';
+
+/** Where CloudFront takes Lambda@Edge functions from. */
+export const EDGE_REGION = 'us-east-1';
+
+/**
+ * Lambda@Edge offers only some Lambda runtimes, on x86_64 only; 22.x is used rather than
+ * assuming the functions' newer runtime is among them (check it before raising this).
+ */
+export const EDGE_FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+
+const EDGE_FUNCTION_SETTINGS = {
+  runtime: EDGE_FUNCTION_RUNTIME,
+  architecture: Architecture.X86_64,
+  memorySize: 128,
+  timeout: Duration.seconds(5),
+};
+
+/**
+ * The stack that holds a storefront's Lambda@Edge functions in us-east-1, next to the
+ * storefront stack (which stays environment-agnostic, its ARNs partition-aware). Each
+ * function's current version ARN is published as an SSM parameter there.
+ */
+export class EdgeFunctionsStack extends Stack {
+  static beside(storefront: Stack): EdgeFunctionsStack {
+    const id = `${storefront.node.id}Edge`;
+    const stage = Stage.of(storefront);
+    if (!stage) throw new Error('the storefront stack must belong to a CDK app');
+    const existing = stage.node.tryFindChild(id);
+    if (existing instanceof EdgeFunctionsStack) return existing;
+    const stack = new EdgeFunctionsStack(stage, id, storefront);
+    storefront.addStackDependency(stack, 'Lambda@Edge functions are created in us-east-1 first');
+    return stack;
+  }
+
+  readonly parameterPrefix: string;
+
+  private constructor(scope: Construct, id: string, storefront: Stack) {
+    super(scope, id, {
+      env: { region: EDGE_REGION },
+      stackName: `${storefront.stackName}-edge`,
+      description: `Lambda@Edge functions of ${storefront.stackName} (CloudFront takes them from us-east-1)`,
+    });
+    this.parameterPrefix = `/${storefront.stackName}/edge`;
+  }
+
+  /** Deploys the function here; returns the SSM parameter that holds its version ARN. */
+  add(edge: ResponseEdgeFunction): string {
+    const role = new Role(this, `${edge.name}Role`, {
+      assumedBy: new CompositePrincipal(
+        new ServicePrincipal('lambda.amazonaws.com'),
+        new ServicePrincipal('edgelambda.amazonaws.com'),
+      ),
+      description: edge.description,
+      managedPolicies: [
+        ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+      ],
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'Lambda@Edge writes logs to /aws/lambda/us-east-1.<name> in whichever region served the request; the basic execution role covers exactly that.',
+    });
+    const fn = new LambdaFunction(this, edge.name, {
+      role,
+      ...EDGE_FUNCTION_SETTINGS,
+      handler: 'index.handler',
+      code: edgeFunctionCode(edge.entry),
+      description: edge.description,
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Lambda@Edge offers only some Lambda runtimes; the edge function stays on Node.js 22.x rather than assume the newer runtime of the other functions is among them.',
+    });
+    const parameterName = `${this.parameterPrefix}/${edge.name}`;
+    new StringParameter(this, `${edge.name}VersionArn`, {
+      parameterName,
+      stringValue: fn.currentVersion.functionArn,
+      description: `Current version of ${edge.name}, read by the storefront stack's distribution`,
+    });
+    return parameterName;
+  }
+}
+
+/**
+ * Changes whenever an edge function's source or settings do (each change publishes a new
+ * version), so its version ARN is read again.
+ */
+function edgeVersionHash(): string {
+  const folder = join(PROJECT_ROOT, 'lambdas/edge');
+  const { runtime, architecture, memorySize, timeout } = EDGE_FUNCTION_SETTINGS;
+  const hash = createHash('sha256').update(
+    JSON.stringify([runtime.name, architecture.name, memorySize, timeout.toSeconds()]),
+  );
+  for (const file of readdirSync(folder).sort()) {
+    hash.update(file).update(readFileSync(join(folder, file)));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The function's current version in us-east-1, read across regions when the storefront
+ * stack deploys (CloudFront needs a version ARN; an alias or $LATEST is refused).
+ */
+export function edgeFunctionVersion(scope: Construct, edge: ResponseEdgeFunction) {
+  const storefront = Stack.of(scope);
+  const edgeStack = EdgeFunctionsStack.beside(storefront);
+  const parameterName = edgeStack.add(edge);
+  const read = {
+    service: 'SSM',
+    action: 'getParameter',
+    parameters: { Name: parameterName },
+    region: EDGE_REGION,
+    physicalResourceId: PhysicalResourceId.of(`${parameterName}@${edgeVersionHash()}`),
+  };
+  const reader = new AwsCustomResource(scope, `${edge.name}VersionArn`, {
+    onCreate: read,
+    onUpdate: read,
+    installLatestAwsSdk: false,
+    policy: AwsCustomResourcePolicy.fromStatements([
+      new PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          `arn:${Aws.PARTITION}:ssm:${EDGE_REGION}:${Aws.ACCOUNT_ID}:parameter${parameterName}`,
+        ],
+      }),
+    ]),
+  });
+  const provider = storefront.node.tryFindChild(
+    `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`,
+  );
+  if (provider) {
+    Validations.of(provider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        "CDK's AwsCustomResource provider (it reads the edge function's version ARN from us-east-1) logs with the basic execution role; its only other permission is ssm:GetParameter on that parameter.",
+    });
+  }
+  return Version.fromVersionArn(
+    scope,
+    `${edge.name}Version`,
+    reader.getResponseField('Parameter.Value'),
+  );
+}

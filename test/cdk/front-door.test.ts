@@ -1,0 +1,75 @@
+import { Token } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RESPONSE_EDGE_FUNCTIONS } from '../../lambdas/edge/edge-associations.js';
+import { EDGE_REGION } from '../../lib/edge-functions.js';
+import { resourcesOf, storefrontStack } from '../support/stack.js';
+
+describe('the front door on AWS', () => {
+  const { app, stack, template } = storefrontStack({ 'storefront:testPayments': true });
+  const edgeStack = app.node.findChild(`${stack.node.id}Edge`) as typeof stack;
+  const edgeTemplate = Template.fromStack(edgeStack);
+
+  it('deploys each response edge function as Lambda@Edge in us-east-1, with no environment', () => {
+    expect(edgeStack.region).toBe(EDGE_REGION);
+    const functions = Object.values(resourcesOf(edgeTemplate, 'AWS::Lambda::Function'));
+    expect(functions).toHaveLength(RESPONSE_EDGE_FUNCTIONS.length);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Handler: 'index.handler',
+        Runtime: 'nodejs22.x',
+        Architectures: ['x86_64'],
+      });
+      expect(fn.Properties).not.toHaveProperty('Environment');
+    }
+    edgeTemplate.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: Match.arrayWith(['edgelambda.amazonaws.com']) },
+          }),
+        ]),
+      }),
+    });
+    expect(Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Version'))).toHaveLength(1);
+  });
+
+  it('deploys the edge stack before the storefront stack', () => {
+    expect(stack.dependencies).toContain(edgeStack);
+  });
+
+  it('associates the challenge restorer with origin responses, which CloudFront runs on 401 and 402', () => {
+    const distributions = Object.values(resourcesOf(template, 'AWS::CloudFront::Distribution'));
+    expect(distributions).toHaveLength(1);
+    const config = distributions[0]?.Properties?.DistributionConfig as {
+      DefaultCacheBehavior: Record<string, unknown>;
+    };
+    const behavior = config.DefaultCacheBehavior;
+    expect(behavior.LambdaFunctionAssociations).toEqual([
+      { EventType: 'origin-response', LambdaFunctionARN: expect.anything() },
+    ]);
+    // Viewer-response functions never see a 401 or 402; none is left on the response path.
+    expect(JSON.stringify(behavior.FunctionAssociations)).not.toContain('viewer-response');
+  });
+
+  it('reads the function version from us-east-1, again whenever the edge code changes', () => {
+    template.hasResourceProperties('Custom::AWS', {
+      Create: Match.stringLikeRegexp('"region":"us-east-1"'),
+      // The physical id carries a hash of the edge code and settings: a change re-reads it.
+      Update: Match.stringLikeRegexp('/edge/RestorePaymentChallenge@[0-9a-f]{16}'),
+    });
+  });
+
+  it('needs no explicit region on the storefront stack, unlike cloudfront.experimental.EdgeFunction', () => {
+    expect(Token.isUnresolved(stack.region)).toBe(true);
+    const reader = JSON.stringify(resourcesOf(template, 'AWS::IAM::Policy'));
+    expect(reader).toContain(':ssm:us-east-1:');
+    expect(reader).not.toContain('arn:aws:ssm');
+  });
+
+  it('publishes only the front door URL to agents, not the execute-api one', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs)).toContain('ApiUrl');
+    expect(JSON.stringify(outputs)).not.toContain('execute-api');
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('DomainName');
+  });
+});
