@@ -6,8 +6,10 @@
  *   npm start -- --fast-clock=60   time runs 60× faster (a 15-minute lease ends in 15 s)
  *   PORT=8080 npm start            another port
  *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
+ *   ALLOW_LOSS_MAKING_PRODUCTS=gpu-h100-machine npm start   sell below cost + fee anyway
  */
 import { parseArgs } from 'node:util';
+import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
 import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
 
 // The SDK only talks to the in-process DynamoDB here; its Node version notice is noise.
@@ -35,12 +37,25 @@ if (!(clockSpeedup >= 1)) {
   process.exit(2);
 }
 
+const allowLossMakingProducts = (process.env.ALLOW_LOSS_MAKING_PRODUCTS ?? '')
+  .split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
+const unknownProduct = allowLossMakingProducts.find(
+  (id) => !(PRODUCT_IDS as readonly string[]).includes(id),
+);
+if (unknownProduct) {
+  console.error(`ALLOW_LOSS_MAKING_PRODUCTS names an unknown product: ${unknownProduct}`);
+  process.exit(2);
+}
+
 const running = await startLocalStorefront({
   host: values.host,
   port,
   ...(values['in-memory'] ? {} : { dataDirectory: values['data-dir'] }),
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
+  allowLossMakingProducts: allowLossMakingProducts as ProductId[],
   clockSpeedup,
 });
 

@@ -149,6 +149,11 @@ export function planExtension(
   if (machine.status === 'active' && Date.parse(machine.expires_at) <= now.getTime()) {
     throw invalidRequest('the lease has already ended; it can no longer be extended');
   }
+  if (additionalMinutes < product.minExtensionMinutes) {
+    throw invalidRequest(
+      `additional_minutes must be at least ${product.minExtensionMinutes} for ${product.id}`,
+    );
+  }
   const total = machine.lease_minutes + additionalMinutes;
   if (total > product.maxMinutes) {
     const room = product.maxMinutes - machine.lease_minutes;

@@ -15,6 +15,8 @@ import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.
 import { resolveCatalog } from '../core/catalog.js';
 import { deriveKeys } from '../core/keys.js';
 import type { Clock, Logger } from '../core/ports.js';
+import type { ProductId } from '../core/products.js';
+import { assertCatalogCoversCosts } from '../core/unit-economics.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
@@ -37,6 +39,8 @@ export interface LocalStorefrontOptions {
   stripe?: StripeSettings;
   allowUnpaidCreate?: boolean;
   catalogOverride?: unknown;
+  /** Products that may be sold below cost + payment fee (otherwise the start is refused). */
+  allowLossMakingProducts?: readonly ProductId[];
   /** Lease waits run this many times faster than real time (1 = real time). */
   clockSpeedup?: number;
   /** How long a simulated machine takes to boot, become ready and shut down (clock time). */
@@ -107,6 +111,13 @@ export async function startLocalStorefront(
   const log = options.log ?? lineLogger();
   const clock = options.clock ?? acceleratedClock(options.clockSpeedup ?? 1);
   const operations = handlersForContract();
+  const catalog = resolveCatalog(options.catalogOverride ?? {});
+  // Operator settings come from cdk.json, as for the deployed stack.
+  const operator = readConfig(cdkJsonContext());
+  assertCatalogCoversCosts(catalog, [
+    ...operator.allowLossMakingProducts,
+    ...(options.allowLossMakingProducts ?? []),
+  ]);
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
@@ -115,14 +126,11 @@ export async function startLocalStorefront(
   const keys = deriveKeys(localStorefrontSecret(options.dataDirectory));
   const host = options.host ?? '127.0.0.1';
   const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
-  const catalog = resolveCatalog(options.catalogOverride ?? {});
   const refunds = paymentRefunds({
     clock,
     ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
   });
   const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
-  // Operator settings come from cdk.json, as for the deployed stack.
-  const operator = readConfig(cdkJsonContext());
   const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays);
   await endLeasesOfPreviousRun(db, lifecycle, clock, log);
   const fleet = localFleet({
