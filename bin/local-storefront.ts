@@ -7,10 +7,15 @@
  *   PORT=8080 npm start            another port
  *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
  *   ALLOW_LOSS_MAKING_PRODUCTS=gpu-h100-machine npm start   sell below cost + fee anyway
+ *   LOCAL_EC2_VCPU_QUOTAS='{"p":0}' npm start      an account with no GPU quota (orders get 503)
+ *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
  */
 import { parseArgs } from 'node:util';
 import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
-import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
+import {
+  ec2LimitsFromEnvironment,
+  startLocalStorefront,
+} from '../lambdas/local/local-storefront.js';
 
 // The SDK only talks to the in-process DynamoDB here; its Node version notice is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -49,6 +54,14 @@ if (unknownProduct) {
   process.exit(2);
 }
 
+let ec2Limits: ReturnType<typeof ec2LimitsFromEnvironment>;
+try {
+  ec2Limits = ec2LimitsFromEnvironment(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
 const running = await startLocalStorefront({
   host: values.host,
   port,
@@ -56,6 +69,7 @@ const running = await startLocalStorefront({
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
   allowLossMakingProducts: allowLossMakingProducts as ProductId[],
+  ec2Limits,
   clockSpeedup,
 });
 

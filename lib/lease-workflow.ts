@@ -35,6 +35,7 @@ import type { Catalog } from '../lambdas/core/products.js';
 import { INSTANCE_TAGS } from '../lambdas/workflow/instance-tags.js';
 import { WORKFLOW_ERRORS } from '../lambdas/workflow/workflow-errors.js';
 import type { Compute } from './compute.js';
+import { leaseDeadlineTagging } from './machine-policies.js';
 import { storefrontFunction } from './node-function.js';
 
 export interface LeaseWorkflowProps {
@@ -526,6 +527,7 @@ export class LeaseWorkflow extends Construct {
     inspect.addToRolePolicy(describe('ec2:DescribeInstances'));
 
     records.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+    records.addToRolePolicy(leaseDeadlineTagging(this, managedBy));
 
     refund.addToRolePolicy(
       new PolicyStatement({
