@@ -11,7 +11,9 @@
  *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
  */
 import { parseArgs } from 'node:util';
+import { CatalogError } from '../lambdas/core/catalog.js';
 import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
+import { UnprofitableCatalogError } from '../lambdas/core/unit-economics.js';
 import {
   ec2LimitsFromEnvironment,
   startLocalStorefront,
@@ -71,6 +73,14 @@ const running = await startLocalStorefront({
   allowLossMakingProducts: allowLossMakingProducts as ProductId[],
   ec2Limits,
   clockSpeedup,
+}).catch((error: unknown) => {
+  if (error instanceof UnprofitableCatalogError || error instanceof CatalogError) {
+    console.error(
+      `${error.message}${error instanceof UnprofitableCatalogError ? ' (ALLOW_LOSS_MAKING_PRODUCTS=<product,…> npm start)' : ''}`,
+    );
+    process.exit(2);
+  }
+  throw error;
 });
 
 const { settings, payments } = running.storefront;

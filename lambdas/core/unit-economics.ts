@@ -89,7 +89,7 @@ export function lossMakingSales(catalog: Catalog): SaleMargin[] {
 const dollars = (cents: number) => `$${(cents / 100).toFixed(2)}`;
 
 export function describeLoss(sale: SaleMargin): string {
-  return `${sale.product_id} loses money on a ${sale.minutes}-minute ${sale.kind}: price ${dollars(sale.price_cents)} < instance cost ${dollars(sale.cost_cents)} + payment fee ${dollars(sale.fee_cents)}`;
+  return `${sale.product_id} loses money on a ${sale.minutes}-minute ${sale.kind}: price ${dollars(sale.price_cents)} < AWS cost ${dollars(sale.cost_cents)} + payment fee ${dollars(sale.fee_cents)}`;
 }
 
 export class UnprofitableCatalogError extends Error {
@@ -121,7 +121,7 @@ export function marginTable(catalog: Catalog, minutes: readonly number[] = [15, 
       .filter((length) => length >= product.minMinutes && length <= product.maxMinutes)
       .map((length) => leaseMargin(product, length)),
   );
-  const header = '| product | minutes | price | instance cost | payment fee | margin |';
+  const header = '| product | minutes | price | AWS cost | payment fee | margin |';
   const rule = '| --- | ---: | ---: | ---: | ---: | ---: |';
   const lines = rows.map(
     (row) =>
