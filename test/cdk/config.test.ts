@@ -53,7 +53,7 @@ describe('operator configuration from CDK context', () => {
     const context = { ...defaults, 'storefront:products': oldGpuPrice };
     expect(() => readConfig(context)).toThrow(ConfigError);
     expect(() => readConfig(context)).toThrow(
-      /gpu-h100-machine loses money on a 15-minute lease: price \$3\.34 < instance cost/,
+      /gpu-h100-machine loses money on a 15-minute lease: price \$3\.34 < AWS cost/,
     );
   });
 
