@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { Mppx } from 'mppx/client';
 import { testChargeClient } from '../lambdas/adapters/payments/test-method.js';
+import { DEFAULT_CATALOG } from '../lambdas/core/catalog.js';
 import type { Logger } from '../lambdas/core/ports.js';
+import { marginTable } from '../lambdas/core/unit-economics.js';
 import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
 import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
 
@@ -53,6 +55,12 @@ const orderBody = (product = 'bare-linux-machine', minutes = 60) => ({
   duration_minutes: minutes,
   ssh_public_key: key,
 });
+
+/** Unit economics of the default catalog: the same table as README's "Prices and margins". */
+function printPriceMargins() {
+  console.info('\nPrices and margins (default catalog; cost = instance + root volume):');
+  console.info(marginTable(DEFAULT_CATALOG));
+}
 
 async function main() {
   const running = await startLocalStorefront({ port: 0, log: quiet, reconcileEveryMs: 0 });
@@ -180,4 +188,5 @@ async function main() {
   await fast.close();
 }
 
+printPriceMargins();
 await main();

@@ -6,9 +6,18 @@
  *   npm start -- --fast-clock=60   time runs 60× faster (a 15-minute lease ends in 15 s)
  *   PORT=8080 npm start            another port
  *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
+ *   ALLOW_LOSS_MAKING_PRODUCTS=gpu-h100-machine npm start   sell below cost + fee anyway
+ *   LOCAL_EC2_VCPU_QUOTAS='{"p":0}' npm start      an account with no GPU quota (orders get 503)
+ *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
  */
 import { parseArgs } from 'node:util';
-import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
+import { CatalogError } from '../lambdas/core/catalog.js';
+import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
+import { UnprofitableCatalogError } from '../lambdas/core/unit-economics.js';
+import {
+  ec2LimitsFromEnvironment,
+  startLocalStorefront,
+} from '../lambdas/local/local-storefront.js';
 
 // The SDK only talks to the in-process DynamoDB here; its Node version notice is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -35,13 +44,43 @@ if (!(clockSpeedup >= 1)) {
   process.exit(2);
 }
 
+const allowLossMakingProducts = (process.env.ALLOW_LOSS_MAKING_PRODUCTS ?? '')
+  .split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
+const unknownProduct = allowLossMakingProducts.find(
+  (id) => !(PRODUCT_IDS as readonly string[]).includes(id),
+);
+if (unknownProduct) {
+  console.error(`ALLOW_LOSS_MAKING_PRODUCTS names an unknown product: ${unknownProduct}`);
+  process.exit(2);
+}
+
+let ec2Limits: ReturnType<typeof ec2LimitsFromEnvironment>;
+try {
+  ec2Limits = ec2LimitsFromEnvironment(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
 const running = await startLocalStorefront({
   host: values.host,
   port,
   ...(values['in-memory'] ? {} : { dataDirectory: values['data-dir'] }),
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
+  allowLossMakingProducts: allowLossMakingProducts as ProductId[],
+  ec2Limits,
   clockSpeedup,
+}).catch((error: unknown) => {
+  if (error instanceof UnprofitableCatalogError || error instanceof CatalogError) {
+    console.error(
+      `${error.message}${error instanceof UnprofitableCatalogError ? ' (ALLOW_LOSS_MAKING_PRODUCTS=<product,…> npm start)' : ''}`,
+    );
+    process.exit(2);
+  }
+  throw error;
 });
 
 const { settings, payments } = running.storefront;

@@ -8,6 +8,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadOpenApiDocument, operationsOf } from '../lambdas/contract/openapi-document.js';
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
+import { capacityChecking, leaseDeadlineTagging } from './machine-policies.js';
 import { seconds, storefrontFunction } from './node-function.js';
 
 export interface ApiFunctionsProps {
@@ -15,6 +16,10 @@ export interface ApiFunctionsProps {
   storefrontSecret: ISecret;
   stripeSecret?: ISecret;
   stateMachine: IStateMachine;
+  /** Availability Zones the machines launch into (checked before payment). */
+  machineZones: string[];
+  /** The value of the managed-by tag on the stack's instances. */
+  managedBy: string;
   /** Environment shared by every API function (configuration, never secrets). */
   environment: Record<string, string>;
   logRetention: RetentionDays;
@@ -51,6 +56,10 @@ export class ApiFunctions extends Construct {
             ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
             : {}),
           ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
+          ...(access.ec2?.includes('capacity')
+            ? { MACHINE_ZONES: props.machineZones.join(',') }
+            : {}),
+          ...(access.ec2?.includes('leaseDeadlines') ? { MANAGED_BY: props.managedBy } : {}),
         },
       });
       if (access.table) {
@@ -77,6 +86,9 @@ export class ApiFunctions extends Construct {
           }),
         );
       }
+      if (access.ec2?.includes('capacity')) fn.addToRolePolicy(capacityChecking());
+      if (access.ec2?.includes('leaseDeadlines'))
+        fn.addToRolePolicy(leaseDeadlineTagging(this, props.managedBy));
       this.byOperation[operationId] = fn;
     }
   }

@@ -29,8 +29,9 @@ export interface ComputeProps {
 
 /**
  * Where leased machines run: public subnets across zones with no NAT gateways, one
- * security group that lets only SSH in, and one launch template per product (IMDSv2,
- * encrypted root volume, no instance profile, the OS's shutdown terminates the instance).
+ * security group that lets only SSH in, and one launch template per product (IMDSv2 with
+ * tags readable in instance metadata, encrypted root volume, no instance profile, the OS's
+ * shutdown terminates the instance).
  */
 export class Compute extends Construct {
   readonly vpc: IVpc;
@@ -94,6 +95,8 @@ export class Compute extends Construct {
           securityGroup: this.securityGroup,
           requireImdsv2: true,
           httpPutResponseHopLimit: 1,
+          // The machine reads its lease end from a tag (storefront:lease-ends-at) via IMDS.
+          instanceMetadataTags: true,
           instanceInitiatedShutdownBehavior: InstanceInitiatedShutdownBehavior.TERMINATE,
           detailedMonitoring: false,
           blockDevices: [

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
-import type { Catalog } from '../lambdas/core/products.js';
+import { type Catalog, PRODUCT_IDS } from '../lambdas/core/products.js';
+import { assertCatalogCoversCosts } from '../lambdas/core/unit-economics.js';
 
 /**
  * Operator configuration, read from CDK context: every default is in cdk.json (the one
@@ -35,6 +36,8 @@ const json = <T extends z.ZodType>(schema: T) =>
 const contextSchema = z.strictObject({
   stageName: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, - and _ only'),
   products: json(z.record(z.string(), z.unknown())),
+  /** Products the operator knowingly sells below cost + payment fee (otherwise synth fails). */
+  allowLossMakingProducts: json(z.array(z.enum(PRODUCT_IDS))),
   allowUnpaidMachineCreate: bool,
   testPayments: bool,
   stripeSecretName: z.string().min(1).optional(),
@@ -106,6 +109,13 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
   } catch (error) {
     throw new ConfigError(
       `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${(error as Error).message}`,
+    );
+  }
+  try {
+    assertCatalogCoversCosts(catalog, config.allowLossMakingProducts);
+  } catch (error) {
+    throw new ConfigError(
+      `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${(error as Error).message} (${CONTEXT_PREFIX}allowLossMakingProducts)`,
     );
   }
   if (config.stripeSecretName && !config.stripeNetworkId) {

@@ -9,6 +9,7 @@ import { KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-des
 import type { Catalog } from '../lambdas/core/products.js';
 import { INSTANCE_TAGS } from '../lambdas/workflow/instance-tags.js';
 import type { Compute } from './compute.js';
+import { leaseDeadlineTagging } from './machine-policies.js';
 
 export interface LeaseWorkflowGrants {
   table: ITable;
@@ -110,6 +111,7 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
   inspect.addToRolePolicy(describe('ec2:DescribeInstances'));
 
   records.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
+  records.addToRolePolicy(leaseDeadlineTagging(scope, grants.managedBy));
 
   refunds(refund);
 

@@ -74,6 +74,8 @@ export class StorefrontStack extends Stack {
       storefrontSecret: secrets.storefront,
       ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       stateMachine: workflow.stateMachine,
+      machineZones: compute.subnets.map((subnet) => subnet.availabilityZone),
+      managedBy: this.stackName,
       logRetention,
       environment: {
         TABLE_NAME: data.table.tableName,

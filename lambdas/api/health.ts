@@ -1,10 +1,15 @@
 import { PRODUCT_IDS } from '../core/products.js';
+import { listAvailability } from '../core/use-cases/list-availability.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
 
-export const createHealthHandler = apiRoute({ operationId: 'health' }, async () =>
-  json(200, { status: 'ok', products: [...PRODUCT_IDS] }),
+export const createHealthHandler = apiRoute({ operationId: 'health' }, async ({ storefront }) =>
+  json(200, {
+    status: 'ok',
+    products: [...PRODUCT_IDS],
+    availability: await listAvailability(storefront),
+  }),
 );
 
 /** Lambda entry point. */

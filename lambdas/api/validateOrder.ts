@@ -5,7 +5,7 @@ import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createValidateOrderHandler = apiRoute(
   { operationId: 'validateOrder', takesBody: true },
-  async ({ storefront, body }) => json(200, preflightOrder(storefront, body)),
+  async ({ storefront, body }) => json(200, await preflightOrder(storefront, body)),
 );
 
 /** Lambda entry point. */

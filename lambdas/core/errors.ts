@@ -17,6 +17,8 @@ export class ApiProblem extends Error {
   constructor(
     readonly kind: ProblemKind,
     message: string,
+    /** When asking again may succeed (sent as Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ApiProblem';

@@ -64,6 +64,7 @@ export interface MachineView {
   activated_at?: string;
   terminated_at?: string;
   failure_reason?: string;
+  seconds_left?: number;
 }
 
 export type MachineWithManagement = MachineView & { management: ManagementTokens };
@@ -75,7 +76,18 @@ export function sshCommand(username: string, host: string, port: number): string
   return port === 22 ? `ssh ${username}@${host}` : `ssh -p ${port} ${username}@${host}`;
 }
 
-export function toMachineView(machine: MachineRecord): MachineView {
+/**
+ * Time left on the lease: all of it while provisioning (the clock starts at activation),
+ * none once it has ended.
+ */
+export function secondsLeft(machine: MachineRecord, now: Date): number {
+  if (machine.status === 'provisioning') return machine.lease_minutes * 60;
+  if (machine.status !== 'active') return 0;
+  return Math.max(0, Math.ceil((Date.parse(machine.expires_at) - now.getTime()) / 1000));
+}
+
+/** The agent's view of a lease; with `now`, it says how many seconds are left. */
+export function toMachineView(machine: MachineRecord, now?: Date): MachineView {
   return {
     machine_id: machine.machine_id,
     product: machine.product_id,
@@ -92,6 +104,7 @@ export function toMachineView(machine: MachineRecord): MachineView {
     ...(machine.activated_at ? { activated_at: machine.activated_at } : {}),
     ...(machine.terminated_at ? { terminated_at: machine.terminated_at } : {}),
     ...(machine.failure_reason ? { failure_reason: machine.failure_reason } : {}),
+    ...(now ? { seconds_left: secondsLeft(machine, now) } : {}),
   };
 }
 
@@ -155,6 +168,11 @@ export function planExtension(
   }
   if (machine.status === 'active' && Date.parse(machine.expires_at) <= now.getTime()) {
     throw invalidRequest('the lease has already ended; it can no longer be extended');
+  }
+  if (additionalMinutes < product.minExtensionMinutes) {
+    throw invalidRequest(
+      `additional_minutes must be at least ${product.minExtensionMinutes} for ${product.id}`,
+    );
   }
   const total = machine.lease_minutes + additionalMinutes;
   if (total > product.maxMinutes) {

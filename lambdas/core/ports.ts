@@ -1,5 +1,6 @@
 import type { MachineRecord } from './machine.js';
 import type { OrderRecord, PaymentRecord } from './order.js';
+import type { Product } from './products.js';
 
 /**
  * What the use cases need from the outside world. Adapters implement these against
@@ -140,4 +141,27 @@ export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;
+}
+
+/** Whether a product can be launched now; when not, why and when to ask again. */
+export type Availability =
+  | {
+      available: true;
+      /** What was verified (quota, zone offerings, reserved capacity); empty when nothing could be. */
+      checked: string[];
+    }
+  | { available: false; reason: string; retryAfterSeconds: number };
+
+/** Can the account launch this product's instance now (quotas, zones, reserved capacity)? */
+export interface CapacityCheck {
+  check(product: Product, leaseMinutes: number): Promise<Availability>;
+}
+
+/** Tells a leased machine when its lease ends (it reads an instance tag through IMDS). */
+export interface LeaseDeadlines {
+  /**
+   * Best effort: the lease's record stays the truth and the workflow ends the lease on time
+   * whatever the machine believes; a failure is logged, never thrown.
+   */
+  publish(machine: MachineRecord): Promise<void>;
 }

@@ -22,16 +22,55 @@ export interface InstanceShape {
   capacityBlocks?: CapacityBlockPolicy;
 }
 
+/** What must be true on the machine before it is reported active. */
+export interface Readiness {
+  /**
+   * A GPU whose name (as `nvidia-smi` prints it) contains this text must be listed;
+   * absent for machines without a GPU.
+   */
+  gpuModel?: string;
+}
+
+/** What taking one payment costs: a percentage of the amount plus a fixed fee. */
+export interface PaymentFee {
+  /** Names the fee schedule, e.g. "Stripe, US cards". */
+  name: string;
+  percent: number;
+  fixedCents: number;
+  /** The smallest amount the method can charge. */
+  minimumChargeCents: number;
+}
+
+/**
+ * What a lease costs the operator. Prices are checked against it: a catalog whose price
+ * does not cover cost + payment fee at some allowed duration is refused.
+ */
+export interface UnitEconomics {
+  /** The instance's on-demand price, in cents per hour (fractions allowed). */
+  instanceCentsPerHour: number;
+  /** Where `instanceCentsPerHour` comes from (price list, region, date read). */
+  costSource: string;
+  /** The root volume's price, in cents per GiB-month. */
+  volumeCentsPerGiBMonth: number;
+  /** Minutes the instance runs that no lease pays for: boot, readiness, shutdown. */
+  unbilledMinutes: number;
+  paymentFee: PaymentFee;
+}
+
 export interface Product {
   id: ProductId;
   title: string;
   minMinutes: number;
   maxMinutes: number;
+  /** The shortest extension sold (a payment's fixed fee must be covered by what it buys). */
+  minExtensionMinutes: number;
   baseFeeCents: number;
   centsPerMinute: number;
   /** Login user on the product's image; the agent's key is installed for this user. */
   username: string;
   instance: InstanceShape;
+  readiness: Readiness;
+  economics: UnitEconomics;
 }
 
 export type Catalog = Readonly<Record<ProductId, Product>>;

@@ -63,6 +63,8 @@ function problemResponses(
         const status = PROBLEM_STATUS[error.kind];
         const extra: Record<string, string> =
           status === 401 ? { 'www-authenticate': 'Bearer realm="machines"' } : {};
+        if (error.retryAfterSeconds !== undefined)
+          extra['retry-after'] = String(error.retryAfterSeconds);
         request.response = errorResponse(status, error.message, extra);
         return;
       }

@@ -4,6 +4,7 @@ import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-s
 import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
 import type { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import type { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
+import { instanceTagLeaseDeadlines } from '../adapters/ec2/lease-deadline-tags.js';
 import type { Clock, Logger, RefundGateway } from '../core/ports.js';
 import { type Catalog, PRODUCT_IDS, type ProductId } from '../core/products.js';
 import { createCleanupOnStatusChange } from '../workflow/cleanup-lease.js';
@@ -13,12 +14,12 @@ import { createLeaseRecords } from '../workflow/lease-records.js';
 import { createReconcileFleet } from '../workflow/reconcile-fleet.js';
 import { createRefundLease } from '../workflow/refund-lease.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
-import { SimulatedEc2, type SimulatedEc2Timing } from './simulated-ec2.js';
+import { SimulatedEc2, SimulatedEc2Error, type SimulatedEc2Timing } from './simulated-ec2.js';
 import { synthesizeLeaseWorkflow } from './synthesized-workflow.js';
 
 export const LOCAL_MANAGED_BY = 'local-storefront';
 const templateId = (productId: ProductId) => `lt-local-${productId}`;
-const LOCAL_SUBNETS = ['a', 'b', 'c'].map((zone) => ({
+export const LOCAL_SUBNETS = ['a', 'b', 'c'].map((zone) => ({
   id: `subnet-local-${zone}`,
   availabilityZone: `local-1${zone}`,
 }));
@@ -48,9 +49,16 @@ export interface LocalFleetOptions {
 export function localFleet(options: LocalFleetOptions) {
   const { catalog, machines, lifecycle, clock, log } = options;
   const ec2 = new SimulatedEc2(
-    (launchTemplateId) =>
-      catalog[PRODUCT_IDS.find((id) => templateId(id) === launchTemplateId) ?? 'bare-linux-machine']
-        .instance.instanceType,
+    (launchTemplateId) => {
+      const productId = PRODUCT_IDS.find((id) => templateId(id) === launchTemplateId);
+      if (!productId) {
+        throw new SimulatedEc2Error(
+          'InvalidLaunchTemplateId.NotFound',
+          `The specified launch template, with template ID ${launchTemplateId}, does not exist.`,
+        );
+      }
+      return catalog[productId].instance.instanceType;
+    },
     options.ec2Timing,
     () => clock.now().getTime(),
     options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {},
@@ -80,7 +88,13 @@ export function localFleet(options: LocalFleetOptions) {
       log,
     }),
     inspect: createInspectInstance({ ec2, machines, probe: ec2.probe, clock }),
-    records: createLeaseRecords({ machines, lifecycle, clock, log }),
+    records: createLeaseRecords({
+      machines,
+      lifecycle,
+      deadlines: instanceTagLeaseDeadlines(ec2, log),
+      clock,
+      log,
+    }),
     refund,
   };
   // The status-change rule's target, with the same adapters as the workflow's steps.

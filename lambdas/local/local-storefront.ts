@@ -6,14 +6,23 @@ import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.
 import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
+import {
+  ec2CapacityCheck,
+  ON_DEMAND_VCPU_QUOTAS,
+  type QuotaGroup,
+} from '../adapters/ec2/ec2-capacity.js';
+import { instanceTagLeaseDeadlines } from '../adapters/ec2/lease-deadline-tags.js';
 import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
 import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
 import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
 import { OPERATION_HANDLERS } from '../api/operations.js';
 import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
+import { CAPACITY_CACHE_MS, cachedCapacityCheck } from '../core/availability.js';
 import { resolveCatalog } from '../core/catalog.js';
 import { deriveKeys } from '../core/keys.js';
 import type { Clock, Logger } from '../core/ports.js';
+import type { ProductId } from '../core/products.js';
+import { assertCatalogCoversCosts } from '../core/unit-economics.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
@@ -22,7 +31,7 @@ import { startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
-import { localFleet } from './local-fleet.js';
+import { LOCAL_SUBNETS, localFleet } from './local-fleet.js';
 import { buildRoutes } from './openapi-router.js';
 import { resumeLeases } from './resume-leases.js';
 import { localStorefrontSecret } from './storefront-secret.js';
@@ -39,18 +48,57 @@ export interface LocalStorefrontOptions {
   stripe?: StripeSettings;
   allowUnpaidCreate?: boolean;
   catalogOverride?: unknown;
+  /** Products that may be sold below cost + payment fee (otherwise the start is refused). */
+  allowLossMakingProducts?: readonly ProductId[];
   /** Lease waits run this many times faster than real time (1 = real time). */
   clockSpeedup?: number;
   /** How long a simulated machine takes to boot, become ready and shut down (clock time). */
   ec2Timing?: { bootMs: number; readyMs: number; shutdownMs: number };
   /** Polling and retry intervals of the local state machine run. */
   workflowTiming?: { pollMs: number; retryMs: number };
+  /**
+   * What the simulated AWS account may launch: On-Demand vCPU quotas by group (`{"p": 0}` is
+   * a fresh account with no GPU quota) and instance types offered in none of its zones.
+   */
+  ec2Limits?: SimulatedEc2Limits;
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
   log?: Logger;
   clock?: Clock;
   /** The deployed response path (API Gateway, then the edge functions); on by default. */
   frontDoor?: FrontDoorOptions;
+}
+
+export interface SimulatedEc2Limits {
+  vcpuQuotas?: Partial<Record<QuotaGroup, number>>;
+  notOffered?: readonly string[];
+}
+
+/** Reads LOCAL_EC2_VCPU_QUOTAS (JSON, e.g. {"p":0}) and LOCAL_EC2_NOT_OFFERED (comma list). */
+export function ec2LimitsFromEnvironment(env: NodeJS.ProcessEnv): SimulatedEc2Limits {
+  let quotas: unknown;
+  try {
+    quotas = JSON.parse(env.LOCAL_EC2_VCPU_QUOTAS || '{}');
+  } catch {
+    quotas = undefined;
+  }
+  const groups = Object.keys(ON_DEMAND_VCPU_QUOTAS);
+  if (
+    typeof quotas !== 'object' ||
+    quotas === null ||
+    Object.entries(quotas).some(
+      ([group, value]) => !groups.includes(group) || !Number.isInteger(value) || value < 0,
+    )
+  ) {
+    throw new Error(
+      `LOCAL_EC2_VCPU_QUOTAS must map quota groups (${groups.join(', ')}) to whole vCPU counts, e.g. {"p":0}`,
+    );
+  }
+  const notOffered = (env.LOCAL_EC2_NOT_OFFERED ?? '')
+    .split(',')
+    .map((type) => type.trim())
+    .filter(Boolean);
+  return { vcpuQuotas: quotas as SimulatedEc2Limits['vcpuQuotas'], notOffered };
 }
 
 export interface RunningStorefront {
@@ -90,6 +138,13 @@ export async function startLocalStorefront(
       ? keptClock(options.dataDirectory, options.clockSpeedup ?? 1)
       : acceleratedClock(options.clockSpeedup ?? 1));
   const operations = handlersForContract();
+  const catalog = resolveCatalog(options.catalogOverride ?? {});
+  // Operator settings come from cdk.json, as for the deployed stack.
+  const operator = readConfig(cdkJsonContext());
+  assertCatalogCoversCosts(catalog, [
+    ...operator.allowLossMakingProducts,
+    ...(options.allowLossMakingProducts ?? []),
+  ]);
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
@@ -98,14 +153,11 @@ export async function startLocalStorefront(
   const keys = deriveKeys(localStorefrontSecret(options.dataDirectory));
   const host = options.host ?? '127.0.0.1';
   const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
-  const catalog = resolveCatalog(options.catalogOverride ?? {});
   const refunds = paymentRefunds({
     clock,
     ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
   });
   const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
-  // Operator settings come from cdk.json, as for the deployed stack.
-  const operator = readConfig(cdkJsonContext());
   const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays);
   const fleet = localFleet({
     tableName: LOCAL_TABLE_NAME,
@@ -140,6 +192,10 @@ export async function startLocalStorefront(
     clock,
     log,
   });
+  for (const [group, vcpus] of Object.entries(options.ec2Limits?.vcpuQuotas ?? {})) {
+    fleet.ec2.vcpuQuotas.set(ON_DEMAND_VCPU_QUOTAS[group as QuotaGroup].code, vcpus);
+  }
+  for (const type of options.ec2Limits?.notOffered ?? []) fleet.ec2.notOffered.add(type);
   const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
   const reconciler =
     reconcileEveryMs > 0
@@ -179,6 +235,16 @@ export async function startLocalStorefront(
       ...(options.stripe ? { stripe: options.stripe } : {}),
     }),
     refunds,
+    capacity: cachedCapacityCheck(
+      ec2CapacityCheck({
+        ec2: fleet.ec2,
+        zones: LOCAL_SUBNETS.map((subnet) => subnet.availabilityZone),
+        quotas: fleet.ec2.serviceQuota,
+        clock,
+      }),
+      { ttlMs: CAPACITY_CACHE_MS, clock },
+    ),
+    deadlines: instanceTagLeaseDeadlines(fleet.ec2, log),
     clock,
     log,
   };

@@ -3,15 +3,31 @@ import {
   CreateTagsCommand,
   DescribeCapacityReservationsCommand,
   DescribeInstancesCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  DescribeInstanceTypesCommand,
   type Instance,
   type InstanceStateName,
   RunInstancesCommand,
   type Tag,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import type { VcpuQuotaReader } from '../adapters/ec2/ec2-capacity.js';
+import { INSTANCE_TAGS } from '../workflow/instance-tags.js';
 import type { SshProbe } from '../workflow/ssh-probe.js';
 import { AddressPool, DOCUMENTATION_ADDRESSES } from './address-pool.js';
 import { FleetJournal } from './fleet-journal.js';
+import { type LeaseNotice, leaseNotice } from '../workflow/user-data.js';
+
+/** vCPUs of the instance types the catalog uses (EC2 instance type specifications); others get 2. */
+const VCPUS: Record<string, number> = { 't3.medium': 2, 'p5.4xlarge': 16, 'p5.48xlarge': 192 };
+const vcpusOf = (instanceType: string) => VCPUS[instanceType] ?? 2;
+
+/** EC2 filter values match whole strings, with `*` as a wildcard. */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const matchesAny = (value: string, patterns: readonly string[]) =>
+  patterns.some((pattern) =>
+    new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`).test(value),
+  );
 
 /** An EC2 service error as the SDK raises it: `name` and `Code` carry the error code. */
 export class SimulatedEc2Error extends Error {
@@ -74,6 +90,10 @@ export class SimulatedEc2 {
   readonly neverReady = new Set<string>();
   /** What DescribeCapacityReservations returns. */
   capacityReservations: CapacityReservation[] = [];
+  /** Instance types offered in none of the zones (DescribeInstanceTypeOfferings lists none). */
+  readonly notOffered = new Set<string>();
+  /** Applied On-Demand vCPU quotas by Service Quotas code; a code not set reads as 1024. */
+  readonly vcpuQuotas = new Map<string, number>();
 
   constructor(
     private readonly instanceTypeOfTemplate: (launchTemplateId: string) => string,
@@ -95,7 +115,11 @@ export class SimulatedEc2 {
       return this.describeInstances(command.input) as never;
     if (command instanceof TerminateInstancesCommand)
       return this.terminateInstances(command.input) as never;
-    if (command instanceof CreateTagsCommand) return {} as never;
+    if (command instanceof CreateTagsCommand) return this.createTags(command.input) as never;
+    if (command instanceof DescribeInstanceTypeOfferingsCommand)
+      return this.describeInstanceTypeOfferings(command.input) as never;
+    if (command instanceof DescribeInstanceTypesCommand)
+      return this.describeInstanceTypes(command.input) as never;
     if (command instanceof DescribeCapacityReservationsCommand)
       return this.describeCapacityReservations() as never;
     throw new SimulatedEc2Error(
@@ -217,6 +241,7 @@ export class SimulatedEc2 {
       selected = selected.filter((instance) => {
         this.advance(instance);
         if (filter.Name === 'instance-state-name') return values.includes(instance.state);
+        if (filter.Name === 'instance-type') return matchesAny(instance.instanceType, values);
         if (filter.Name?.startsWith('tag:')) {
           const key = filter.Name.slice(4);
           return instance.tags.some((tag) => tag.Key === key && values.includes(tag.Value ?? ''));
@@ -259,6 +284,62 @@ export class SimulatedEc2 {
     return { CapacityReservations: this.capacityReservations };
   }
 
+  /** Service Quotas' GetServiceQuota for EC2's vCPU quotas, as the capacity check reads it. */
+  readonly serviceQuota: VcpuQuotaReader = async (quotaCode) =>
+    this.vcpuQuotas.get(quotaCode) ?? 1024;
+
+  /**
+   * What the machine's lease timer (installed by user data) would show now: the lease file
+   * and the warning due, read from the instance's lease tag as the machine reads it via IMDS.
+   */
+  leaseTimer(instanceId: string): LeaseNotice | undefined {
+    const instance = this.instances.get(instanceId);
+    const endsAt = instance?.tags.find((tag) => tag.Key === INSTANCE_TAGS.leaseEndsAt)?.Value;
+    return endsAt ? leaseNotice(endsAt, new Date(this.now())) : undefined;
+  }
+
+  private createTags(input: CreateTagsCommand['input']) {
+    for (const id of input.Resources ?? []) {
+      const instance = this.instances.get(id);
+      if (!instance) {
+        throw new SimulatedEc2Error(
+          'InvalidInstanceID.NotFound',
+          `The instance ID '${id}' does not exist`,
+        );
+      }
+      for (const tag of input.Tags ?? []) {
+        instance.tags = [...instance.tags.filter((existing) => existing.Key !== tag.Key), tag];
+      }
+    }
+    return {};
+  }
+
+  private describeInstanceTypeOfferings(input: DescribeInstanceTypeOfferingsCommand['input']) {
+    const filter = (name: string) => input.Filters?.find((candidate) => candidate.Name === name);
+    const types = (filter('instance-type')?.Values ?? []).filter(
+      (type) => !this.notOffered.has(type),
+    );
+    const zones = filter('location')?.Values ?? [];
+    return {
+      InstanceTypeOfferings: types.flatMap((type) =>
+        zones.map((zone) => ({
+          InstanceType: type as Instance['InstanceType'],
+          LocationType: input.LocationType,
+          Location: zone,
+        })),
+      ),
+    };
+  }
+
+  private describeInstanceTypes(input: DescribeInstanceTypesCommand['input']) {
+    return {
+      InstanceTypes: (input.InstanceTypes ?? []).map((type) => ({
+        InstanceType: type,
+        VCpuInfo: { DefaultVCpus: vcpusOf(type) },
+      })),
+    };
+  }
+
   /** Moves an instance along its lifecycle according to the clock. */
   private advance(instance: SimulatedInstance) {
     const elapsed = this.now() - instance.stateSince;
@@ -282,6 +363,7 @@ export class SimulatedEc2 {
       State: { Name: instance.state },
       Tags: instance.tags,
       ClientToken: instance.clientToken,
+      CpuOptions: { CoreCount: vcpusOf(instance.instanceType) / 2, ThreadsPerCore: 2 },
       LaunchTime: new Date(instance.launchedAt),
       ...(hasAddress ? { PublicIpAddress: instance.host } : {}),
     };

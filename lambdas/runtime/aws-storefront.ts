@@ -1,13 +1,20 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
+import { ec2CapacityCheck } from '../adapters/ec2/ec2-capacity.js';
+import {
+  instanceTagLeaseDeadlines,
+  unpublishedLeaseDeadlines,
+} from '../adapters/ec2/lease-deadline-tags.js';
 import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
 import { offersOnlyGateway } from '../adapters/payments/offers-only-gateway.js';
 import { noRefunds, paymentRefunds } from '../adapters/payments/refund-gateway.js';
 import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
 import { readSecretString, secretsManager } from '../adapters/secrets/secrets-manager.js';
 import { StepFunctionsLeaseWorkflow } from '../adapters/workflow/step-functions-lease-workflow.js';
+import { CAPACITY_CACHE_MS, cachedCapacityCheck, uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
 import type { LeaseWorkflow } from '../core/ports.js';
@@ -103,6 +110,20 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
           log,
         )
       : noWorkflow;
+  const machineAccess = access.ec2 ?? [];
+  const ec2 = machineAccess.length ? new EC2Client({}) : undefined;
+  const capacity =
+    ec2 && machineAccess.includes('capacity') && config.MACHINE_ZONES
+      ? cachedCapacityCheck(
+          // Service Quotas needs @aws-sdk/client-service-quotas (not installed): quotas unchecked.
+          ec2CapacityCheck({ ec2, zones: config.MACHINE_ZONES.split(','), clock }),
+          { ttlMs: CAPACITY_CACHE_MS, clock },
+        )
+      : uncheckedCapacity;
+  const deadlines =
+    ec2 && machineAccess.includes('leaseDeadlines')
+      ? instanceTagLeaseDeadlines(ec2, log)
+      : unpublishedLeaseDeadlines;
   return {
     settings: {
       ...DEFAULT_SETTINGS,
@@ -121,6 +142,8 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
     refunds: takesPayments
       ? paymentRefunds({ clock, ...(secrets.stripe ? { stripeSecretKey: secrets.stripe } : {}) })
       : noRefunds,
+    capacity,
+    deadlines,
     clock,
     log,
   };

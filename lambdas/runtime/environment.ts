@@ -24,6 +24,10 @@ const environmentSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   PROVISIONING_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(120),
   RETENTION_DAYS: z.coerce.number().int().min(1).max(365),
+  /** Availability Zones of the machines' subnets (comma list), for the capacity check. */
+  MACHINE_ZONES: z.string().min(1).optional(),
+  /** The stack's name, as tagged on its instances. */
+  MANAGED_BY: z.string().min(1).optional(),
 });
 
 export type LambdaEnvironment = z.infer<typeof environmentSchema>;

@@ -9,19 +9,22 @@ export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 /** `stripe` also marks the operations that take payments: only they hold payment keys. */
 export type SecretName = 'storefront' | 'stripe';
 export type WorkflowAction = 'start' | 'wake';
+/** `capacity`: check availability before payment; `leaseDeadlines`: move a machine's lease-end tag. */
+export type MachineAccess = 'capacity' | 'leaseDeadlines';
 
 export interface OperationAccess {
   table?: { actions: TableAction[]; keyPrefixes: KeyPrefix[] };
   secrets: SecretName[];
   workflow?: WorkflowAction[];
+  ec2?: MachineAccess[];
 }
 
 const { order, machine, replay } = KEY_PREFIX;
 
 export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getDiscoveryDocument: { secrets: [] },
-  health: { secrets: [] },
-  validateOrder: { secrets: [] },
+  health: { secrets: [], ec2: ['capacity'] },
+  validateOrder: { secrets: [], ec2: ['capacity'] },
   createOrder: {
     table: {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
@@ -29,12 +32,14 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     },
     secrets: ['storefront', 'stripe'],
     workflow: ['start'],
+    ec2: ['capacity'],
   },
   getOrder: { table: { actions: ['GetItem'], keyPrefixes: [order, machine] }, secrets: [] },
   createMachine: {
     table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine] },
     secrets: ['storefront'],
     workflow: ['start'],
+    ec2: ['capacity'],
   },
   getMachine: { table: { actions: ['GetItem'], keyPrefixes: [machine] }, secrets: [] },
   terminateMachine: {
@@ -48,5 +53,6 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
       keyPrefixes: [machine, replay],
     },
     secrets: ['storefront', 'stripe'],
+    ec2: ['leaseDeadlines'],
   },
 };

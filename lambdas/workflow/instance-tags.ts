@@ -8,4 +8,9 @@ export const INSTANCE_TAGS = {
   machineId: 'storefront:machine-id',
   product: 'storefront:product',
   leaseEndsAtLaunch: 'storefront:lease-ends-at-launch',
+  /**
+   * The lease's current end, kept up to date (activation, extensions) and read by the machine
+   * through instance metadata, so its key may use only letters, digits and + - = . , _ : @.
+   */
+  leaseEndsAt: 'storefront:lease-ends-at',
 } as const;

@@ -6,6 +6,10 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import {
+  CAPACITY_BLOCK_END_MARGIN_MINUTES,
+  usableCapacityBlock,
+} from '../adapters/ec2/capacity-blocks.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import type { CapacityBlockPolicy, Catalog, Product, ProductId } from '../core/products.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
@@ -43,9 +47,6 @@ export interface LaunchResult {
   cancelled: boolean;
 }
 
-/** Capacity Block instances are stopped before the block ends; leases end earlier still. */
-const CAPACITY_BLOCK_END_MARGIN_MINUTES = 30;
-
 interface Placement {
   subnets: readonly Subnet[];
   extra: Partial<RunInstancesCommandInput>;
@@ -63,14 +64,11 @@ async function capacityBlockPlacement(
       Filters: [{ Name: 'state', Values: ['active'] }],
     }),
   );
-  const needsUntil =
-    deps.clock.now().getTime() + (leaseMinutes + CAPACITY_BLOCK_END_MARGIN_MINUTES + 15) * 60_000;
-  const block = CapacityReservations.find(
-    (candidate) =>
-      (candidate.AvailableInstanceCount ?? 0) > 0 &&
-      (!candidate.EndDate || candidate.EndDate.getTime() >= needsUntil) &&
-      deps.subnets.some((subnet) => subnet.availabilityZone === candidate.AvailabilityZone),
-  );
+  const block = usableCapacityBlock(CapacityReservations, {
+    now: deps.clock.now(),
+    leaseMinutes,
+    zones: deps.subnets.map((subnet) => subnet.availabilityZone),
+  });
   if (!block?.CapacityReservationId) return undefined;
   return {
     subnets: deps.subnets.filter((subnet) => subnet.availabilityZone === block.AvailabilityZone),
@@ -140,12 +138,14 @@ export const createLaunchInstance =
       { Key: INSTANCE_TAGS.machineId, Value: machine.machine_id },
       { Key: INSTANCE_TAGS.product, Value: machine.product_id },
       { Key: INSTANCE_TAGS.leaseEndsAtLaunch, Value: machine.expires_at },
+      // Provisional until activation restarts the clock; read by the machine's lease timer.
+      { Key: INSTANCE_TAGS.leaseEndsAt, Value: machine.expires_at },
       { Key: 'Name', Value: `storefront ${machine.machine_id}` },
     ];
     const userData = Buffer.from(
       renderUserData({
         sshPublicKey: machine.ssh_public_key,
-        requireGpu: product.id === 'gpu-h100-machine',
+        readiness: product.readiness,
       }),
     ).toString('base64');
 

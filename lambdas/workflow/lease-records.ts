@@ -1,6 +1,7 @@
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { instanceTagLeaseDeadlines } from '../adapters/ec2/lease-deadline-tags.js';
 import { leaseEndFromActivation } from '../core/machine.js';
-import type { Clock, Logger, MachineStore } from '../core/ports.js';
+import type { Clock, LeaseDeadlines, Logger, MachineStore } from '../core/ports.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
 
@@ -10,6 +11,8 @@ export interface LeaseRecordDependencies {
     LeaseLifecycleStore,
     'activate' | 'holdWakeToken' | 'markTerminated' | 'markFailed'
   >;
+  /** Tells the machine its lease end once activation has fixed it. */
+  deadlines?: LeaseDeadlines;
   clock: Clock;
   log: Logger;
 }
@@ -84,11 +87,14 @@ export const createLeaseRecords =
             `lease is ${machine?.status ?? 'gone'}`,
           );
         }
+        const expiresAt = leaseEndFromActivation(machine, now);
+        // The machine learns its end before the agent can see the lease active.
+        await deps.deadlines?.publish({ ...machine, expires_at: expiresAt });
         const active = await deps.lifecycle.activate(input.machine_id, {
           host: input.host,
           sshPort: input.ssh_port,
           activatedAt: now.toISOString(),
-          expiresAt: leaseEndFromActivation(machine, now),
+          expiresAt,
         });
         if (!active)
           throw new WorkflowError(
@@ -143,4 +149,9 @@ export const createLeaseRecords =
   };
 
 /** Lambda entry point. */
-export const handler = onWorkflowLambda(createLeaseRecords);
+export const handler = onWorkflowLambda((context) =>
+  createLeaseRecords({
+    ...context,
+    deadlines: instanceTagLeaseDeadlines(context.ec2, context.log),
+  }),
+);

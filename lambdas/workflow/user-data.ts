@@ -1,19 +1,84 @@
+import type { Readiness } from '../core/products.js';
+import { INSTANCE_TAGS } from './instance-tags.js';
+
 /**
  * The machine's first-boot script (cloud-init). It installs the agent's key for the
- * product's user and, once the machine is usable (for the GPU product: nvidia-smi lists an
- * H100), adds a marker to the SSH server's banner. The workflow reports the machine active
- * only when the banner carries the marker, so "active" means "ready to log in" and the
- * machine needs no AWS credentials to say so.
+ * product's user, starts the lease timer and, once the machine is usable (for a product with
+ * a GPU: nvidia-smi lists the catalog's GPU model), adds a marker to the SSH server's banner.
+ * The workflow reports the machine active only when the banner carries the marker, so
+ * "active" means "ready to log in" and the machine needs no AWS credentials to say so.
  */
 export const READY_BANNER_MARKER = 'storefront-ready';
 
-const GPU_CHECK = [
-  'for attempt in $(seq 1 90); do',
-  '  if nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | grep -q "H100"; then exit 0; fi',
-  '  sleep 10',
-  'done',
-  'exit 1',
-].join('\n');
+const LEASE_DIRECTORY = '/run/storefront';
+/** Where scripts on the machine read the lease's end (one ISO 8601 line). */
+export const LEASE_FILE = `${LEASE_DIRECTORY}/lease`;
+
+/** Logged-in users are warned this many minutes before the end, once each per deadline. */
+export const WARNING_MINUTES = [10, 2] as const;
+
+const TIMER_SCRIPT = '/usr/local/sbin/storefront-lease-timer';
+
+/** What the lease timer shows at `now` for a lease ending at `endsAt` (the simulated machine uses it too). */
+export interface LeaseNotice {
+  leaseFile: string;
+  /** The warning due now (the smallest mark the time left has passed), if any. */
+  warningMinutes?: (typeof WARNING_MINUTES)[number];
+}
+
+export function leaseNotice(endsAt: string, now: Date): LeaseNotice {
+  const left = Date.parse(endsAt) - now.getTime();
+  const due = [...WARNING_MINUTES]
+    .sort((a, b) => a - b)
+    .find((minutes) => left > 0 && left <= minutes * 60_000);
+  return { leaseFile: `${endsAt}\n`, ...(due ? { warningMinutes: due } : {}) };
+}
+
+/** The wall message; the timer script fills in its shell variables for both values. */
+export function warningText(endsAt: string, minutes: number | string): string {
+  return `Storefront: this machine's lease ends at ${endsAt} (in about ${minutes} minutes); the machine is then terminated. Extend the lease with POST /api/machines/{machine_id}/extend.`;
+}
+
+/**
+ * Runs every 30 s: reads the lease end from the instance's tag through IMDSv2 (tags in
+ * instance metadata are updated while the instance runs, so extensions show), rewrites the
+ * lease file, and sends `wall` at each warning mark once per deadline.
+ */
+export const timerScript = () => `#!/bin/bash
+set -u
+imds=http://169.254.169.254/latest
+token=$(curl -sf -m 2 -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') || exit 0
+ends=$(curl -sf -m 2 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/tags/instance/${INSTANCE_TAGS.leaseEndsAt}") || exit 0
+ends_epoch=$(date -d "$ends" +%s 2>/dev/null) || exit 0
+dir="\${STOREFRONT_RUN_DIR:-${LEASE_DIRECTORY}}"
+mkdir -p "$dir"
+printf '%s\\n' "$ends" > "$dir/.lease.tmp" && mv "$dir/.lease.tmp" "$dir/lease"
+left=$(( ends_epoch - $(date +%s) ))
+for minutes in ${[...WARNING_MINUTES].sort((a, b) => a - b).join(' ')}; do
+  if [ "$left" -gt 0 ] && [ "$left" -le $(( minutes * 60 )) ]; then
+    flag="$dir/warned-$minutes-$ends_epoch"
+    if [ ! -e "$flag" ]; then
+      touch "$flag"
+      wall "${warningText('$ends', '$minutes')}"
+    fi
+    break
+  fi
+done
+`;
+
+const TIMER_UNITS = {
+  service: `[Unit]\nDescription=Storefront lease timer: lease file and end-of-lease warnings\n\n[Service]\nType=oneshot\nExecStart=${TIMER_SCRIPT}\n`,
+  timer: `[Unit]\nDescription=Storefront lease timer\n\n[Timer]\nOnBootSec=10s\nOnUnitActiveSec=30s\nAccuracySec=5s\n\n[Install]\nWantedBy=timers.target\n`,
+};
+
+const gpuCheck = (gpuModel: string) =>
+  [
+    'for attempt in $(seq 1 90); do',
+    `  if nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | grep -qF '${gpuModel}'; then exit 0; fi`,
+    '  sleep 10',
+    'done',
+    'exit 1',
+  ].join('\n');
 
 const MARK_READY = [
   `printf 'VersionAddendum ${READY_BANNER_MARKER}\\n' > /etc/ssh/sshd_config.d/90-storefront-ready.conf`,
@@ -22,17 +87,39 @@ const MARK_READY = [
 
 export interface UserDataInput {
   sshPublicKey: string;
-  /** Waits for the GPU before reporting ready. */
-  requireGpu: boolean;
+  /** What must be true before the machine reports ready (the catalog's readiness). */
+  readiness: Readiness;
 }
 
 /** cloud-config in its JSON form: JSON.stringify quotes the key, so no comment can break out. */
 export function renderUserData(input: UserDataInput): string {
+  const { gpuModel } = input.readiness;
+  // The catalog admits only letters, digits, spaces and . _ - here; refuse anything else.
+  if (gpuModel !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/.test(gpuModel)) {
+    throw new Error(`not a GPU model name: ${JSON.stringify(gpuModel)}`);
+  }
   const config = {
     ssh_authorized_keys: [input.sshPublicKey],
     ssh_pwauth: false,
     disable_root: true,
-    runcmd: [['bash', '-c', input.requireGpu ? `(${GPU_CHECK}) && ${MARK_READY}` : MARK_READY]],
+    write_files: [
+      { path: TIMER_SCRIPT, permissions: '0755', content: timerScript() },
+      {
+        path: '/etc/systemd/system/storefront-lease.service',
+        permissions: '0644',
+        content: TIMER_UNITS.service,
+      },
+      {
+        path: '/etc/systemd/system/storefront-lease.timer',
+        permissions: '0644',
+        content: TIMER_UNITS.timer,
+      },
+    ],
+    runcmd: [
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', 'storefront-lease.timer'],
+      ['bash', '-c', gpuModel ? `(${gpuCheck(gpuModel)}) && ${MARK_READY}` : MARK_READY],
+    ],
   };
   return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
 }

@@ -21,12 +21,12 @@ describe('operator configuration from CDK context', () => {
       ...defaults,
       'storefront:testPayments': 'true',
       'storefront:throttleRateLimit': '20',
-      'storefront:products': '{"gpu-h100-machine":{"centsPerMinute":12}}',
+      'storefront:products': '{"gpu-h100-machine":{"centsPerMinute":20}}',
       'storefront:stripePaymentMethodTypes': 'card, link',
     });
     expect(config.testPayments).toBe(true);
     expect(config.throttleRateLimit).toBe(20);
-    expect(config.catalog['gpu-h100-machine'].centsPerMinute).toBe(12);
+    expect(config.catalog['gpu-h100-machine'].centsPerMinute).toBe(20);
     expect(config.stripePaymentMethodTypes).toEqual(['card', 'link']);
   });
 
@@ -46,6 +46,28 @@ describe('operator configuration from CDK context', () => {
   ])('fails the synth on %j with a clear message', (override, message) => {
     expect(() => readConfig({ ...defaults, ...override })).toThrow(ConfigError);
     expect(() => readConfig({ ...defaults, ...override })).toThrow(message);
+  });
+
+  it('fails the synth on a catalog that sells below cost, naming the product and the duration', () => {
+    const oldGpuPrice = { 'gpu-h100-machine': { baseFeeCents: 199, centsPerMinute: 9 } };
+    const context = { ...defaults, 'storefront:products': oldGpuPrice };
+    expect(() => readConfig(context)).toThrow(ConfigError);
+    expect(() => readConfig(context)).toThrow(
+      /gpu-h100-machine loses money on a 15-minute lease: price \$3\.34 < AWS cost/,
+    );
+  });
+
+  it('accepts a loss-making product the operator names in allowLossMakingProducts', () => {
+    const config = readConfig({
+      ...defaults,
+      'storefront:products': { 'gpu-h100-machine': { baseFeeCents: 199, centsPerMinute: 9 } },
+      'storefront:allowLossMakingProducts': '["gpu-h100-machine"]',
+    });
+    expect(config.catalog['gpu-h100-machine'].centsPerMinute).toBe(9);
+    expect(config.allowLossMakingProducts).toEqual(['gpu-h100-machine']);
+    expect(() =>
+      readConfig({ ...defaults, 'storefront:allowLossMakingProducts': ['cpu-machine'] }),
+    ).toThrow(/storefront:allowLossMakingProducts/);
   });
 
   it('refuses a context with a default missing, naming it', () => {

@@ -43,6 +43,9 @@ const UNSCOPABLE = [
   // EC2 Describe* calls of the workflow and the reconciler.
   'ec2:DescribeInstances',
   'ec2:DescribeCapacityReservations',
+  // The availability check before payment (zone offerings, vCPUs per instance type).
+  'ec2:DescribeInstanceTypeOfferings',
+  'ec2:DescribeInstanceTypes',
   // Step Functions execution logging (CloudWatch Logs vended log delivery).
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',

@@ -155,10 +155,10 @@ describe('paying with Stripe', () => {
     const refunds = calls.filter((call) => call.url === 'https://api.stripe.com/v1/refunds');
     expect(refunds).toHaveLength(1);
     expect(refunds[0]?.form.get('payment_intent')).toBe('pi_test_gpu');
-    expect(refunds[0]?.form.get('amount')).toBe(String(199 + 9 * 60));
+    expect(refunds[0]?.form.get('amount')).toBe(String(299 + 15 * 60));
     expect(refunds[0]?.headers['idempotency-key']).toBe(`refund-${paid.body.order_id}`);
     const order = await api.getOrder(String(paid.body.order_id));
-    expect(order.body.refund).toMatchObject({ status: 'refunded', amount: '7.39' });
+    expect(order.body.refund).toMatchObject({ status: 'refunded', amount: '11.99' });
     api.fleet.ec2.outOfCapacity.clear();
   });
 });

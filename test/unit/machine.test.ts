@@ -48,6 +48,16 @@ describe('machine view', () => {
     expect(sshCommand('ubuntu', 'example.test', 2222)).toBe('ssh -p 2222 ubuntu@example.test');
   });
 
+  it('says how many seconds are left: all while provisioning, the rest while active, none after', () => {
+    const at = new Date('2026-11-29T10:30:00.000Z');
+    expect(toMachineView(machine(), at).seconds_left).toBe(60 * 60);
+    const running = machine({ status: 'active', expires_at: '2026-11-29T10:45:00.500Z' });
+    expect(toMachineView(running, at).seconds_left).toBe(15 * 60 + 1);
+    expect(toMachineView(running, new Date('2026-11-29T11:00:00.000Z')).seconds_left).toBe(0);
+    expect(toMachineView(machine({ status: 'terminated' }), at).seconds_left).toBe(0);
+    expect(toMachineView(running)).not.toHaveProperty('seconds_left');
+  });
+
   it('never exposes token material or the SSH key', () => {
     const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' })));
     expect(view).not.toMatch(/token|nonce|ssh-ed25519/);
@@ -87,6 +97,16 @@ describe('extension rules', () => {
     expect(() => planExtension(active, product, 10, new Date('2026-11-29T11:00:01.000Z'))).toThrow(
       /already ended/,
     );
+  });
+
+  it("refuses an extension shorter than the product's minimum", () => {
+    const gpu = DEFAULT_CATALOG['gpu-h100-machine'];
+    const gpuLease = machine({ status: 'active', product_id: 'gpu-h100-machine' });
+    expect(() => planExtension(gpuLease, gpu, 14, now)).toThrow(
+      /additional_minutes must be at least 15 for gpu-h100-machine/,
+    );
+    expect(planExtension(gpuLease, gpu, 15, now).leaseMinutes).toBe(75);
+    expect(planExtension(active, product, 1, now).leaseMinutes).toBe(61);
   });
 
   it('refuses to extend past a hard stop', () => {

@@ -68,6 +68,9 @@ describe('metrics', () => {
         },
       } as unknown as Pick<EC2Client, 'send'>,
       machines: { get: async () => undefined },
+      refund: async () => {
+        throw new Error('no lease is failed in this run');
+      },
       lifecycle: { markTerminated: async () => undefined, markFailed: async () => undefined },
       staleLeases: async () => [],
       managedBy: 'TestStorefront',

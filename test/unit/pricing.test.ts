@@ -14,17 +14,17 @@ describe('pricing', () => {
     });
   });
 
-  it('quotes the GPU machine at 199 cents base plus 9 cents a minute', () => {
+  it('quotes the GPU machine at 299 cents base plus 15 cents a minute', () => {
     const quote = quoteLease(DEFAULT_CATALOG['gpu-h100-machine'], 15);
-    expect(quote.amount_cents).toBe(199 + 9 * 15);
-    expect(quote.amount).toBe('3.34');
-    expect(quoteLease(DEFAULT_CATALOG['gpu-h100-machine'], 360).amount).toBe('34.39');
+    expect(quote.amount_cents).toBe(299 + 15 * 15);
+    expect(quote.amount).toBe('5.24');
+    expect(quoteLease(DEFAULT_CATALOG['gpu-h100-machine'], 360).amount).toBe('56.99');
   });
 
   it('prices extensions per minute without a second base fee', () => {
     expect(quoteExtension(DEFAULT_CATALOG['gpu-h100-machine'], 30)).toMatchObject({
-      amount_cents: 270,
-      amount: '2.70',
+      amount_cents: 450,
+      amount: '4.50',
     });
   });
 

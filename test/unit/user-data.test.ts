@@ -1,40 +1,157 @@
-import { READY_BANNER_MARKER, renderUserData } from '../../lambdas/workflow/user-data.js';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
+import {
+  LEASE_FILE,
+  leaseNotice,
+  READY_BANNER_MARKER,
+  renderUserData,
+  timerScript,
+} from '../../lambdas/workflow/user-data.js';
 import { ed25519Key } from '../support/ssh-keys.js';
+
+interface CloudConfig {
+  ssh_authorized_keys: string[];
+  runcmd: string[][];
+  ssh_pwauth: boolean;
+  write_files: { path: string; content: string; permissions: string }[];
+}
 
 const configOf = (userData: string) => {
   const [header, ...rest] = userData.split('\n');
   expect(header).toBe('#cloud-config');
-  return JSON.parse(rest.join('\n')) as {
-    ssh_authorized_keys: string[];
-    runcmd: string[][];
-    ssh_pwauth: boolean;
-  };
+  return JSON.parse(rest.join('\n')) as CloudConfig;
 };
+
+const gpuReadiness = DEFAULT_CATALOG['gpu-h100-machine'].readiness;
+const bareReadiness = DEFAULT_CATALOG['bare-linux-machine'].readiness;
 
 describe('first-boot user data', () => {
   it('installs exactly the agent key, with password logins off', () => {
     const key = ed25519Key('agent "quoted" $(touch ~/pwned) `id`');
-    const config = configOf(renderUserData({ sshPublicKey: key, requireGpu: false }));
+    const config = configOf(renderUserData({ sshPublicKey: key, readiness: bareReadiness }));
     expect(config.ssh_authorized_keys).toEqual([key]);
     expect(config.ssh_pwauth).toBe(false);
   });
 
-  it('keeps the key out of every command it runs', () => {
+  it('keeps the key out of every command and file it writes', () => {
     const key = ed25519Key('$(reboot)');
-    const config = configOf(renderUserData({ sshPublicKey: key, requireGpu: true }));
+    const config = configOf(renderUserData({ sshPublicKey: key, readiness: gpuReadiness }));
     expect(JSON.stringify(config.runcmd)).not.toContain('reboot');
+    expect(JSON.stringify(config.write_files)).not.toContain('reboot');
   });
 
-  it('marks the SSH banner ready at the end, after the GPU check for the GPU product only', () => {
-    const bare = configOf(renderUserData({ sshPublicKey: ed25519Key(), requireGpu: false }))
+  it('waits for the GPU model the catalog names before marking the SSH banner ready', () => {
+    const bare = configOf(renderUserData({ sshPublicKey: ed25519Key(), readiness: bareReadiness }))
       .runcmd.flat()
       .join(' ');
-    const gpu = configOf(renderUserData({ sshPublicKey: ed25519Key(), requireGpu: true }))
+    const gpu = configOf(
+      renderUserData({ sshPublicKey: ed25519Key(), readiness: { gpuModel: 'L40S' } }),
+    )
       .runcmd.flat()
       .join(' ');
     expect(bare).toContain(`VersionAddendum ${READY_BANNER_MARKER}`);
     expect(bare).not.toContain('nvidia-smi');
     expect(gpu.indexOf('nvidia-smi')).toBeLessThan(gpu.indexOf('VersionAddendum'));
-    expect(gpu).toContain('H100');
+    expect(gpu).toContain("grep -qF 'L40S'");
+    expect(gpu).not.toContain('H100');
+  });
+
+  it('refuses a GPU model that could break out of the script', () => {
+    expect(() =>
+      renderUserData({ sshPublicKey: ed25519Key(), readiness: { gpuModel: "H100'; reboot; '" } }),
+    ).toThrow(/not a GPU model name/);
+  });
+
+  it('installs and starts the lease timer', () => {
+    const config = configOf(renderUserData({ sshPublicKey: ed25519Key(), readiness: {} }));
+    expect(config.write_files.map((file) => file.path)).toEqual([
+      '/usr/local/sbin/storefront-lease-timer',
+      '/etc/systemd/system/storefront-lease.service',
+      '/etc/systemd/system/storefront-lease.timer',
+    ]);
+    expect(config.runcmd).toContainEqual([
+      'systemctl',
+      'enable',
+      '--now',
+      'storefront-lease.timer',
+    ]);
+    expect(LEASE_FILE).toBe('/run/storefront/lease');
+  });
+});
+
+describe('the lease timer script', () => {
+  let dir: string;
+  const run = (endsAt: string) => {
+    writeFileSync(join(dir, 'tag'), endsAt);
+    execFileSync('bash', [join(dir, 'timer')], {
+      env: {
+        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+        STOREFRONT_RUN_DIR: join(dir, 'run'),
+        FAKE_TAG: join(dir, 'tag'),
+        WALL_LOG: join(dir, 'wall.log'),
+      },
+    });
+  };
+  const walls = () => {
+    try {
+      return readFileSync(join(dir, 'wall.log'), 'utf8').trim().split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const inMinutes = (minutes: number) =>
+    new Date(Date.now() + minutes * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lease-timer-'));
+    execFileSync('mkdir', ['-p', join(dir, 'bin')]);
+    // IMDS stand-in: a token for the PUT, the tag's value for the GET.
+    const curl = join(dir, 'bin', 'curl');
+    writeFileSync(
+      curl,
+      '#!/bin/bash\ncase "$*" in *api/token*) echo token;; *tags/instance/storefront:lease-ends-at*) cat "$FAKE_TAG";; *) exit 22;; esac\n',
+    );
+    const wall = join(dir, 'bin', 'wall');
+    writeFileSync(wall, '#!/bin/bash\necho "$*" >> "$WALL_LOG"\n');
+    chmodSync(curl, 0o755);
+    chmodSync(wall, 0o755);
+    writeFileSync(join(dir, 'timer'), timerScript());
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the lease end for scripts and stays quiet far from it', () => {
+    const endsAt = inMinutes(60);
+    run(endsAt);
+    expect(readFileSync(join(dir, 'run', 'lease'), 'utf8')).toBe(`${endsAt}\n`);
+    expect(walls()).toEqual([]);
+  });
+
+  it('warns once at 10 minutes, once at 2, and again after an extension moves the end', () => {
+    const endsAt = inMinutes(9);
+    run(endsAt);
+    run(endsAt);
+    expect(walls()).toHaveLength(1);
+    expect(walls()[0]).toContain(`lease ends at ${endsAt} (in about 10 minutes)`);
+    const soon = inMinutes(1.5);
+    run(soon);
+    expect(walls()).toHaveLength(2);
+    expect(walls()[1]).toContain('in about 2 minutes');
+    const extended = inMinutes(8);
+    run(extended);
+    expect(readFileSync(join(dir, 'run', 'lease'), 'utf8')).toBe(`${extended}\n`);
+    expect(walls()).toHaveLength(3);
+  });
+
+  it('agrees with the notice the simulated machine shows', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    expect(leaseNotice('2026-01-01T00:30:00Z', now)).toEqual({
+      leaseFile: '2026-01-01T00:30:00Z\n',
+    });
+    expect(leaseNotice('2026-01-01T00:09:00Z', now).warningMinutes).toBe(10);
+    expect(leaseNotice('2026-01-01T00:01:00Z', now).warningMinutes).toBe(2);
+    expect(leaseNotice('2025-12-31T23:59:00Z', now).warningMinutes).toBeUndefined();
   });
 });

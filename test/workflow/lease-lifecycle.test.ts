@@ -1,6 +1,7 @@
 import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { uncheckedCapacity } from '../../lambdas/core/availability.js';
 import { INSTANCE_TAGS } from '../../lambdas/workflow/instance-tags.js';
-import { buyMachine, type Harness, startHarness } from '../support/harness.js';
+import { buyMachine, type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
 
@@ -188,7 +189,7 @@ describe('the lease workflow', () => {
     await settled(api, lease.machineId);
     expect((await api.getOrder(lease.orderId)).body.refund).toMatchObject({
       status: 'refunded',
-      amount_cents: 199 + 9 * 60,
+      amount_cents: 299 + 15 * 60,
     });
   });
 
@@ -253,6 +254,10 @@ describe('leases in EC2 Capacity Blocks', () => {
 
   it('fails the lease, as configured, when no block has room', async () => {
     api.fleet.ec2.capacityReservations = [];
+    // Checked before payment: no block, no sale.
+    expect((await api.order(orderBody({ product_id: 'gpu-h100-machine' }))).status).toBe(503);
+    // The block filled up after the (cached) check said yes: the launch still refuses.
+    api.storefront.capacity = uncheckedCapacity;
     const lease = await buyMachine(api, { product_id: 'gpu-h100-machine' });
     const failed = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['failed']);
     expect(failed.body.failure_reason).toMatch(/no reserved p5.4xlarge capacity is free/);

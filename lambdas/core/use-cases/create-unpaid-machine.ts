@@ -4,6 +4,7 @@ import type { MachineWithManagement } from '../machine.js';
 import { parseCreateMachineRequest } from '../requests.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { openOrder } from './place-order.js';
+import { requireCapacityForNewSale } from './require-capacity.js';
 import type { Storefront } from './storefront.js';
 
 /**
@@ -22,6 +23,7 @@ export async function createUnpaidMachine(
     );
   }
   const request = parseCreateMachineRequest(body, settings.catalog);
+  await requireCapacityForNewSale(storefront, request);
   const order = await openOrder(storefront, request, 'unpaid');
   if (order.status !== 'unpaid') return fulfilOrder(storefront, order, request);
   const settled = await orders.settle(order.order_id, {

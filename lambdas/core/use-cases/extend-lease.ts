@@ -75,6 +75,7 @@ export async function extendLease(
     const { extended } = await apply();
     if (!extended)
       throw conflict('the lease changed while it was being extended; read it and try again');
+    await storefront.deadlines.publish(extended);
     log.info('lease.extended', {
       machine_id: machine.machine_id,
       lease_minutes: plan.leaseMinutes,
@@ -166,6 +167,7 @@ export async function extendLease(
         `the lease changed while the extension was being paid (it ended or was extended meanwhile), so it was not extended; ${refunded ? 'the payment was refunded' : `payment ${outcome.payment.reference} is recorded for a refund`}`,
       );
     }
+    await storefront.deadlines.publish(extended);
     log.info('lease.extended', {
       machine_id: machine.machine_id,
       lease_minutes: plan.leaseMinutes,

@@ -11,6 +11,7 @@ import {
   parseCreateMachineRequest,
 } from '../requests.js';
 import { fulfilOrder } from './fulfil-order.js';
+import { requireCapacityForNewSale } from './require-capacity.js';
 import type { Storefront } from './storefront.js';
 
 export type PlaceOrderOutcome =
@@ -41,6 +42,7 @@ export async function placeOrder(
 ): Promise<PlaceOrderOutcome> {
   const { settings, orders, payments, clock, log } = storefront;
   const request = parseCreateMachineRequest(body, settings.catalog);
+  await requireCapacityForNewSale(storefront, request);
   let order = await openOrder(storefront, request, 'mpp');
 
   if (order.status === 'settled') return settledOutcome(storefront, order, request);

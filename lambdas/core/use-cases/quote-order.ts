@@ -1,5 +1,6 @@
 import { type Quote, quoteLease } from '../pricing.js';
 import { parseCreateMachineRequest } from '../requests.js';
+import { requireCapacity } from './require-capacity.js';
 import type { Storefront } from './storefront.js';
 
 export interface OrderPreflight {
@@ -10,9 +11,16 @@ export interface OrderPreflight {
   request_id: string;
 }
 
-/** POST /api/machine/mpp/orders/validate: checks the body and prices it; stores nothing. */
-export function preflightOrder(storefront: Storefront, body: unknown): OrderPreflight {
+/**
+ * POST /api/machine/mpp/orders/validate: checks the body, that the product can be launched
+ * now, and prices it; stores nothing.
+ */
+export async function preflightOrder(
+  storefront: Storefront,
+  body: unknown,
+): Promise<OrderPreflight> {
   const request = parseCreateMachineRequest(body, storefront.settings.catalog);
+  await requireCapacity(storefront, request);
   return {
     protocol: 'mpp',
     methods: [...storefront.payments.methods],

@@ -7,5 +7,6 @@ export async function readMachine(
   machineId: string,
   authorization: string | undefined,
 ): Promise<MachineView> {
-  return toMachineView(await authorizeMachine(storefront, machineId, authorization, 'read'));
+  const machine = await authorizeMachine(storefront, machineId, authorization, 'read');
+  return toMachineView(machine, storefront.clock.now());
 }

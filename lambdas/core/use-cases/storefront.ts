@@ -1,6 +1,8 @@
 import type { StorefrontKeys } from '../keys.js';
 import type {
+  CapacityCheck,
   Clock,
+  LeaseDeadlines,
   LeaseWorkflow,
   Logger,
   MachineStore,
@@ -38,6 +40,9 @@ export interface Storefront {
   leases: LeaseWorkflow;
   payments: PaymentGateway;
   refunds: RefundGateway;
+  /** Checked before any challenge, so nothing is sold that cannot be launched. */
+  capacity: CapacityCheck;
+  deadlines: LeaseDeadlines;
   clock: Clock;
   log: Logger;
 }

@@ -1,0 +1,127 @@
+import { buyMachine, type Harness, orderBody, startHarness } from '../support/harness.js';
+
+const gpuOrder = () => orderBody({ product_id: 'gpu-h100-machine', duration_minutes: 60 });
+
+describe('an account with no GPU quota (a fresh AWS account: 0 vCPUs of P instances)', () => {
+  let api: Harness;
+  beforeAll(async () => {
+    api = await startHarness({ ec2Limits: { vcpuQuotas: { p: 0 } } });
+  });
+  afterAll(() => api.close());
+
+  it('says so in health, product by product', async () => {
+    const health = await api.health();
+    expect(health.status).toBe(200);
+    expect(health.body.availability).toEqual([
+      {
+        product_id: 'bare-linux-machine',
+        available: true,
+        checked: ['zone-offerings', 'vcpu-quota'],
+      },
+      {
+        product_id: 'gpu-h100-machine',
+        available: false,
+        reason: expect.stringMatching(/Running On-Demand P instances quota of 0 vCPUs/),
+        retry_after_seconds: 3600,
+      },
+    ]);
+  });
+
+  it('refuses a GPU quote with 503 and Retry-After', async () => {
+    const quote = await api.validate(gpuOrder());
+    expect(quote.status).toBe(503);
+    expect(quote.headers.get('retry-after')).toBe('3600');
+    expect(String(quote.body.error)).toMatch(
+      /^gpu-h100-machine cannot be provided right now: .*p5\.4xlarge needs 16.*Nothing was charged/,
+    );
+  });
+
+  it('answers a paying agent 503 before any 402: no challenge, no charge, nothing stored', async () => {
+    const itemsBefore = await api.itemCount();
+    const launchesBefore = api.fleet.ec2.calls.filter((c) => c.command === 'RunInstancesCommand');
+    // The mppx client pays only when challenged; a 503 comes straight back.
+    const reply = await api.payOrder(gpuOrder());
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get('www-authenticate')).toBeNull();
+    expect(reply.headers.get('payment-receipt')).toBeNull();
+    expect(reply.headers.get('retry-after')).toBe('3600');
+    expect(await api.itemCount()).toBe(itemsBefore);
+    expect(api.fleet.ec2.calls.filter((c) => c.command === 'RunInstancesCommand')).toEqual(
+      launchesBefore,
+    );
+    const events = api.log.entries.map((entry) => entry.event);
+    expect(events).toContain('order.unavailable');
+    expect(events).not.toContain('order.settled');
+  });
+
+  it('still sells the products it can launch', async () => {
+    const lease = await buyMachine(api, { duration_minutes: 15 });
+    expect(lease.reply.status).toBe(202);
+  });
+});
+
+describe('an instance type offered in none of the zones', () => {
+  let api: Harness;
+  beforeAll(async () => {
+    api = await startHarness({ ec2Limits: { notOffered: ['p5.4xlarge'] } });
+  });
+  afterAll(() => api.close());
+
+  it('refuses the GPU order before the challenge, naming the zones', async () => {
+    const reply = await api.order(gpuOrder());
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get('retry-after')).toBe('3600');
+    expect(String(reply.body.error)).toMatch(
+      /p5\.4xlarge is not offered in the zones this storefront launches into \(local-1a, local-1b, local-1c\)/,
+    );
+    const health = await api.health();
+    expect(health.body.availability).toContainEqual(
+      expect.objectContaining({ product_id: 'gpu-h100-machine', available: false }),
+    );
+  });
+});
+
+describe('the machine knows its deadline', () => {
+  let api: Harness;
+  beforeAll(async () => {
+    api = await startHarness();
+  });
+  afterAll(() => api.close());
+
+  const leaseFileOf = (machineId: string) => {
+    const instance = api.fleet.ec2
+      .running()
+      .find((candidate) =>
+        candidate.Tags?.some(
+          (tag) => tag.Key === 'storefront:machine-id' && tag.Value === machineId,
+        ),
+      );
+    if (!instance?.InstanceId) throw new Error(`no instance for ${machineId}`);
+    return api.fleet.ec2.leaseTimer(instance.InstanceId)?.leaseFile;
+  };
+
+  it('reports seconds_left, and the lease file follows activation and an extension', async () => {
+    const lease = await buyMachine(api, { duration_minutes: 30 });
+    const provisioning = await api.machine(lease.machineId, lease.tokens.read_token);
+    expect(provisioning.body).toMatchObject({ status: 'provisioning', seconds_left: 30 * 60 });
+
+    const active = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
+    const left = Number(active.body.seconds_left);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(30 * 60);
+    expect(leaseFileOf(lease.machineId)).toBe(`${active.body.expires_at}\n`);
+
+    const extended = await api.payExtension(lease.machineId, lease.tokens.extend_token, {
+      additional_minutes: 10,
+    });
+    expect(extended.status).toBe(200);
+    expect(extended.body.expires_at).not.toBe(active.body.expires_at);
+    expect(leaseFileOf(lease.machineId)).toBe(`${extended.body.expires_at}\n`);
+    const after = await api.machine(lease.machineId, lease.tokens.read_token);
+    expect(Number(after.body.seconds_left)).toBeGreaterThan(left);
+
+    await api.terminate(lease.machineId, lease.tokens.terminate_token);
+    const ended = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
+    expect(ended.body.seconds_left).toBe(0);
+  });
+});
