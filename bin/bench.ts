@@ -55,7 +55,13 @@ const orderBody = (product = 'bare-linux-machine', minutes = 60) => ({
 });
 
 async function main() {
-  const running = await startLocalStorefront({ port: 0, log: quiet, reconcileEveryMs: 0 });
+  // The per-client limits would throttle the benchmark itself (one client, many requests).
+  const running = await startLocalStorefront({
+    port: 0,
+    log: quiet,
+    reconcileEveryMs: 0,
+    rateLimits: false,
+  });
   const base = running.url;
   const agent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -128,6 +134,7 @@ async function main() {
     log: quiet,
     reconcileEveryMs: 0,
     clockSpeedup: 600,
+    rateLimits: false,
     ec2Timing: { bootMs: 6_000, readyMs: 6_000, shutdownMs: 6_000 },
     workflowTiming: { pollMs: 10, retryMs: 5 },
   });

@@ -6,6 +6,7 @@
  *   npm start -- --fast-clock=60   time runs 60× faster (a 15-minute lease ends in 15 s)
  *   PORT=8080 npm start            another port
  *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
+ *   npm start -- --no-rate-limits  no per-client limits (default: cdk.json's, as the WAF enforces)
  */
 import { parseArgs } from 'node:util';
 import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
@@ -17,6 +18,7 @@ const { values } = parseArgs({
   options: {
     'in-memory': { type: 'boolean', default: false },
     'fast-clock': { type: 'string' },
+    'no-rate-limits': { type: 'boolean', default: false },
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
@@ -42,6 +44,7 @@ const running = await startLocalStorefront({
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
   clockSpeedup,
+  ...(values['no-rate-limits'] ? { rateLimits: false as const } : {}),
 });
 
 const { settings, payments } = running.storefront;
@@ -53,6 +56,7 @@ console.info(
     `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
     `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (203.0.113.x hosts; nothing is launched)`,
     `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,
+    `  limits         ${running.rateLimits ? `${running.rateLimits.writesPerMinute} writes and ${running.rateLimits.readsPerMinute} reads per minute per client (--no-rate-limits to lift)` : 'none'}`,
     `  unpaid create  ${settings.allowUnpaidCreate ? 'allowed' : 'disabled (ALLOW_UNPAID_MACHINE_CREATE=true to allow)'}`,
     '',
   ].join('\n'),

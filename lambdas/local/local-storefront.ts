@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { cdkJsonContext, readConfig } from '../../lib/config.js';
+import { cdkJsonContext, rateLimitsOf, readConfig } from '../../lib/config.js';
 import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
@@ -17,6 +17,7 @@ import { deriveKeys } from '../core/keys.js';
 import type { Clock, Logger } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
+import type { RateLimits } from '../http/rate-limit-rules.js';
 import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
@@ -45,12 +46,15 @@ export interface LocalStorefrontOptions {
   workflowTiming?: { pollMs: number; retryMs: number };
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
+  /** Per-client budgets of the front door (default: cdk.json's); false: none (tests, bench). */
+  rateLimits?: RateLimits | false;
   log?: Logger;
   clock?: Clock;
 }
 
 export interface RunningStorefront {
   url: string;
+  rateLimits: RateLimits | false;
   fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
   dataDirectory?: string;
@@ -153,11 +157,13 @@ export async function startLocalStorefront(
         }, reconcileEveryMs).unref()
       : undefined;
   const handlers: Record<string, ApiHandler> = {};
+  const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
   const server = await startLocalHttpServer({
     host,
     port: options.port ?? 3000,
     routes: buildRoutes(operations),
     handlers,
+    rateLimits,
     onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
   });
   const storefront: Storefront = {
@@ -190,6 +196,7 @@ export async function startLocalStorefront(
   }
   return {
     url: server.url,
+    rateLimits,
     storefront,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
