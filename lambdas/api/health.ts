@@ -3,8 +3,12 @@ import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
 
-export const createHealthHandler = apiRoute({ operationId: 'health' }, async () =>
-  json(200, { status: 'ok', products: [...PRODUCT_IDS] }),
+export const createHealthHandler = apiRoute({ operationId: 'health' }, async ({ storefront }) =>
+  json(200, {
+    status: 'ok',
+    products: [...PRODUCT_IDS],
+    server_time: storefront.clock.now().toISOString(),
+  }),
 );
 
 /** Lambda entry point. */

@@ -1,4 +1,4 @@
-import type { OperationRef } from '../contract/openapi-document.js';
+import { HTTP_METHODS, type OperationRef } from '../contract/openapi-document.js';
 
 export interface Route extends OperationRef {
   pattern: RegExp;
@@ -30,12 +30,11 @@ export function buildRoutes(operations: OperationRef[]): Route[] {
 
 /** The methods one resource answers to, as `Allow` lists them: each GET also answers HEAD. */
 function methodsOf(resource: Route[]): string[] {
-  const methods = new Set<string>();
-  for (const route of resource) {
-    methods.add(route.method.toUpperCase());
-    if (route.method === 'get') methods.add('HEAD');
-  }
-  return [...methods];
+  const declared = new Set<string>(resource.map((route) => route.method));
+  if (declared.has('get')) declared.add('head');
+  return HTTP_METHODS.filter((method) => declared.has(method)).map((method) =>
+    method.toUpperCase(),
+  );
 }
 
 /**

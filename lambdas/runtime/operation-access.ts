@@ -20,6 +20,9 @@ const { order, machine, replay } = KEY_PREFIX;
 
 export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getDiscoveryDocument: { secrets: [] },
+  getServiceIndex: { secrets: [] },
+  getAgentGuide: { secrets: [] },
+  listProducts: { secrets: [] },
   health: { secrets: [] },
   validateOrder: { secrets: [] },
   createOrder: {
