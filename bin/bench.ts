@@ -86,6 +86,12 @@ async function main() {
   await measure('GET /api/health', 500, 10, () =>
     fetch(`${base}/api/health`).then((r) => r.text()),
   );
+  await measure('GET /api/products (price list)', 300, 10, () =>
+    fetch(`${base}/api/products`).then((r) => r.text()),
+  );
+  await measure('GET /llms.txt (agent guide)', 300, 10, () =>
+    fetch(`${base}/llms.txt`).then((r) => r.text()),
+  );
   await measure('POST /orders/validate', 300, 10, () =>
     post('/api/machine/mpp/orders/validate', orderBody()),
   );
