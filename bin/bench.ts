@@ -63,7 +63,13 @@ function printPriceMargins() {
 }
 
 async function main() {
-  const running = await startLocalStorefront({ port: 0, log: quiet, reconcileEveryMs: 0 });
+  // The per-client limits would throttle the benchmark itself (one client, many requests).
+  const running = await startLocalStorefront({
+    port: 0,
+    log: quiet,
+    reconcileEveryMs: 0,
+    rateLimits: false,
+  });
   const base = running.url;
   const agent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -87,6 +93,12 @@ async function main() {
   console.info(`Local storefront at ${base} (in memory); ${new Date().toISOString()}\n`);
   await measure('GET /api/health', 500, 10, () =>
     fetch(`${base}/api/health`).then((r) => r.text()),
+  );
+  await measure('GET /api/products (price list)', 300, 10, () =>
+    fetch(`${base}/api/products`).then((r) => r.text()),
+  );
+  await measure('GET /llms.txt (agent guide)', 300, 10, () =>
+    fetch(`${base}/llms.txt`).then((r) => r.text()),
   );
   await measure('POST /orders/validate', 300, 10, () =>
     post('/api/machine/mpp/orders/validate', orderBody()),
@@ -136,6 +148,7 @@ async function main() {
     log: quiet,
     reconcileEveryMs: 0,
     clockSpeedup: 600,
+    rateLimits: false,
     ec2Timing: { bootMs: 6_000, readyMs: 6_000, shutdownMs: 6_000 },
     workflowTiming: { pollMs: 10, retryMs: 5 },
   });

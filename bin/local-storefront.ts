@@ -9,6 +9,7 @@
  *   ALLOW_LOSS_MAKING_PRODUCTS=gpu-h100-machine npm start   sell below cost + fee anyway
  *   LOCAL_EC2_VCPU_QUOTAS='{"p":0}' npm start      an account with no GPU quota (orders get 503)
  *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
+ *   npm start -- --no-rate-limits  no per-client limits (default: cdk.json's, as the WAF enforces)
  */
 import { parseArgs } from 'node:util';
 import { CatalogError } from '../lambdas/core/catalog.js';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
   options: {
     'in-memory': { type: 'boolean', default: false },
     'fast-clock': { type: 'string' },
+    'no-rate-limits': { type: 'boolean', default: false },
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
@@ -73,6 +75,7 @@ const running = await startLocalStorefront({
   allowLossMakingProducts: allowLossMakingProducts as ProductId[],
   ec2Limits,
   clockSpeedup,
+  ...(values['no-rate-limits'] ? { rateLimits: false as const } : {}),
 }).catch((error: unknown) => {
   if (error instanceof UnprofitableCatalogError || error instanceof CatalogError) {
     console.error(
@@ -92,6 +95,7 @@ console.info(
     `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
     `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (hosts from the documentation ranges, 203.0.113.x first; nothing is launched)`,
     `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,
+    `  limits         ${running.rateLimits ? `${running.rateLimits.writesPerMinute} writes and ${running.rateLimits.readsPerMinute} reads per minute per client (--no-rate-limits to lift)` : 'none'}`,
     `  unpaid create  ${settings.allowUnpaidCreate ? 'allowed' : 'disabled (ALLOW_UNPAID_MACHINE_CREATE=true to allow)'}`,
     '',
   ].join('\n'),

@@ -64,6 +64,52 @@ export const GATEWAY_RESPONSES: Record<string, { statusCode?: string; body: stri
   DEFAULT_5XX: { body: '{"error":"internal error; it is safe to retry the same request"}' },
 };
 
+/**
+ * HEAD beside every GET, and a 405 with `Allow` for any other method a path lacks. API
+ * Gateway answers an undeclared method like an unknown path (403 "Missing Authentication
+ * Token", here rewritten to 404), and serves HEAD only where it is declared. Its catch-all
+ * method "can exist alongside other Operation objects and will catch any HTTP method that
+ * wasn't explicitly declared" (API Gateway developer guide, x-amazon-apigateway-any-method),
+ * so a mock integration there answers 405 without calling a function. The local front door
+ * (lambdas/local/openapi-router.ts) answers the same.
+ */
+function answerEveryMethod(path: string, item: Record<string, unknown>): void {
+  const get = item.get as OpenApiOperation | undefined;
+  if (get) {
+    const { operationId: _operationId, ...head } = structuredClone(get);
+    item.head = head;
+  }
+  const allowed = HTTP_METHODS.filter((method) => item[method]).map((method) =>
+    method.toUpperCase(),
+  );
+  const allow = allowed.join(', ');
+  item['x-amazon-apigateway-any-method'] = {
+    responses: {
+      '405': {
+        description: 'Method not allowed on this path; Allow lists the ones it has.',
+        headers: { Allow: { schema: { type: 'string' } } },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    },
+    'x-amazon-apigateway-integration': {
+      type: 'mock',
+      requestTemplates: { 'application/json': '{"statusCode": 405}' },
+      passthroughBehavior: 'when_no_match',
+      responses: {
+        default: {
+          statusCode: '405',
+          responseParameters: {
+            'method.response.header.Allow': `'${allow}'`,
+          },
+          responseTemplates: {
+            'application/json': `{"error":"method $context.httpMethod is not allowed on ${path}; allowed: ${allow}"}`,
+          },
+        },
+      },
+    },
+  };
+}
+
 export class ApiDocumentError extends Error {
   override name = 'ApiDocumentError';
 }
@@ -137,6 +183,7 @@ export function apiGatewayDocument(
           : 'parameters';
     }
   }
+  for (const [path, item] of Object.entries(document.paths)) answerEveryMethod(path, item);
   document['x-amazon-apigateway-request-validators'] = REQUEST_VALIDATORS;
   document['x-amazon-apigateway-gateway-responses'] = Object.fromEntries(
     Object.entries(GATEWAY_RESPONSES).map(([type, response]) => [

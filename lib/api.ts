@@ -66,14 +66,13 @@ export class StorefrontApi extends Construct {
     for (const { operationId, method, path } of operationsOf(contract)) {
       const fn = props.functions[operationId];
       if (!fn) throw new Error(`no function for ${operationId}`);
-      fn.addPermission('InvokedByApi', {
-        principal: new ServicePrincipal('apigateway.amazonaws.com'),
-        sourceArn: this.api.arnForExecuteApi(
-          method.toUpperCase(),
-          path.replace(/\{[^}]+\}/g, '*'),
-          '*',
-        ),
-      });
+      // A GET's function also answers the HEAD declared beside it (lib/api-gateway-document.ts).
+      for (const verb of method === 'get' ? ['GET', 'HEAD'] : [method.toUpperCase()]) {
+        fn.addPermission(verb === 'HEAD' ? 'InvokedByApiHead' : 'InvokedByApi', {
+          principal: new ServicePrincipal('apigateway.amazonaws.com'),
+          sourceArn: this.api.arnForExecuteApi(verb, path.replace(/\{[^}]+\}/g, '*'), '*'),
+        });
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
 import { type Catalog, PRODUCT_IDS } from '../lambdas/core/products.js';
 import { assertCatalogCoversCosts } from '../lambdas/core/unit-economics.js';
+import { MIN_RATE_LIMIT, type RateLimits } from '../lambdas/http/rate-limit-rules.js';
 
 /**
  * Operator configuration, read from CDK context: every default is in cdk.json (the one
@@ -57,6 +58,8 @@ const contextSchema = z.strictObject({
   certificateArn: z.string().startsWith('arn:aws', 'an ACM certificate ARN (us-east-1)').optional(),
   throttleRateLimit: int(1, 10_000),
   throttleBurstLimit: int(1, 5_000),
+  rateLimitWritesPerMinute: int(MIN_RATE_LIMIT, 2_000_000_000),
+  rateLimitReadsPerMinute: int(MIN_RATE_LIMIT, 2_000_000_000),
   alarmEmail: z.email().optional(),
   provisioningTimeoutMinutes: int(2, 120),
   retentionDays: int(1, 365),
@@ -129,6 +132,14 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
     );
   }
   return { ...config, catalog, productOverrides: products as CatalogOverride };
+}
+
+/** The per-client budgets the front door's WAF (and the local front door) enforce. */
+export function rateLimitsOf(config: StorefrontConfig): RateLimits {
+  return {
+    writesPerMinute: config.rateLimitWritesPerMinute,
+    readsPerMinute: config.rateLimitReadsPerMinute,
+  };
 }
 
 /** The context cdk.json gives the app, for code that builds the stack outside the CDK CLI. */

@@ -47,7 +47,7 @@ export class FrontDoor extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { api: RestApiBase; domainName?: string; certificateArn?: string },
+    props: { api: RestApiBase; domainName?: string; certificateArn?: string; webAclArn?: string },
   ) {
     super(scope, id);
     const forwardHost = new CloudFrontFunction(this, 'ForwardPublicHost', {
@@ -68,6 +68,7 @@ export class FrontDoor extends Construct {
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Agentic Compute Storefront API',
       ...custom,
+      ...(props.webAclArn ? { webAclId: props.webAclArn } : {}),
       httpVersion: HttpVersion.HTTP2_AND_3,
       priceClass: PriceClass.PRICE_CLASS_100,
       defaultBehavior: {

@@ -89,18 +89,13 @@ export function suppressAcceptedFindings(stack: Stack, options: { customDomain: 
   acknowledge(
     find(stack, 'Api/Api'),
     'AwsSolutions-APIG3',
-    'Stage throttling limits abuse; a WAF web ACL (cost per request) is left to operators who need IP reputation rules.',
+    'The WAF web ACL with per-client limits sits on the CloudFront front door (lib/waf.ts), which agents use; the stage keeps its throttle.',
   );
   const distribution = find(stack, 'FrontDoor/Distribution');
   acknowledge(
     distribution,
     'AwsSolutions-CFR1',
     'Agents anywhere may lease machines; no geographic restriction.',
-  );
-  acknowledge(
-    distribution,
-    'AwsSolutions-CFR2',
-    'Same as the API stage: throttling, WAF left to the operator.',
   );
   acknowledge(
     distribution,

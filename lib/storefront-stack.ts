@@ -4,13 +4,14 @@ import type { Construct } from 'constructs';
 import { StorefrontApi } from './api.js';
 import { ApiFunctions } from './api-functions.js';
 import { Compute } from './compute.js';
-import type { StorefrontConfig } from './config.js';
+import { rateLimitsOf, type StorefrontConfig } from './config.js';
 import { StorefrontData } from './data.js';
 import { FrontDoor } from './front-door.js';
 import { LeaseWorkflow } from './lease-workflow.js';
 import { Monitoring } from './monitoring.js';
 import { suppressAcceptedFindings } from './nag-suppressions.js';
 import { StorefrontSecrets } from './secrets.js';
+import { WebAclStack, webAclArnFrom } from './waf.js';
 
 export interface StorefrontStackProps extends StackProps {
   config: StorefrontConfig;
@@ -98,8 +99,16 @@ export class StorefrontStack extends Stack {
       throttleBurstLimit: config.throttleBurstLimit,
       logRetention,
     });
+    // Per-client limits: a WAF web ACL on the front door, which must live in us-east-1 (lib/waf.ts).
+    const webAcl = new WebAclStack(scope, `${id}WebAcl`, {
+      limits: rateLimitsOf(config),
+      arnParameterName: `/agentic-compute-storefront/${this.stackName}/front-door-web-acl-arn`,
+      ...(props.env?.account ? { env: { account: props.env.account } } : {}),
+    });
+    this.addStackDependency(webAcl);
     const frontDoor = new FrontDoor(this, 'FrontDoor', {
       api: api.api,
+      webAclArn: webAclArnFrom(this, { parameterName: webAcl.arnParameterName, logRetention }),
       ...(config.domainName && config.certificateArn
         ? { domainName: config.domainName, certificateArn: config.certificateArn }
         : {}),

@@ -14,6 +14,7 @@ export const createCreateOrderHandler = apiRoute(
       return paymentRefusal(outcome.refusal, {
         order_id: outcome.order.order_id,
         status: 'unpaid',
+        server_time: storefront.clock.now().toISOString(),
       });
     }
     return json(

@@ -18,6 +18,7 @@ export const createExtendMachineHandler = apiRoute(
       return paymentRefusal(outcome.refusal, {
         machine_id: outcome.machine.machine_id,
         quote: outcome.quote,
+        server_time: storefront.clock.now().toISOString(),
         error: `payment required: ${outcome.quote.additional_minutes} more minutes cost ${outcome.quote.amount} USD; pay the challenge in WWW-Authenticate and send the credential in Payment-Authorization`,
       });
     }

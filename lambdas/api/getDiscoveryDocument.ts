@@ -6,9 +6,17 @@ import { onLambda } from '../runtime/lambda-entry.js';
 export const createGetDiscoveryDocumentHandler = apiRoute(
   { operationId: 'getDiscoveryDocument' },
   async ({ storefront, baseUrl }) =>
-    json(200, discoveryDocument({ baseUrl, methods: storefront.payments.methods }), {
-      'cache-control': 'public, max-age=300',
-    }),
+    json(
+      200,
+      discoveryDocument({
+        baseUrl,
+        methods: storefront.payments.methods,
+        catalog: storefront.settings.catalog,
+      }),
+      {
+        'cache-control': 'public, max-age=300',
+      },
+    ),
 );
 
 /** Lambda entry point. */

@@ -9,6 +9,7 @@ export const createHealthHandler = apiRoute({ operationId: 'health' }, async ({ 
     status: 'ok',
     products: [...PRODUCT_IDS],
     availability: await listAvailability(storefront),
+    server_time: storefront.clock.now().toISOString(),
   }),
 );
 

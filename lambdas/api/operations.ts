@@ -3,10 +3,13 @@ import type { ApiHandler } from '../http/api-handler.js';
 import { createCreateMachineHandler } from './createMachine.js';
 import { createCreateOrderHandler } from './createOrder.js';
 import { createExtendMachineHandler } from './extendMachine.js';
+import { createGetAgentGuideHandler } from './getAgentGuide.js';
 import { createGetDiscoveryDocumentHandler } from './getDiscoveryDocument.js';
 import { createGetMachineHandler } from './getMachine.js';
 import { createGetOrderHandler } from './getOrder.js';
+import { createGetServiceIndexHandler } from './getServiceIndex.js';
 import { createHealthHandler } from './health.js';
+import { createListProductsHandler } from './listProducts.js';
 import { createTerminateMachineHandler } from './terminateMachine.js';
 import { createValidateOrderHandler } from './validateOrder.js';
 
@@ -26,4 +29,7 @@ export const OPERATION_HANDLERS: Readonly<Record<string, (storefront: Storefront
     getMachine: createGetMachineHandler,
     terminateMachine: createTerminateMachineHandler,
     extendMachine: createExtendMachineHandler,
+    getServiceIndex: createGetServiceIndexHandler,
+    getAgentGuide: createGetAgentGuideHandler,
+    listProducts: createListProductsHandler,
   };

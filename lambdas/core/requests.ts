@@ -10,9 +10,29 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 const requiredOr = (field: string, rule: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `${field} is required` : `${field} ${rule}`;
 
+/**
+ * A random UUID (v4) has 122 random bits, so all but a vanishing share of them use many
+ * different hex digits; the nil UUID, all-one-digit ids and their kin use a handful.
+ */
+const MIN_DISTINCT_HEX_DIGITS = 6;
+
+/**
+ * request_id is a secret: with it and the order body (whose other fields are public or
+ * guessable) anyone can resend the order and re-read its tokens. An id someone else could
+ * guess is refused, so no agent relies on one.
+ */
+export function isGuessableRequestId(uuid: string): boolean {
+  const digits = new Set(uuid.toLowerCase().replaceAll('-', ''));
+  return digits.size < MIN_DISTINCT_HEX_DIGITS;
+}
+
 const requestIdField = z
   .string({ error: requiredOr('request_id', 'must be a string holding a UUID') })
   .regex(UUID, { error: 'request_id must be a UUID such as 3f0c1a52-8d4e-4b1a-9c57-2b8e6f1d0a93' })
+  .refine((value) => !isGuessableRequestId(value), {
+    error:
+      'request_id must be a random UUID (crypto.randomUUID()) kept private: it is the secret that re-reads the order, and this one can be guessed',
+  })
   .transform((value) => value.toLowerCase());
 
 const rawCreateMachineRequest = z.strictObject(

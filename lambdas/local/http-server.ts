@@ -3,9 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApiHandler } from '../http/api-handler.js';
+import type { RateLimits } from '../http/rate-limit-rules.js';
 import { type FrontDoorOptions, localFrontDoor } from './front-door-emulation.js';
+import { answerClientError, jsonError, methodNotAllowed } from './http-conformance.js';
 import type { Route } from './openapi-router.js';
 import { matchRoute } from './openapi-router.js';
+import { rateLimiter } from './rate-limiter.js';
 
 /** API Gateway's own payload limit. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -22,6 +25,8 @@ export interface LocalHttpOptions {
   handlers: Readonly<Record<string, ApiHandler>>;
   /** The deployed response path (API Gateway's remapping, then the edge functions); on by default. */
   frontDoor?: FrontDoorOptions;
+  /** Per-client budgets, as the front door's WAF enforces them; false: no limits. */
+  rateLimits: RateLimits | false;
   /** One line per request. */
   onRequest?: (line: {
     method: string;
@@ -116,18 +121,13 @@ function send(response: ServerResponse, result: APIGatewayProxyResult): void {
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
-const jsonError = (statusCode: number, error: string): APIGatewayProxyResult => ({
-  statusCode,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ error }),
-});
-
 /**
  * Serves the API over HTTP the way API Gateway's REST proxy integration would: each request
  * becomes a proxy event for the handler of the operation openapi.json routes it to.
  */
 export async function startLocalHttpServer(options: LocalHttpOptions): Promise<LocalHttpServer> {
   const frontDoor = localFrontDoor(options.frontDoor);
+  const limiter = options.rateLimits ? rateLimiter(options.rateLimits) : undefined;
   const server = createServer(async (request, response) => {
     const started = performance.now();
     const url = new URL(
@@ -137,6 +137,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     let result: APIGatewayProxyResult;
     let operationId: string | undefined;
     let fromIntegration = false;
+    const admitted = limiter?.admit(request.socket.remoteAddress ?? '', request.method ?? 'GET');
     try {
       const body = await readBody(request);
       let match: ReturnType<typeof matchRoute>;
@@ -147,7 +148,11 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       }
       const handler =
         match.kind === 'matched' ? options.handlers[match.route.operationId] : undefined;
-      if (match.kind !== 'matched' || !handler) {
+      if (admitted && !admitted.allowed) {
+        result = admitted.response;
+      } else if (match.kind === 'method_not_allowed') {
+        result = methodNotAllowed(request.method ?? 'GET', url.pathname, match.allowed);
+      } else if (match.kind !== 'matched' || !handler) {
         result = jsonError(404, `no endpoint ${request.method} ${url.pathname}; see /openapi.json`);
       } else {
         operationId = match.route.operationId;
@@ -177,6 +182,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       ...(operationId ? { operationId } : {}),
     });
   });
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { cdkJsonContext, readConfig } from '../../lib/config.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { cdkJsonContext, rateLimitsOf, readConfig } from '../../lib/config.js';
 import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
@@ -25,6 +26,7 @@ import type { ProductId } from '../core/products.js';
 import { assertCatalogCoversCosts } from '../core/unit-economics.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
+import type { RateLimits } from '../http/rate-limit-rules.js';
 import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
@@ -63,6 +65,8 @@ export interface LocalStorefrontOptions {
   ec2Limits?: SimulatedEc2Limits;
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
+  /** Per-client budgets of the front door (default: cdk.json's); false: none (tests, bench). */
+  rateLimits?: RateLimits | false;
   log?: Logger;
   clock?: Clock;
   /** The deployed response path (API Gateway, then the edge functions); on by default. */
@@ -103,6 +107,7 @@ export function ec2LimitsFromEnvironment(env: NodeJS.ProcessEnv): SimulatedEc2Li
 
 export interface RunningStorefront {
   url: string;
+  rateLimits: RateLimits | false;
   fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
   dataDirectory?: string;
@@ -206,12 +211,14 @@ export async function startLocalStorefront(
         }, reconcileEveryMs).unref()
       : undefined;
   const handlers: Record<string, ApiHandler> = {};
+  const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
   const server = await startLocalHttpServer({
     host,
     port: options.port ?? 3000,
     routes: buildRoutes(operations),
     handlers,
     ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
+    rateLimits,
     onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
   });
   const storefront: Storefront = {
@@ -254,6 +261,7 @@ export async function startLocalStorefront(
   }
   return {
     url: server.url,
+    rateLimits,
     storefront,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,

@@ -14,9 +14,9 @@ import {
 import type { VcpuQuotaReader } from '../adapters/ec2/ec2-capacity.js';
 import { INSTANCE_TAGS } from '../workflow/instance-tags.js';
 import type { SshProbe } from '../workflow/ssh-probe.js';
+import { type LeaseNotice, leaseNotice } from '../workflow/user-data.js';
 import { AddressPool, DOCUMENTATION_ADDRESSES } from './address-pool.js';
 import { FleetJournal } from './fleet-journal.js';
-import { type LeaseNotice, leaseNotice } from '../workflow/user-data.js';
 
 /** vCPUs of the instance types the catalog uses (EC2 instance type specifications); others get 2. */
 const VCPUS: Record<string, number> = { 't3.medium': 2, 'p5.4xlarge': 16, 'p5.48xlarge': 192 };

@@ -23,6 +23,9 @@ const { order, machine, replay } = KEY_PREFIX;
 
 export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getDiscoveryDocument: { secrets: [] },
+  getServiceIndex: { secrets: [] },
+  getAgentGuide: { secrets: [] },
+  listProducts: { secrets: [], ec2: ['capacity'] },
   health: { secrets: [], ec2: ['capacity'] },
   validateOrder: { secrets: [], ec2: ['capacity'] },
   createOrder: {

@@ -34,6 +34,12 @@ describe('the document API Gateway imports', () => {
       }
     }
     expected.openapi = '3.0.1';
+    // HEAD beside each GET is the GET without its operationId (see the HTTP method tests below).
+    for (const item of Object.values(expected.paths)) {
+      if (!item.get) continue;
+      const { operationId: _operationId, ...head } = item.get as Record<string, unknown>;
+      item.head = head;
+    }
     expect(withoutGatewayExtensions(derived)).toEqual(expected);
   });
 
@@ -80,5 +86,52 @@ describe('the document API Gateway imports', () => {
     expect(() => apiGatewayDocument(contract, { ...integrations, bogus: { uri: 'x' } })).toThrow(
       /no operation for \[bogus\]/,
     );
+  });
+
+  describe('HTTP methods', () => {
+    type Item = Record<string, Record<string, unknown>>;
+    const paths = derived.paths as Record<string, Item>;
+
+    it('declares HEAD beside every GET, calling the same function', () => {
+      for (const item of Object.values(paths)) {
+        if (!item.get) continue;
+        expect(item.head?.['x-amazon-apigateway-integration']).toEqual(
+          item.get['x-amazon-apigateway-integration'],
+        );
+        expect(item.head).not.toHaveProperty('operationId');
+      }
+    });
+
+    it('answers any other method with a mock 405 naming the allowed ones', () => {
+      const anyMethod = paths['/api/machines/{machine_id}']?.['x-amazon-apigateway-any-method'];
+      const integration = anyMethod?.['x-amazon-apigateway-integration'] as {
+        type: string;
+        responses: { default: Record<string, Record<string, string>> };
+      };
+      expect(integration.type).toBe('mock');
+      expect(integration.responses.default.statusCode).toBe('405');
+      expect(integration.responses.default.responseParameters).toEqual({
+        'method.response.header.Allow': "'GET, DELETE, HEAD'",
+      });
+      expect(
+        JSON.parse(
+          (integration.responses.default.responseTemplates?.['application/json'] ?? '').replace(
+            '$context.httpMethod',
+            'PUT',
+          ),
+        ),
+      ).toEqual({
+        error:
+          'method PUT is not allowed on /api/machines/{machine_id}; allowed: GET, DELETE, HEAD',
+      });
+      for (const item of Object.values(paths)) {
+        expect(item).toHaveProperty('x-amazon-apigateway-any-method');
+      }
+    });
+
+    it('keeps the plain-text guide plain text', () => {
+      const guide = paths['/llms.txt']?.get?.responses as Record<string, { content: object }>;
+      expect(Object.keys(guide['200']?.content ?? {})).toEqual(['text/plain']);
+    });
   });
 });

@@ -50,12 +50,17 @@ describe('the REST API imported from openapi.json', () => {
     const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter(
       (permission) => permission.Properties?.Principal === 'apigateway.amazonaws.com',
     );
-    expect(permissions).toHaveLength(operationsOf(loadOpenApiDocument()).length);
+    // One per operation, and one more per GET for the HEAD declared beside it.
+    const operations = operationsOf(loadOpenApiDocument());
+    expect(permissions).toHaveLength(
+      operations.length + operations.filter(({ method }) => method === 'get').length,
+    );
     const sourceArns = permissions.map((permission) =>
       JSON.stringify(permission.Properties?.SourceArn),
     );
     expect(sourceArns.some((arn) => arn.includes('/POST/api/machines/*/extend'))).toBe(true);
     expect(sourceArns.some((arn) => arn.includes('/DELETE/api/machines/*'))).toBe(true);
+    expect(sourceArns.some((arn) => arn.includes('/HEAD/api/health'))).toBe(true);
   });
 
   it('validates bodies at the gateway where they cost money or change state, not for validate', () => {

@@ -31,6 +31,7 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
     expect(unpaid.body).toEqual({
       order_id: expect.stringMatching(/^order_[a-f0-9]{32}$/),
       status: 'unpaid',
+      server_time: expect.any(String),
     });
     const challenge = unpaid.headers.get('www-authenticate') ?? '';
     expect(challenge).toMatch(

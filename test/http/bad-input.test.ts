@@ -14,6 +14,16 @@ const badBodies: [string, unknown, RegExp][] = [
     orderBody({ request_id: '12345' }),
     /request_id must be a UUID/,
   ],
+  [
+    'the nil UUID as request_id (a guessable secret)',
+    orderBody({ request_id: '00000000-0000-0000-0000-000000000000' }),
+    /request_id must be a random UUID/,
+  ],
+  [
+    'an all-one-digit request_id',
+    orderBody({ request_id: '77777777-7777-7777-7777-777777777777' }),
+    /request_id must be a random UUID/,
+  ],
   ['an unknown product', orderBody({ product_id: 'quantum-machine' }), /product_id must be one of/],
   [
     'a duration below the minimum',
@@ -116,7 +126,7 @@ describe('bad input over HTTP', () => {
     const reply = await api.request('GET', '/api/nothing-here');
     expect(reply.status).toBe(404);
     expect(reply.body.error).toMatch(/no endpoint/);
-    expect((await api.request('PUT', '/api/health')).status).toBe(404);
+    expect((await api.request('PUT', '/api/nothing-here')).status).toBe(404);
   });
 
   it('validate composes no payment and creates nothing, even when repeated', async () => {

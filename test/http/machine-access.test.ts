@@ -53,7 +53,12 @@ describe('capability tokens over HTTP', () => {
         (await call('machine_XYZ', { authorization: `Bearer ${machine.tokens.read_token}` }))
           .status,
       ).toBe(404);
-      expect((await call('i-0123456789abcdef0', {})).status).toBe(404);
+    });
+
+    it('answers 401 to a missing Authorization before looking at the machine id', async () => {
+      const reply = await call('i-0123456789abcdef0', {});
+      expect(reply.status).toBe(401);
+      expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer/);
     });
 
     it("answers 403 to another machine's token", async () => {

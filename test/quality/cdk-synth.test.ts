@@ -12,6 +12,7 @@ const exec = promisify(execFile);
  * every function bundled by the local esbuild, cdk-nag, no AWS credentials, no Docker.
  */
 describe('npx cdk synth', () => {
+  // Bundling every function takes minutes on a busy machine.
   it('synthesises the stack offline, bundling every function', async () => {
     const out = mkdtempSync(join(tmpdir(), 'storefront-synth-'));
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
@@ -54,6 +55,7 @@ describe('npx cdk synth', () => {
         >,
       ).filter((resource) => resource.Type === 'AWS::Lambda::Function'),
     );
+    expect(existsSync(join(out, 'AgenticComputeStorefrontWebAcl.template.json'))).toBe(true);
     for (const fn of functions) {
       const asset = fn.Metadata?.['aws:asset:path'];
       expect(asset && existsSync(join(out, asset, 'index.mjs'))).toBe(true);

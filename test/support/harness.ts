@@ -20,6 +20,14 @@ export interface Reply {
   status: number;
   headers: Headers;
   body: Record<string, unknown>;
+  /** The raw body, for answers that are not JSON. */
+  text?: string;
+}
+
+/** JSON bodies parsed; text (llms.txt) kept as text; HEAD answers have none. */
+function parseBody(response: Response, text: string): unknown {
+  if (!text) return undefined;
+  return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
 }
 
 /** Fetch that checks every API response against openapi.json before handing it on. */
@@ -33,7 +41,7 @@ export async function contractCheckedFetch(
   const match = matchRoute(routes, method, url.pathname);
   if (match.kind === 'matched') {
     const text = await response.clone().text();
-    expectContract(match.route.operationId, response.status, text ? JSON.parse(text) : undefined);
+    expectContract(match.route.operationId, response.status, parseBody(response, text));
   }
   return response;
 }
@@ -48,6 +56,8 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
     ec2Timing: { bootMs: 20, readyMs: 20, shutdownMs: 20 },
     workflowTiming: { pollMs: 10, retryMs: 5 },
     reconcileEveryMs: 0,
+    // Journeys poll far faster than an agent may; the limits have their own tests.
+    rateLimits: false,
     ...options,
   });
   const base = running.url;
@@ -72,10 +82,15 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
       ...(body !== undefined ? { body } : {}),
     });
     const text = await response.text();
+    const parsed = parseBody(response, text);
     return {
       status: response.status,
       headers: response.headers,
-      body: text ? JSON.parse(text) : {},
+      body: (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
+        string,
+        unknown
+      >,
+      text,
     };
   };
 

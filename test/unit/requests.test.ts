@@ -1,6 +1,7 @@
 import { DEFAULT_CATALOG, resolveCatalog } from '../../lambdas/core/catalog.js';
 import { ApiProblem } from '../../lambdas/core/errors.js';
 import {
+  isGuessableRequestId,
   orderFingerprint,
   parseCreateMachineRequest,
   parseExtendMachineRequest,
@@ -71,6 +72,26 @@ describe('order request validation', () => {
       { ...valid, ssh_public_key: 'ssh-ed25519 AAAA' },
       /ssh_public_key is not a valid ssh-ed25519 key/,
     ],
+    [
+      'the nil UUID as request_id',
+      { ...valid, request_id: '00000000-0000-0000-0000-000000000000' },
+      /request_id must be a random UUID/,
+    ],
+    [
+      'an all-one-digit request_id',
+      { ...valid, request_id: '11111111-1111-1111-1111-111111111111' },
+      /request_id must be a random UUID/,
+    ],
+    [
+      'the max UUID as request_id',
+      { ...valid, request_id: 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF' },
+      /request_id must be a random UUID/,
+    ],
+    [
+      'a two-digit pattern as request_id',
+      { ...valid, request_id: '12121212-1212-4121-8121-121212121212' },
+      /request_id must be a random UUID/,
+    ],
     ['unknown field', { ...valid, coupon: 'FREE' }, /unknown field "coupon"/],
     ['two unknown fields', { ...valid, a: 1, b: 2 }, /unknown fields "a", "b"/],
   ])('refuses %s with a 400 naming the field and rule', (_label, body, message) => {
@@ -88,6 +109,15 @@ describe('order request validation', () => {
     expect(
       problemOf(() => parseCreateMachineRequest({ ...valid, duration_minutes: 20 }, catalog)),
     ).toBe('accepted');
+  });
+});
+
+describe('request_id as a secret', () => {
+  it('accepts every one of many random UUIDs', () => {
+    const guessable = Array.from({ length: 5000 }, () => crypto.randomUUID()).filter(
+      isGuessableRequestId,
+    );
+    expect(guessable).toEqual([]);
   });
 });
 
@@ -134,6 +164,10 @@ describe('extend request validation', () => {
     [{ additional_minutes: '10' }, /positive integer/],
     [{ additional_minutes: 10, minutes: 10 }, /unknown field "minutes"/],
     [{ additional_minutes: 10, request_id: 'x' }, /request_id must be a UUID/],
+    [
+      { additional_minutes: 10, request_id: '00000000-0000-0000-0000-000000000000' },
+      /request_id must be a random UUID/,
+    ],
   ])('refuses %j', (body, message) => {
     expect(problemOf(() => parseExtendMachineRequest(body))).toMatch(message);
   });

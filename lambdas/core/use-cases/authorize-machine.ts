@@ -16,7 +16,7 @@ const OPERATION: Record<Capability, string> = {
 
 /**
  * Resolves the machine a bearer capability token unlocks. Answers are ordered so that a
- * caller without a valid token learns nothing: a well-formed id that is unknown gets the
+ * caller without a well-formed token learns nothing: a well-formed id that is unknown gets the
  * same 403 as a wrong token.
  */
 export async function authorizeMachine(
@@ -25,7 +25,8 @@ export async function authorizeMachine(
   authorization: string | undefined,
   capability: Capability,
 ): Promise<MachineRecord> {
-  if (!MACHINE_ID_PATTERN.test(machineId)) throw notFound('machine not found');
+  // Credentials are checked before the id is even looked at: without a token nothing,
+  // not even whether an id is well formed, is worth answering (401 as the contract says).
   const bearer = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
   if (!authorization) {
     throw unauthenticated(
@@ -38,6 +39,7 @@ export async function authorizeMachine(
       'Authorization header must be "Bearer mt_…" with a management token issued with the machine',
     );
   }
+  if (!MACHINE_ID_PATTERN.test(machineId)) throw notFound('machine not found');
   const machine = await storefront.machines.get(machineId, storefront.clock.now());
   if (!tokenAuthorises(token, capability, machine) || !machine) {
     throw forbidden(`this token does not authorise ${OPERATION[capability]} this machine`);

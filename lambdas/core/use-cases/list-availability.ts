@@ -1,17 +1,10 @@
-import { PRODUCT_IDS, type ProductId } from '../products.js';
+import type { ProductAvailability } from '../price-list.js';
+import { PRODUCT_IDS } from '../products.js';
 import { productAvailability } from './require-capacity.js';
 import type { Storefront } from './storefront.js';
 
-export interface ProductAvailabilityView {
-  product_id: ProductId;
-  available: boolean;
-  reason?: string;
-  retry_after_seconds?: number;
-  checked?: string[];
-}
-
 /** Each product's availability for its shortest lease, as an order would be checked now. */
-export async function listAvailability(storefront: Storefront): Promise<ProductAvailabilityView[]> {
+export async function listAvailability(storefront: Storefront): Promise<ProductAvailability[]> {
   return Promise.all(
     PRODUCT_IDS.map(async (productId) => {
       const product = storefront.settings.catalog[productId];

@@ -1,0 +1,25 @@
+import { apiRoute } from '../http/api-handler.js';
+import { json } from '../http/responses.js';
+import { onLambda } from '../runtime/lambda-entry.js';
+
+/** GET /: where an agent that knows only the host starts. */
+export const createGetServiceIndexHandler = apiRoute(
+  { operationId: 'getServiceIndex' },
+  async ({ baseUrl }) =>
+    json(
+      200,
+      {
+        name: 'Agentic Compute Storefront',
+        description:
+          'Temporary Linux and H100 machines, leased per order and paid over HTTP 402 (Machine Payments Protocol).',
+        llms_txt: `${baseUrl}/llms.txt`,
+        openapi: `${baseUrl}/openapi.json`,
+        products: `${baseUrl}/api/products`,
+        health: `${baseUrl}/api/health`,
+      },
+      { 'cache-control': 'public, max-age=300' },
+    ),
+);
+
+/** Lambda entry point. */
+export const handler = onLambda(createGetServiceIndexHandler);

@@ -1,0 +1,214 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { type CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
+import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
+import {
+  AwsCustomResource,
+  AwsCustomResourcePolicy,
+  PhysicalResourceId,
+} from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import {
+  type Budget,
+  limitOf,
+  RATE_WINDOW_SECONDS,
+  type RateLimits,
+  READ_METHODS,
+  throttledResponse,
+} from '../lambdas/http/rate-limit-rules.js';
+import { FUNCTION_ARCHITECTURE } from './node-function.js';
+
+/**
+ * "AWS WAF is available globally for CloudFront distributions, but you must use the Region
+ * US East (N. Virginia) to create your web ACL and any resources used in the web ACL" (AWS
+ * WAF developer guide, resources that you can protect). The storefront's stack is
+ * environment-agnostic and may live in any region, so the web ACL gets a small stack of its
+ * own pinned to us-east-1, which also publishes the ACL's ARN in an SSM parameter there; the
+ * storefront's stack depends on it and reads that parameter across regions at deploy time.
+ */
+export const WEB_ACL_REGION = 'us-east-1';
+
+const BUDGETS: readonly Budget[] = ['writes', 'reads'];
+
+const methodIs = (method: string): CfnWebACL.StatementProperty => ({
+  byteMatchStatement: {
+    fieldToMatch: { method: {} },
+    positionalConstraint: 'EXACTLY',
+    searchString: method,
+    textTransformations: [{ priority: 0, type: 'NONE' }],
+  },
+});
+
+/** The requests a budget counts: reads are GET and HEAD, writes everything else. */
+function requestsOf(budget: Budget): CfnWebACL.StatementProperty {
+  const reads: CfnWebACL.StatementProperty = {
+    orStatement: { statements: READ_METHODS.map(methodIs) },
+  };
+  return budget === 'reads' ? reads : { notStatement: { statement: reads } };
+}
+
+const bodyKey = (budget: Budget) => `${budget}-throttled`;
+const metricName = (budget: Budget) => `storefront-${budget}-per-client`;
+
+/**
+ * One rate-based rule per budget: requests of that kind from one source IP over the last
+ * minute, blocked with the same 429, Retry-After and `{ error }` the local front door sends.
+ * Aggregating by `IP` counts "the IP address from the web request origin", which on a
+ * CloudFront distribution is the viewer's: a forged X-Forwarded-For changes nothing.
+ */
+export function rateLimitRules(limits: RateLimits): CfnWebACL.RuleProperty[] {
+  return BUDGETS.map((budget, priority) => {
+    const { statusCode, headers } = throttledResponse(limits, budget);
+    return {
+      name: `${budget}-per-client`,
+      priority,
+      statement: {
+        rateBasedStatement: {
+          limit: limitOf(limits, budget),
+          evaluationWindowSec: RATE_WINDOW_SECONDS,
+          aggregateKeyType: 'IP',
+          scopeDownStatement: requestsOf(budget),
+        },
+      },
+      action: {
+        block: {
+          customResponse: {
+            responseCode: statusCode,
+            customResponseBodyKey: bodyKey(budget),
+            // WAF sets content-type from the body's ContentType and refuses it as a header.
+            responseHeaders: Object.entries(headers)
+              .filter(([name]) => name !== 'content-type')
+              .map(([name, value]) => ({ name, value })),
+          },
+        },
+      },
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        sampledRequestsEnabled: true,
+        metricName: metricName(budget),
+      },
+    };
+  });
+}
+
+/** The web ACL itself (scope CLOUDFRONT, so only in a us-east-1 stack). */
+export class StorefrontWebAcl extends Construct {
+  readonly webAcl: CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: { limits: RateLimits }) {
+    super(scope, id);
+    this.webAcl = new CfnWebACL(this, 'WebAcl', {
+      scope: 'CLOUDFRONT',
+      description: 'Agentic Compute Storefront: per-client limits on paid writes and reads',
+      defaultAction: { allow: {} },
+      rules: rateLimitRules(props.limits),
+      customResponseBodies: Object.fromEntries(
+        BUDGETS.map((budget) => [
+          bodyKey(budget),
+          {
+            contentType: 'APPLICATION_JSON',
+            content: throttledResponse(props.limits, budget).body,
+          },
+        ]),
+      ),
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        sampledRequestsEnabled: true,
+        metricName: 'storefront-front-door',
+      },
+    });
+  }
+}
+
+export interface WebAclStackProps extends StackProps {
+  limits: RateLimits;
+  /** Where the ACL's ARN is published in us-east-1, for the storefront stack to read. */
+  arnParameterName: string;
+}
+
+/** The front door's web ACL, in us-east-1 whatever region the storefront is in. */
+export class WebAclStack extends Stack {
+  readonly arnParameterName: string;
+
+  constructor(scope: Construct, id: string, props: WebAclStackProps) {
+    super(scope, id, {
+      ...props,
+      env: { ...props.env, region: WEB_ACL_REGION },
+      description: 'Agentic Compute Storefront: the web ACL of the CloudFront front door',
+    });
+    const { webAcl } = new StorefrontWebAcl(this, 'FrontDoorLimits', { limits: props.limits });
+    new StringParameter(this, 'WebAclArn', {
+      parameterName: props.arnParameterName,
+      stringValue: webAcl.attrArn,
+      description: 'ARN of the storefront front door web ACL (read by the storefront stack)',
+    });
+    this.arnParameterName = props.arnParameterName;
+  }
+}
+
+/**
+ * CDK's custom-resource function, brought to the rules every function of the stack follows
+ * (test/cdk/security.test.ts): arm64, traced, its own role writing to its own log group, no
+ * AWS managed policy.
+ */
+function followFunctionRules(provider: LambdaFunction, logGroup: LogGroup): void {
+  const fn = provider.node.defaultChild as CfnFunction;
+  fn.architectures = [FUNCTION_ARCHITECTURE.name];
+  fn.tracingConfig = { mode: 'Active' };
+  const role = provider.role?.node.defaultChild as CfnRole | undefined;
+  if (role) role.managedPolicyArns = undefined;
+  provider.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  provider.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      resources: ['*'],
+    }),
+  );
+}
+
+/**
+ * The web ACL's ARN in another region's stack: read from the us-east-1 parameter at deploy
+ * time (what CDK's own cross-region references do, which need a concrete region; this works
+ * for an environment-agnostic stack too).
+ */
+export function webAclArnFrom(
+  scope: Construct,
+  props: { parameterName: string; logRetention: RetentionDays },
+): string {
+  const { partition, account } = Stack.of(scope);
+  const logGroup = new LogGroup(scope, 'WebAclArnReaderLogs', {
+    retention: props.logRetention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const read = new AwsCustomResource(scope, 'WebAclArnReader', {
+    onUpdate: {
+      service: 'SSM',
+      action: 'getParameter',
+      parameters: { Name: props.parameterName },
+      region: WEB_ACL_REGION,
+      physicalResourceId: PhysicalResourceId.of(props.parameterName),
+    },
+    policy: AwsCustomResourcePolicy.fromSdkCalls({
+      resources: [
+        `arn:${partition}:ssm:${WEB_ACL_REGION}:${account}:parameter${props.parameterName}`,
+      ],
+    }),
+    installLatestAwsSdk: false,
+    logGroup,
+  });
+  // The reader runs on CDK's shared custom-resource function, created beside it in the stack.
+  const provider = Stack.of(scope).node.tryFindChild(
+    `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replaceAll('-', '')}`,
+  );
+  if (!(provider instanceof LambdaFunction))
+    throw new Error('the custom-resource function of AwsCustomResource was not found');
+  followFunctionRules(provider, logGroup);
+  return read.getResponseField('Parameter.Value');
+}
