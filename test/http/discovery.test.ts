@@ -106,7 +106,10 @@ describe('discovery for agents', () => {
       cents_per_minute: bare.centsPerMinute,
       min_minutes: bare.minMinutes,
       max_minutes: bare.maxMinutes,
-      availability: { status: expect.any(String) },
+      availability: { product_id: 'bare-linux-machine', available: true },
+    });
+    expect(products[1]).toMatchObject({
+      availability: { product_id: 'gpu-h100-machine', available: true },
     });
     // The list's terms give the amount a quote states.
     const quote = await api.validate(orderBody({ duration_minutes: 60 }));
