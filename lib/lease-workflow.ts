@@ -30,12 +30,21 @@ import {
   LambdaInvoke,
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import type * as z from 'zod';
 import { itemKeys, KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-design.js';
 import type { Catalog } from '../lambdas/core/products.js';
+import {
+  type LaunchFunctionEnvironment,
+  launchEnvironmentSchema,
+  type RefundFunctionEnvironment,
+  refundEnvironmentSchema,
+  type WorkflowFunctionEnvironment,
+  workflowEnvironmentSchema,
+} from '../lambdas/runtime/workflow-environment.js';
 import { INSTANCE_TAGS } from '../lambdas/workflow/instance-tags.js';
 import { WORKFLOW_ERRORS } from '../lambdas/workflow/workflow-errors.js';
 import type { Compute } from './compute.js';
-import { storefrontFunction } from './node-function.js';
+import { type EnvironmentSchema, storefrontFunction } from './node-function.js';
 
 export interface LeaseWorkflowProps {
   table: ITable;
@@ -113,23 +122,26 @@ export class LeaseWorkflow extends Construct {
     const stack = Stack.of(this);
     const managedBy = stack.stackName;
     const { table, compute } = props;
-    const environment = {
+    const environment: WorkflowFunctionEnvironment = {
       TABLE_NAME: table.tableName,
       PRODUCT_CATALOG: props.productCatalogJson,
       MANAGED_BY: managedBy,
       RETENTION_DAYS: String(props.retentionDays),
       RECONCILE_GRACE_MINUTES: String(RECONCILE_GRACE_MINUTES),
     };
-    const fn = (
+    // Each function's environment is typed against (and checked by) the schema it parses.
+    const fn = <Schema extends EnvironmentSchema>(
       name: string,
       entry: string,
       description: string,
-      extra: Record<string, string> = {},
+      environmentSchema: Schema,
+      functionEnvironment: z.input<NoInfer<Schema>>,
     ) =>
       storefrontFunction(this, name, {
         entry,
         description,
-        environment: { ...environment, ...extra },
+        environmentSchema,
+        environment: functionEnvironment,
         timeout: Duration.seconds(60),
         memorySize: 256,
         logRetention: props.logRetention,
@@ -139,7 +151,9 @@ export class LeaseWorkflow extends Construct {
       'LaunchInstance',
       'lambdas/workflow/launch-instance.ts',
       'Lease workflow: launch the instance',
+      launchEnvironmentSchema,
       {
+        ...environment,
         LAUNCH_TEMPLATES: stack.toJsonString(
           Object.fromEntries(
             Object.entries(compute.launchTemplates).map(([product, t]) => [
@@ -149,30 +163,38 @@ export class LeaseWorkflow extends Construct {
           ),
         ),
         SUBNETS: stack.toJsonString(compute.subnets),
-      },
+      } satisfies LaunchFunctionEnvironment,
     );
     const inspect = fn(
       'InspectInstance',
       'lambdas/workflow/inspect-instance.ts',
       'Lease workflow: is the machine usable yet?',
+      workflowEnvironmentSchema,
+      environment,
     );
     const records = fn(
       'LeaseRecords',
       'lambdas/workflow/lease-records.ts',
       "Lease workflow: record the lease's transitions",
+      workflowEnvironmentSchema,
+      environment,
     );
     const reconcile = fn(
       'ReconcileFleet',
       'lambdas/workflow/reconcile-fleet.ts',
       'Terminates instances that outlived their lease',
+      workflowEnvironmentSchema,
+      environment,
     );
     const refund = fn(
       'RefundLease',
       'lambdas/workflow/refund-lease.ts',
       'Lease workflow: refund a lease that failed',
+      refundEnvironmentSchema,
       {
+        ...environment,
         ...(props.stripeSecret ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn } : {}),
-      },
+      } satisfies RefundFunctionEnvironment,
     );
     this.functions = { launch, inspect, records, refund, reconcile };
     this.grantPermissions(props, managedBy);

@@ -7,5 +7,5 @@ export const createHealthHandler = apiRoute({ operationId: 'health' }, async () 
   json(200, { status: 'ok', products: [...PRODUCT_IDS] }),
 );
 
-/** Lambda entry point. */
+/** Lambda entry point: needs no AWS client and no payment keys. */
 export const handler = onLambda(createHealthHandler);

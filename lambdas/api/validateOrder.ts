@@ -8,5 +8,5 @@ export const createValidateOrderHandler = apiRoute(
   async ({ storefront, body }) => json(200, preflightOrder(storefront, body)),
 );
 
-/** Lambda entry point. */
+/** Lambda entry point: needs no AWS client and no payment keys. */
 export const handler = onLambda(createValidateOrderHandler);

@@ -8,6 +8,7 @@ import type { MachineRecord } from '../core/machine.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import { orphanReason } from '../core/reconciliation.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { ec2Client } from '../runtime/parts/ec2-client.js';
 import { INSTANCE_TAGS } from './instance-tags.js';
 
 export interface ReconcileDependencies {
@@ -113,11 +114,14 @@ export const createReconcileFleet =
   };
 
 /** Lambda entry point (an EventBridge schedule). */
-export const handler = onWorkflowLambda<unknown, ReconcileReport>((context) => {
-  const reconcile = createReconcileFleet({
-    ...context,
-    managedBy: context.config.MANAGED_BY,
-    graceMinutes: context.config.RECONCILE_GRACE_MINUTES,
-  });
-  return () => reconcile();
-});
+export const handler = onWorkflowLambda<unknown, ReconcileReport>(
+  (context) => {
+    const reconcile = createReconcileFleet({
+      ...context,
+      managedBy: context.config.MANAGED_BY,
+      graceMinutes: context.config.RECONCILE_GRACE_MINUTES,
+    });
+    return () => reconcile();
+  },
+  { ec2: ec2Client },
+);

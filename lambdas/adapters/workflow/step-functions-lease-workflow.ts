@@ -19,7 +19,7 @@ export const TERMINATION_SIGNAL = { reason: 'termination_requested' } as const;
  */
 export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
   constructor(
-    private readonly sfn: SFNClient,
+    private readonly sfn: Pick<SFNClient, 'send'>,
     private readonly stateMachineArn: string,
     private readonly log: Logger,
   ) {}
