@@ -83,7 +83,9 @@ export class StorefrontStack extends Stack {
         MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
         PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
         RETENTION_DAYS: String(config.retentionDays),
-        ...(config.stripeNetworkId ? { STRIPE_NETWORK_ID: config.stripeNetworkId } : {}),
+        ...(config.stripeSecretName && config.stripeNetworkId
+          ? { STRIPE_NETWORK_ID: config.stripeNetworkId }
+          : {}),
         STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
         ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
       },

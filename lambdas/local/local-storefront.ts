@@ -1,31 +1,29 @@
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { cdkJsonContext, readConfig } from '../../lib/config.js';
-import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { liveLeasesEndedBefore } from '../adapters/dynamodb/live-leases.js';
-import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
-import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
-import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
-import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
-import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
+import type { StripeSettings } from '../adapters/payments/mppx-gateway.js';
 import { OPERATION_HANDLERS } from '../api/operations.js';
 import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
-import { resolveCatalog } from '../core/catalog.js';
-import { deriveKeys } from '../core/keys.js';
 import type { Clock, Logger } from '../core/ports.js';
-import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
+import type { Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import { startLocalHttpServer } from './http-server.js';
 import { localFleet } from './local-fleet.js';
+import { localSecretsManager } from './local-secrets.js';
+import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
 import { localStorefrontSecret } from './storefront-secret.js';
+import { type SynthesizedStack, synthesizeLocalStack } from './synthesized-workflow.js';
 
 export const LOCAL_TABLE_NAME = 'storefront-local';
+/** The name the local stack gives the Stripe secret (its value is the options' secret key). */
+const LOCAL_STRIPE_SECRET_NAME = 'local-stripe-secret';
 
 export interface LocalStorefrontOptions {
   host?: string;
@@ -53,6 +51,8 @@ export interface RunningStorefront {
   url: string;
   fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
+  /** What the local storefront runs: the synthesised stack's state machine and environments. */
+  stack: SynthesizedStack;
   dataDirectory?: string;
   dynamoEndpoint: string;
   close(): Promise<void>;
@@ -97,9 +97,50 @@ export function handlersForContract() {
   return operations;
 }
 
+/** The operator context the local options stand for, as `-c storefront:<key>=…` would set it. */
+function localContext(options: LocalStorefrontOptions, realm: string): Record<string, unknown> {
+  return {
+    'storefront:realm': realm,
+    'storefront:testPayments': options.testPayments ?? true,
+    ...(options.allowUnpaidCreate !== undefined
+      ? { 'storefront:allowUnpaidMachineCreate': options.allowUnpaidCreate }
+      : {}),
+    ...(options.catalogOverride !== undefined
+      ? { 'storefront:products': options.catalogOverride }
+      : {}),
+    ...(options.stripe
+      ? {
+          'storefront:stripeSecretName': LOCAL_STRIPE_SECRET_NAME,
+          'storefront:stripeNetworkId': options.stripe.networkId,
+          'storefront:stripePaymentMethodTypes': options.stripe.paymentMethodTypes,
+        }
+      : {}),
+  };
+}
+
+/** The secrets the template's ARNs point at, served by the local Secrets Manager. */
+function localSecrets(
+  stack: SynthesizedStack,
+  storefrontSecret: string,
+  stripeSecretKey: string | undefined,
+): Map<string, string> {
+  const secrets = new Map<string, string>();
+  for (const env of [
+    ...Object.values(stack.environments.api),
+    ...Object.values(stack.environments.workflow),
+  ]) {
+    if (env.STOREFRONT_SECRET_ARN) secrets.set(env.STOREFRONT_SECRET_ARN, storefrontSecret);
+    if (env.STRIPE_SECRET_ARN && stripeSecretKey)
+      secrets.set(env.STRIPE_SECRET_ARN, stripeSecretKey);
+  }
+  return secrets;
+}
+
 /**
- * The whole storefront in one process: local DynamoDB, the API handlers, and the lease
- * state machine run locally against a simulated EC2 fleet.
+ * The whole storefront in one process: local DynamoDB, and every function of the stack (API
+ * and workflow) run through its own Lambda entry with the environment the synthesised
+ * template gives it, its AWS endpoints local: dynalite, the state machine run locally, a
+ * simulated EC2, the local secrets.
  */
 export async function startLocalStorefront(
   options: LocalStorefrontOptions = {},
@@ -112,36 +153,39 @@ export async function startLocalStorefront(
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
   });
   const db = documentClient(dynamo.clientConfig);
-  const keys = deriveKeys(localStorefrontSecret(options.dataDirectory));
-  const host = options.host ?? '127.0.0.1';
-  const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
-  const catalog = resolveCatalog(options.catalogOverride ?? {});
-  const refunds = paymentRefunds({
-    clock,
-    ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
-  });
-  const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
   // Operator settings come from cdk.json, as for the deployed stack.
   const operator = readConfig(cdkJsonContext());
   const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays);
   await endLeasesOfPreviousRun(db, lifecycle, clock, log);
-  const fleet = localFleet({
-    tableName: LOCAL_TABLE_NAME,
-    orders,
-    refunds,
-    db,
-    dynamoClientConfig: dynamo.clientConfig,
-    catalog,
-    machines,
-    lifecycle,
+  const handlers: Record<string, ApiHandler> = {};
+  const server = await startLocalHttpServer({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 3000,
+    routes: buildRoutes(operations),
+    handlers,
+    onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
+  });
+  const stack = synthesizeLocalStack(
+    LOCAL_TABLE_NAME,
+    localContext(options, new URL(server.url).host),
+  );
+  const clients = {
+    dynamodb: dynamo.clientConfig,
+    secretsManager: localSecretsManager(
+      localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
+    ),
     clock,
     log,
+    provider: 'local-simulated-ec2',
+  };
+  const fleet = localFleet({
+    stack,
+    clients,
     ec2Timing: options.ec2Timing ?? { bootMs: 1500, readyMs: 1000, shutdownMs: 1000 },
     workflowTiming: {
       ...(options.workflowTiming ?? { pollMs: 1000, retryMs: 1000 }),
       clockSpeedup: options.clockSpeedup ?? 1,
     },
-    reconcileGraceMinutes: RECONCILE_GRACE_MINUTES,
   });
   const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
   const reconciler =
@@ -152,45 +196,26 @@ export async function startLocalStorefront(
             .catch((error: unknown) => log.error('reconcile.failed', { error: String(error) }));
         }, reconcileEveryMs).unref()
       : undefined;
-  const handlers: Record<string, ApiHandler> = {};
-  const server = await startLocalHttpServer({
-    host,
-    port: options.port ?? 3000,
-    routes: buildRoutes(operations),
-    handlers,
-    onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
-  });
-  const storefront: Storefront = {
-    settings: {
-      ...DEFAULT_SETTINGS,
-      catalog,
-      keys,
-      allowUnpaidCreate: options.allowUnpaidCreate ?? false,
-      provider: 'local-simulated-ec2',
-      provisioningTimeoutMinutes: operator.provisioningTimeoutMinutes,
-      retentionDays: operator.retentionDays,
-    },
-    orders,
-    machines,
-    leases: fleet.workflow,
-    payments: new MppxPaymentGateway({
-      secretKey: keys.mppSecretKey,
-      realm: new URL(server.url).host,
-      testPayments: options.testPayments ?? true,
-      replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
-      ...(options.stripe ? { stripe: options.stripe } : {}),
-    }),
-    refunds,
-    clock,
-    log,
+  const apiClients = {
+    ...clients,
+    stepFunctions: localStepFunctions(() => fleet.workflow, stack.stateMachineArn),
   };
-  for (const { operationId } of operations) {
-    const create = OPERATION_HANDLERS[operationId];
-    if (create) handlers[operationId] = create(storefront);
-  }
+  const functions = Object.fromEntries(
+    operations.map(({ operationId }) => {
+      const env = stack.environments.api[operationId];
+      const entry = OPERATION_HANDLERS[operationId];
+      if (!env || !entry) throw new Error(`the stack deploys no function for ${operationId}`);
+      return [operationId, entry.with({ env, clients: apiClients })];
+    }),
+  );
+  Object.assign(handlers, functions);
+  // The fullest view of the storefront (every port) is the one the paid order runs with.
+  const storefront = await functions.createOrder?.storefront();
+  if (!storefront) throw new Error('the stack deploys no createOrder function');
   return {
     url: server.url,
     storefront,
+    stack,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
     fleet,
