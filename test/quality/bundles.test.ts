@@ -146,8 +146,12 @@ describe('the deployed bundles', () => {
     }
     const failures: string[] = [];
     for (const bundle of bundles) {
+      // Functions added later (other steps, edge code) get an empty event: whatever they make
+      // of it, they must have got past their own configuration to make anything of it.
       const event =
-        bundle.name in WORKFLOW_EVENTS ? WORKFLOW_EVENTS[bundle.name] : apiEvent(bundle.name);
+        bundle.name in OPERATION_ACCESS
+          ? apiEvent(bundle.name)
+          : (WORKFLOW_EVENTS[bundle.name] ?? {});
       const outcome = await invokeBundle(bundle.file, bundle.exportName, event, {
         ...environmentOf(bundle),
         AWS_REGION: LOCAL_REGION,
