@@ -3,13 +3,17 @@ import { parseEnvironment } from '../runtime/environment-values.js';
 import { smokeAgentEnvironmentSchema } from './smoke-agent-environment.js';
 import { runSmokeJourney, type SmokeResult } from './smoke-journey.js';
 
+/** The log line the integration test's assertion waits for (its CloudWatch Logs filter term). */
+export const JOURNEY_PASSED = 'smoke.journey.passed';
+
 /**
  * The smoke journey as a Lambda function, for the integration test: deployed next to a
- * disposable stage and invoked by the test's assertion, it answers with every step's outcome.
+ * disposable stage and invoked asynchronously by the test (a journey outlasts the assertion
+ * provider's own two-minute calls), it logs each step and, last, whether the journey passed.
  */
 export const handler = async (): Promise<SmokeResult> => {
   const config = parseEnvironment(smokeAgentEnvironmentSchema, process.env, 'smoke agent');
-  return runSmokeJourney({
+  const result = await runSmokeJourney({
     baseUrl: config.STOREFRONT_URL,
     sshPublicKey: throwawayEd25519Key('storefront-integ'),
     payment: { method: 'test' },
@@ -17,4 +21,6 @@ export const handler = async (): Promise<SmokeResult> => {
     timeoutMs: 12 * 60_000,
     report: (step) => console.info(JSON.stringify(step)),
   });
+  console.info(result.ok ? JOURNEY_PASSED : 'smoke.journey.failed');
+  return result;
 };

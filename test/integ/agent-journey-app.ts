@@ -1,7 +1,8 @@
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult, IntegTest, InvocationType } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { JOURNEY_PASSED } from '../../lambdas/operator/smoke-agent.js';
 import { smokeAgentEnvironmentSchema } from '../../lambdas/operator/smoke-agent-environment.js';
 import { cdkJsonContext, readConfig } from '../../lib/config.js';
 import type { FrontDoor } from '../../lib/front-door.js';
@@ -19,8 +20,9 @@ export const INTEG_CONTEXT = {
 /**
  * The integration test an operator runs on a real account (integ-runner deploys it, runs
  * the assertion, destroys it): the whole stack as `cdk deploy` ships it, plus an agent
- * function that plays the smoke journey against the stage's front door. The assertion
- * invokes the agent and expects every step of the journey to have passed.
+ * function that plays the smoke journey against the stage's front door. The assertions start
+ * the agent once (asynchronously: a journey takes minutes, the assertion provider's calls
+ * two at most) and wait until its log says that every step passed.
  */
 export function agentJourneyApp(extraContext: Record<string, unknown> = {}) {
   const context = { ...cdkJsonContext(), ...INTEG_CONTEXT, ...extraContext };
@@ -43,14 +45,19 @@ export function agentJourneyApp(extraContext: Record<string, unknown> = {}) {
     diffAssets: false,
     cdkCommandOptions: { destroy: { args: { force: true } } },
   });
+  // One journey per test run: an asynchronous invocation is retried on errors by default.
+  agent.configureAsyncInvoke({ retryAttempts: 0 });
   integ.assertions
-    .invokeFunction({ functionName: agent.functionName })
-    .expect(
-      ExpectedResult.objectLike({
-        StatusCode: 200,
-        Payload: Match.serializedJson(Match.objectLike({ ok: true })),
-      }),
-    )
-    .waitForAssertions({ totalTimeout: Duration.minutes(16), interval: Duration.minutes(1) });
+    .invokeFunction({ functionName: agent.functionName, invocationType: InvocationType.EVENT })
+    .expect(ExpectedResult.objectLike({ StatusCode: 202 }))
+    .next(
+      integ.assertions
+        .awsApiCall('CloudWatchLogs', 'filterLogEvents', {
+          logGroupName: agent.logGroup.logGroupName,
+          filterPattern: `"${JOURNEY_PASSED}"`,
+        })
+        .expect(ExpectedResult.objectLike({ events: Match.arrayWith([Match.objectLike({})]) }))
+        .waitForAssertions({ totalTimeout: Duration.minutes(20), interval: Duration.minutes(1) }),
+    );
   return { app, stack, agent, integ };
 }
