@@ -17,6 +17,8 @@ export interface SmokeOptions {
   sshPublicKey: string;
   /** How long a machine may take to become active, and to stop. */
   timeoutMs?: number;
+  /** How often the machine's status is read while waiting. */
+  pollMs?: number;
   report?: (step: SmokeStep) => void;
   fetch?: typeof fetch;
 }
@@ -37,6 +39,19 @@ export interface SmokeResult {
 type Body = Record<string, any>;
 
 class StepFailed extends Error {}
+
+/** The journey's steps, in order: an exception is reported against the step in progress. */
+export const SMOKE_STEPS = [
+  'discovery',
+  'health',
+  'quote',
+  'order without payment',
+  'order paid',
+  'machine active',
+  'lease extended (paid)',
+  'terminate',
+  'machine terminated',
+] as const;
 
 async function paymentClient(options: SmokeOptions, fetchImpl: typeof fetch) {
   if (options.payment.method === 'test')
@@ -89,7 +104,7 @@ export async function runSmokeJourney(options: SmokeOptions): Promise<SmokeResul
       if (read.status !== 200) return read;
       if (wanted.includes(read.body.status) || read.body.status === 'failed') return read;
       if (Date.now() > deadline) return read;
-      await sleep(5_000);
+      await sleep(options.pollMs ?? 5_000);
     }
   };
   let machineId: string | undefined;
@@ -186,7 +201,7 @@ export async function runSmokeJourney(options: SmokeOptions): Promise<SmokeResul
   } catch (error) {
     if (!(error instanceof StepFailed)) {
       const entry = {
-        step: 'error',
+        step: SMOKE_STEPS[steps.length] ?? 'error',
         ok: false,
         detail: error instanceof Error ? error.message : String(error),
       };
