@@ -1,7 +1,8 @@
 /**
  * npm run bench: measures the local storefront (in memory, one process, real HTTP):
  * request latency and throughput per endpoint, the paid-order round trip, how long a lease
- * takes from paid to active, and how many Step Functions transitions a lease costs.
+ * takes from paid to active, how many Step Functions transitions a lease costs, and each
+ * function bundle's size and cold import time (`npm run bench -- --bundles-only` for those alone).
  * Numbers depend on the machine; compare runs on the same one.
  */
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import type { Logger } from '../lambdas/core/ports.js';
 import { marginTable } from '../lambdas/core/unit-economics.js';
 import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
 import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
+import { benchBundles } from './bench-bundles.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -202,4 +204,5 @@ async function main() {
 }
 
 printPriceMargins();
-await main();
+if (!process.argv.includes('--bundles-only')) await main();
+await benchBundles();

@@ -7,6 +7,10 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadOpenApiDocument, operationsOf } from '../lambdas/contract/openapi-document.js';
+import {
+  type ApiFunctionEnvironment,
+  apiEnvironmentSchema,
+} from '../lambdas/runtime/environment.js';
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
 import { capacityChecking, leaseDeadlineTagging } from './machine-policies.js';
 import { seconds, storefrontFunction } from './node-function.js';
@@ -21,9 +25,15 @@ export interface ApiFunctionsProps {
   /** The value of the managed-by tag on the stack's instances. */
   managedBy: string;
   /** Environment shared by every API function (configuration, never secrets). */
-  environment: Record<string, string>;
+  environment: SharedApiEnvironment;
   logRetention: RetentionDays;
 }
+
+/** What every API function is given alike; the rest depends on the operation's grants. */
+export type SharedApiEnvironment = Omit<
+  ApiFunctionEnvironment,
+  'OPERATION_ID' | 'STOREFRONT_SECRET_ARN' | 'STRIPE_SECRET_ARN' | 'STATE_MACHINE_ARN'
+>;
 
 /**
  * One function per operationId of openapi.json, from lambdas/api/<operationId>.ts, each
@@ -46,6 +56,7 @@ export class ApiFunctions extends Construct {
         // API Gateway gives up after 29 s; the payment lock (60 s) outlasts this.
         timeout: seconds(28),
         logRetention: props.logRetention,
+        environmentSchema: apiEnvironmentSchema,
         environment: {
           ...props.environment,
           OPERATION_ID: operationId,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
 import { type Catalog, PRODUCT_IDS } from '../lambdas/core/products.js';
 import { assertCatalogCoversCosts } from '../lambdas/core/unit-economics.js';

@@ -12,12 +12,21 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type * as z from 'zod';
 import type { Catalog } from '../lambdas/core/products.js';
+import {
+  type LaunchFunctionEnvironment,
+  launchEnvironmentSchema,
+  type RefundFunctionEnvironment,
+  refundEnvironmentSchema,
+  type WorkflowFunctionEnvironment,
+  workflowEnvironmentSchema,
+} from '../lambdas/runtime/workflow-environment.js';
 import { EXECUTION_ENDED_BADLY } from '../lambdas/workflow/execution-status.js';
 import type { Compute } from './compute.js';
 import { leaseWorkflowDefinition } from './lease-workflow-definition.js';
 import { grantLeaseWorkflowPermissions } from './lease-workflow-permissions.js';
-import { storefrontFunction } from './node-function.js';
+import { type EnvironmentSchema, storefrontFunction } from './node-function.js';
 
 export {
   BOOT_POLL_SECONDS,
@@ -60,26 +69,31 @@ export class LeaseWorkflow extends Construct {
     const stack = Stack.of(this);
     const managedBy = stack.stackName;
     const { table, compute } = props;
-    const environment = {
+    const environment: WorkflowFunctionEnvironment = {
       TABLE_NAME: table.tableName,
       PRODUCT_CATALOG: props.productCatalogJson,
       MANAGED_BY: managedBy,
       RETENTION_DAYS: String(props.retentionDays),
       RECONCILE_GRACE_MINUTES: String(RECONCILE_GRACE_MINUTES),
     };
-    const stripe: Record<string, string> = props.stripeSecret
-      ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
-      : {};
-    const fn = (
+    // The functions that refund (refund, cleanup, reconcile) read the Stripe key when configured.
+    const refunding: RefundFunctionEnvironment = {
+      ...environment,
+      ...(props.stripeSecret ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn } : {}),
+    };
+    // Each function's environment is typed against (and checked by) the schema it parses.
+    const fn = <Schema extends EnvironmentSchema>(
       name: string,
       entry: string,
       description: string,
-      extra: Record<string, string> = {},
+      environmentSchema: Schema,
+      functionEnvironment: z.input<NoInfer<Schema>>,
     ) =>
       storefrontFunction(this, name, {
         entry,
         description,
-        environment: { ...environment, ...extra },
+        environmentSchema,
+        environment: functionEnvironment,
         timeout: Duration.seconds(60),
         memorySize: 256,
         logRetention: props.logRetention,
@@ -89,7 +103,9 @@ export class LeaseWorkflow extends Construct {
       'LaunchInstance',
       'lambdas/workflow/launch-instance.ts',
       'Lease workflow: launch the instance',
+      launchEnvironmentSchema,
       {
+        ...environment,
         LAUNCH_TEMPLATES: stack.toJsonString(
           Object.fromEntries(
             Object.entries(compute.launchTemplates).map(([product, t]) => [
@@ -99,35 +115,42 @@ export class LeaseWorkflow extends Construct {
           ),
         ),
         SUBNETS: stack.toJsonString(compute.subnets),
-      },
+      } satisfies LaunchFunctionEnvironment,
     );
     const inspect = fn(
       'InspectInstance',
       'lambdas/workflow/inspect-instance.ts',
       'Lease workflow: is the machine usable yet?',
+      workflowEnvironmentSchema,
+      environment,
     );
     const records = fn(
       'LeaseRecords',
       'lambdas/workflow/lease-records.ts',
       "Lease workflow: record the lease's transitions",
+      workflowEnvironmentSchema,
+      environment,
     );
     const reconcile = fn(
       'ReconcileFleet',
       'lambdas/workflow/reconcile-fleet.ts',
       'Terminates instances that outlived their lease',
-      stripe,
+      refundEnvironmentSchema,
+      refunding,
     );
     const refund = fn(
       'RefundLease',
       'lambdas/workflow/refund-lease.ts',
       'Lease workflow: refund a lease that failed',
-      stripe,
+      refundEnvironmentSchema,
+      refunding,
     );
     const cleanup = fn(
       'CleanupLease',
       'lambdas/workflow/cleanup-lease.ts',
       'Ends the lease of a failed, timed-out or aborted workflow execution',
-      stripe,
+      refundEnvironmentSchema,
+      refunding,
     );
     this.functions = { launch, inspect, records, refund, reconcile, cleanup };
 

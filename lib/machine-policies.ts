@@ -21,7 +21,8 @@ export function leaseDeadlineTagging(scope: Construct, managedBy: string): Polic
 
 /**
  * What the availability check before payment reads. EC2 Describe* actions have no
- * resource-level permissions, so '*' is the only scope AWS offers.
+ * resource-level permissions, so '*' is the only scope AWS offers; Service Quotas'
+ * GetServiceQuota is likewise granted on '*' (its quotas are addressed by service and code).
  */
 export function capacityChecking(): PolicyStatement {
   return new PolicyStatement({
@@ -30,6 +31,7 @@ export function capacityChecking(): PolicyStatement {
       'ec2:DescribeInstanceTypes',
       'ec2:DescribeInstances',
       'ec2:DescribeCapacityReservations',
+      'servicequotas:GetServiceQuota',
     ],
     resources: ['*'],
   });

@@ -82,11 +82,13 @@ export class StorefrontStack extends Stack {
         TABLE_NAME: data.table.tableName,
         PRODUCT_CATALOG: productCatalogJson,
         TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
-        ALLOW_UNPAID_MACHINE_CREATE: String(config.allowUnpaidMachineCreate),
+        ALLOW_UNPAID_MACHINE_CREATE: config.allowUnpaidMachineCreate ? 'true' : 'false',
         MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
         PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
         RETENTION_DAYS: String(config.retentionDays),
-        ...(config.stripeNetworkId ? { STRIPE_NETWORK_ID: config.stripeNetworkId } : {}),
+        ...(config.stripeSecretName && config.stripeNetworkId
+          ? { STRIPE_NETWORK_ID: config.stripeNetworkId }
+          : {}),
         STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
         ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
       },

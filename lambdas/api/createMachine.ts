@@ -2,6 +2,10 @@ import { createUnpaidMachine } from '../core/use-cases/create-unpaid-machine.js'
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { ec2Machines } from '../runtime/parts/ec2-machines.js';
+import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
+import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
+import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createCreateMachineHandler = apiRoute(
   { operationId: 'createMachine', takesBody: true },
@@ -11,5 +15,10 @@ export const createCreateMachineHandler = apiRoute(
     }),
 );
 
-/** Lambda entry point. */
-export const handler = onLambda(createCreateMachineHandler);
+/** Lambda entry point, bundled with only the parts this operation uses. */
+export const handler = onLambda(createCreateMachineHandler, {
+  secrets: secretsManagerSecrets,
+  stores: tableStores,
+  leases: stepFunctionsLeases,
+  machines: ec2Machines,
+});

@@ -4,6 +4,11 @@ import { apiRoute } from '../http/api-handler.js';
 import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { ec2Machines } from '../runtime/parts/ec2-machines.js';
+import { mppxPayments } from '../runtime/parts/mppx-payments.js';
+import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
+import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
+import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createCreateOrderHandler = apiRoute(
   { operationId: 'createOrder', takesBody: true },
@@ -28,5 +33,11 @@ export const createCreateOrderHandler = apiRoute(
   },
 );
 
-/** Lambda entry point. */
-export const handler = onLambda(createCreateOrderHandler);
+/** Lambda entry point, bundled with only the parts this operation uses. */
+export const handler = onLambda(createCreateOrderHandler, {
+  secrets: secretsManagerSecrets,
+  stores: tableStores,
+  leases: stepFunctionsLeases,
+  payments: mppxPayments,
+  machines: ec2Machines,
+});

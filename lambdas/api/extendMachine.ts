@@ -3,6 +3,10 @@ import { apiRoute } from '../http/api-handler.js';
 import { paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { ec2Machines } from '../runtime/parts/ec2-machines.js';
+import { mppxPayments } from '../runtime/parts/mppx-payments.js';
+import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
+import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createExtendMachineHandler = apiRoute(
   { operationId: 'extendMachine', takesBody: true },
@@ -30,5 +34,10 @@ export const createExtendMachineHandler = apiRoute(
   },
 );
 
-/** Lambda entry point. */
-export const handler = onLambda(createExtendMachineHandler);
+/** Lambda entry point, bundled with only the parts this operation uses. */
+export const handler = onLambda(createExtendMachineHandler, {
+  secrets: secretsManagerSecrets,
+  stores: tableStores,
+  payments: mppxPayments,
+  machines: ec2Machines,
+});

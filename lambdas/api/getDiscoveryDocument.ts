@@ -19,5 +19,5 @@ export const createGetDiscoveryDocumentHandler = apiRoute(
     ),
 );
 
-/** Lambda entry point. */
+/** Lambda entry point: needs no AWS client and no payment keys. */
 export const handler = onLambda(createGetDiscoveryDocumentHandler);

@@ -2,6 +2,7 @@ import { readMachine } from '../core/use-cases/read-machine.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createGetMachineHandler = apiRoute(
   { operationId: 'getMachine' },
@@ -9,5 +10,5 @@ export const createGetMachineHandler = apiRoute(
     json(200, await readMachine(storefront, pathParameter('machine_id'), header('authorization'))),
 );
 
-/** Lambda entry point. */
-export const handler = onLambda(createGetMachineHandler);
+/** Lambda entry point, bundled with only the parts this operation uses. */
+export const handler = onLambda(createGetMachineHandler, { stores: tableStores });

@@ -3,6 +3,7 @@ import { apiRoute } from '../http/api-handler.js';
 import { orderUrl } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createGetOrderHandler = apiRoute(
   { operationId: 'getOrder' },
@@ -12,5 +13,5 @@ export const createGetOrderHandler = apiRoute(
   },
 );
 
-/** Lambda entry point. */
-export const handler = onLambda(createGetOrderHandler);
+/** Lambda entry point, bundled with only the parts this operation uses. */
+export const handler = onLambda(createGetOrderHandler, { stores: tableStores });

@@ -2,6 +2,7 @@ import { listProducts } from '../core/use-cases/list-products.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { ec2Machines } from '../runtime/parts/ec2-machines.js';
 
 export const createListProductsHandler = apiRoute(
   { operationId: 'listProducts' },
@@ -9,4 +10,4 @@ export const createListProductsHandler = apiRoute(
 );
 
 /** Lambda entry point. */
-export const handler = onLambda(createListProductsHandler);
+export const handler = onLambda(createListProductsHandler, { machines: ec2Machines });

@@ -1,35 +1,34 @@
-import type { Storefront } from '../core/use-cases/storefront.js';
-import type { ApiHandler } from '../http/api-handler.js';
-import { createCreateMachineHandler } from './createMachine.js';
-import { createCreateOrderHandler } from './createOrder.js';
-import { createExtendMachineHandler } from './extendMachine.js';
-import { createGetAgentGuideHandler } from './getAgentGuide.js';
-import { createGetDiscoveryDocumentHandler } from './getDiscoveryDocument.js';
-import { createGetMachineHandler } from './getMachine.js';
-import { createGetOrderHandler } from './getOrder.js';
-import { createGetServiceIndexHandler } from './getServiceIndex.js';
-import { createHealthHandler } from './health.js';
-import { createListProductsHandler } from './listProducts.js';
-import { createTerminateMachineHandler } from './terminateMachine.js';
-import { createValidateOrderHandler } from './validateOrder.js';
+import type { ApiFunction } from '../runtime/lambda-entry.js';
+import { handler as createMachine } from './createMachine.js';
+import { handler as createOrder } from './createOrder.js';
+import { handler as extendMachine } from './extendMachine.js';
+import { handler as getAgentGuide } from './getAgentGuide.js';
+import { handler as getDiscoveryDocument } from './getDiscoveryDocument.js';
+import { handler as getMachine } from './getMachine.js';
+import { handler as getOrder } from './getOrder.js';
+import { handler as getServiceIndex } from './getServiceIndex.js';
+import { handler as health } from './health.js';
+import { handler as listProducts } from './listProducts.js';
+import { handler as terminateMachine } from './terminateMachine.js';
+import { handler as validateOrder } from './validateOrder.js';
 
 /**
- * One handler per operationId of openapi.json. The local server routes by this map and
- * the CDK stack deploys one function per entry (from lambdas/api/lambda/<operationId>.ts);
- * both refuse to start if the map and the document disagree.
+ * One Lambda entry per operationId of openapi.json: the CDK stack deploys one function per
+ * entry (from lambdas/api/<operationId>.ts) and the local server runs these same entries
+ * with the environment the stack gives each; both refuse to start if the map and the
+ * document disagree.
  */
-export const OPERATION_HANDLERS: Readonly<Record<string, (storefront: Storefront) => ApiHandler>> =
-  {
-    getDiscoveryDocument: createGetDiscoveryDocumentHandler,
-    health: createHealthHandler,
-    createMachine: createCreateMachineHandler,
-    validateOrder: createValidateOrderHandler,
-    createOrder: createCreateOrderHandler,
-    getOrder: createGetOrderHandler,
-    getMachine: createGetMachineHandler,
-    terminateMachine: createTerminateMachineHandler,
-    extendMachine: createExtendMachineHandler,
-    getServiceIndex: createGetServiceIndexHandler,
-    getAgentGuide: createGetAgentGuideHandler,
-    listProducts: createListProductsHandler,
-  };
+export const OPERATION_HANDLERS: Readonly<Record<string, ApiFunction>> = {
+  getDiscoveryDocument,
+  health,
+  createMachine,
+  validateOrder,
+  createOrder,
+  getOrder,
+  getMachine,
+  terminateMachine,
+  extendMachine,
+  getServiceIndex,
+  getAgentGuide,
+  listProducts,
+};

@@ -2,6 +2,8 @@ import { terminateLease } from '../core/use-cases/terminate-lease.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
+import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createTerminateMachineHandler = apiRoute(
   { operationId: 'terminateMachine' },
@@ -12,5 +14,8 @@ export const createTerminateMachineHandler = apiRoute(
     ),
 );
 
-/** Lambda entry point. */
-export const handler = onLambda(createTerminateMachineHandler);
+/** Lambda entry point, bundled with only the parts this operation uses. */
+export const handler = onLambda(createTerminateMachineHandler, {
+  stores: tableStores,
+  leases: stepFunctionsLeases,
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidRequest } from './errors.js';
 import { type Catalog, PRODUCT_IDS, type ProductId } from './products.js';
 import { checkSshPublicKey } from './ssh-public-key.js';

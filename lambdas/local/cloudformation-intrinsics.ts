@@ -1,14 +1,19 @@
 /**
- * Resolves the CloudFormation intrinsics CDK leaves in a synthesised state machine
- * definition (Fn::Join, Ref, Fn::GetAtt) to local stand-in values.
+ * Resolves the CloudFormation intrinsics CDK leaves in a synthesised template's values (a
+ * state machine definition, a function's environment: Fn::Join, Ref, Fn::GetAtt, Fn::Select,
+ * Fn::GetAZs) to local stand-in values.
  */
 export interface LocalNames {
   ref(logicalId: string): string;
   arn(logicalId: string): string;
+  /** The zones Fn::GetAZs lists for the local region. */
+  zones?: readonly string[];
 }
 
 /** The partition the local model runs in; the definition names it only through AWS::Partition. */
 export const LOCAL_PARTITION = 'aws';
+export const LOCAL_ZONES = ['local-1a', 'local-1b', 'local-1c'] as const;
+
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 
@@ -30,6 +35,14 @@ export function resolveIntrinsics(value: unknown, names: LocalNames): unknown {
   }
   if (entries.length === 1 && key === 'Ref') {
     return PSEUDO[argument as string] ?? names.ref(argument as string);
+  }
+  if (entries.length === 1 && key === 'Fn::GetAZs') return [...(names.zones ?? LOCAL_ZONES)];
+  if (entries.length === 1 && key === 'Fn::Select') {
+    const [index, list] = argument as [unknown, unknown];
+    const items = resolveIntrinsics(list, names) as unknown[];
+    const item = items[Number(resolveIntrinsics(index, names))];
+    if (item === undefined) throw new Error(`Fn::Select ${String(index)} is out of range`);
+    return item;
   }
   if (entries.length === 1 && key === 'Fn::GetAtt') {
     const [logicalId, attribute] = argument as [string, string];

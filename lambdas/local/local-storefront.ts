@@ -1,30 +1,18 @@
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { cdkJsonContext, rateLimitsOf, readConfig } from '../../lib/config.js';
-import { RECONCILE_GRACE_MINUTES } from '../../lib/lease-workflow.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
-import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
-import {
-  ec2CapacityCheck,
-  ON_DEMAND_VCPU_QUOTAS,
-  type QuotaGroup,
-} from '../adapters/ec2/ec2-capacity.js';
-import { instanceTagLeaseDeadlines } from '../adapters/ec2/lease-deadline-tags.js';
-import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
-import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
-import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
+import { ON_DEMAND_VCPU_QUOTAS, type QuotaGroup } from '../adapters/ec2/ec2-capacity.js';
+import type { StripeSettings } from '../adapters/payments/mppx-gateway.js';
 import { OPERATION_HANDLERS } from '../api/operations.js';
 import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
-import { CAPACITY_CACHE_MS, cachedCapacityCheck } from '../core/availability.js';
 import { resolveCatalog } from '../core/catalog.js';
-import { deriveKeys } from '../core/keys.js';
 import type { Clock, Logger } from '../core/ports.js';
 import type { ProductId } from '../core/products.js';
 import { assertCatalogCoversCosts } from '../core/unit-economics.js';
-import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
+import type { Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import type { RateLimits } from '../http/rate-limit-rules.js';
 import { lineLogger } from '../runtime/logger.js';
@@ -33,12 +21,18 @@ import { startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
-import { LOCAL_SUBNETS, localFleet } from './local-fleet.js';
+import { localFleet } from './local-fleet.js';
+import { localSecretsManager } from './local-secrets.js';
+import { localServiceQuotas } from './local-service-quotas.js';
+import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
 import { resumeLeases } from './resume-leases.js';
 import { localStorefrontSecret } from './storefront-secret.js';
+import { type SynthesizedStack, synthesizeLocalStack } from './synthesized-workflow.js';
 
 export const LOCAL_TABLE_NAME = 'storefront-local';
+/** The name the local stack gives the Stripe secret (its value is the options' secret key). */
+const LOCAL_STRIPE_SECRET_NAME = 'local-stripe-secret';
 
 export interface LocalStorefrontOptions {
   host?: string;
@@ -65,12 +59,12 @@ export interface LocalStorefrontOptions {
   ec2Limits?: SimulatedEc2Limits;
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
-  /** Per-client budgets of the front door (default: cdk.json's); false: none (tests, bench). */
-  rateLimits?: RateLimits | false;
   log?: Logger;
   clock?: Clock;
   /** The deployed response path (API Gateway, then the edge functions); on by default. */
   frontDoor?: FrontDoorOptions;
+  /** Per-client budgets as the front door's WAF enforces them (default: cdk.json's); false: none. */
+  rateLimits?: RateLimits | false;
 }
 
 export interface SimulatedEc2Limits {
@@ -107,9 +101,12 @@ export function ec2LimitsFromEnvironment(env: NodeJS.ProcessEnv): SimulatedEc2Li
 
 export interface RunningStorefront {
   url: string;
-  rateLimits: RateLimits | false;
   fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
+  /** What the local storefront runs: the synthesised stack's state machine and environments. */
+  stack: SynthesizedStack;
+  /** The per-client limits the local front door enforces (false: none). */
+  rateLimits: RateLimits | false;
   dataDirectory?: string;
   dynamoEndpoint: string;
   close(): Promise<void>;
@@ -129,9 +126,53 @@ export function handlersForContract() {
   return operations;
 }
 
+/** The operator context the local options stand for, as `-c storefront:<key>=…` would set it. */
+function localContext(options: LocalStorefrontOptions, realm: string): Record<string, unknown> {
+  return {
+    'storefront:realm': realm,
+    'storefront:testPayments': options.testPayments ?? true,
+    ...(options.allowUnpaidCreate !== undefined
+      ? { 'storefront:allowUnpaidMachineCreate': options.allowUnpaidCreate }
+      : {}),
+    ...(options.catalogOverride !== undefined
+      ? { 'storefront:products': options.catalogOverride }
+      : {}),
+    ...(options.allowLossMakingProducts?.length
+      ? { 'storefront:allowLossMakingProducts': [...options.allowLossMakingProducts] }
+      : {}),
+    ...(options.stripe
+      ? {
+          'storefront:stripeSecretName': LOCAL_STRIPE_SECRET_NAME,
+          'storefront:stripeNetworkId': options.stripe.networkId,
+          'storefront:stripePaymentMethodTypes': options.stripe.paymentMethodTypes,
+        }
+      : {}),
+  };
+}
+
+/** The secrets the template's ARNs point at, served by the local Secrets Manager. */
+function localSecrets(
+  stack: SynthesizedStack,
+  storefrontSecret: string,
+  stripeSecretKey: string | undefined,
+): Map<string, string> {
+  const secrets = new Map<string, string>();
+  for (const env of [
+    ...Object.values(stack.environments.api),
+    ...Object.values(stack.environments.workflow),
+  ]) {
+    if (env.STOREFRONT_SECRET_ARN) secrets.set(env.STOREFRONT_SECRET_ARN, storefrontSecret);
+    if (env.STRIPE_SECRET_ARN && stripeSecretKey)
+      secrets.set(env.STRIPE_SECRET_ARN, stripeSecretKey);
+  }
+  return secrets;
+}
+
 /**
- * The whole storefront in one process: local DynamoDB, the API handlers, and the lease
- * state machine run locally against a simulated EC2 fleet.
+ * The whole storefront in one process: local DynamoDB, and every function of the stack (API
+ * and workflow) run through its own Lambda entry with the environment the synthesised
+ * template gives it, its AWS endpoints local: dynalite, the state machine run locally, a
+ * simulated EC2, the local secrets.
  */
 export async function startLocalStorefront(
   options: LocalStorefrontOptions = {},
@@ -143,10 +184,10 @@ export async function startLocalStorefront(
       ? keptClock(options.dataDirectory, options.clockSpeedup ?? 1)
       : acceleratedClock(options.clockSpeedup ?? 1));
   const operations = handlersForContract();
-  const catalog = resolveCatalog(options.catalogOverride ?? {});
   // Operator settings come from cdk.json, as for the deployed stack.
   const operator = readConfig(cdkJsonContext());
-  assertCatalogCoversCosts(catalog, [
+  // Refused before anything starts, naming the product and duration, as `cdk synth` refuses it.
+  assertCatalogCoversCosts(resolveCatalog(options.catalogOverride ?? {}), [
     ...operator.allowLossMakingProducts,
     ...(options.allowLossMakingProducts ?? []),
   ]);
@@ -155,52 +196,57 @@ export async function startLocalStorefront(
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
   });
   const db = documentClient(dynamo.clientConfig);
-  const keys = deriveKeys(localStorefrontSecret(options.dataDirectory));
-  const host = options.host ?? '127.0.0.1';
-  const machines = new DynamoMachineStore(db, LOCAL_TABLE_NAME);
-  const refunds = paymentRefunds({
-    clock,
-    ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
+  const handlers: Record<string, ApiHandler> = {};
+  const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
+  const server = await startLocalHttpServer({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 3000,
+    routes: buildRoutes(operations),
+    handlers,
+    ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
+    rateLimits,
+    onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
   });
-  const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
-  const lifecycle = new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays);
-  const fleet = localFleet({
-    tableName: LOCAL_TABLE_NAME,
-    orders,
-    refunds,
-    db,
-    dynamoClientConfig: dynamo.clientConfig,
-    catalog,
-    machines,
-    lifecycle,
+  const stack = synthesizeLocalStack(
+    LOCAL_TABLE_NAME,
+    localContext(options, new URL(server.url).host),
+  );
+  const clients = {
+    dynamodb: dynamo.clientConfig,
+    secretsManager: localSecretsManager(
+      localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
+    ),
     clock,
     log,
+    provider: 'local-simulated-ec2',
+  };
+  const fleet = localFleet({
+    stack,
+    clients,
     ec2Timing: options.ec2Timing ?? { bootMs: 1500, readyMs: 1000, shutdownMs: 1000 },
     workflowTiming: {
       ...(options.workflowTiming ?? { pollMs: 1000, retryMs: 1000 }),
       clockSpeedup: options.clockSpeedup ?? 1,
     },
-    reconcileGraceMinutes: RECONCILE_GRACE_MINUTES,
     ...(options.dataDirectory
       ? { ec2JournalFile: join(options.dataDirectory, 'simulated-ec2.jsonl') }
       : {}),
-  });
-  // Leases live in the data of an earlier run go on (or, their machine lost, are refunded).
-  await resumeLeases({
-    ec2: fleet.ec2,
-    workflow: fleet.workflow,
-    liveLeases: () => liveLeasesByItem(db, LOCAL_TABLE_NAME),
-    orders,
-    machines,
-    refunds,
-    lifecycle,
-    clock,
-    log,
   });
   for (const [group, vcpus] of Object.entries(options.ec2Limits?.vcpuQuotas ?? {})) {
     fleet.ec2.vcpuQuotas.set(ON_DEMAND_VCPU_QUOTAS[group as QuotaGroup].code, vcpus);
   }
   for (const type of options.ec2Limits?.notOffered ?? []) fleet.ec2.notOffered.add(type);
+  // Leases live in the data of an earlier run go on (or, their machine lost, are refunded).
+  await resumeLeases({
+    ec2: fleet.ec2,
+    workflow: fleet.workflow,
+    liveLeases: () => liveLeasesByItem(db, LOCAL_TABLE_NAME),
+    machines: new DynamoMachineStore(db, LOCAL_TABLE_NAME),
+    refund: fleet.refundLease,
+    lifecycle: new LeaseLifecycleStore(db, LOCAL_TABLE_NAME, operator.retentionDays),
+    clock,
+    log,
+  });
   const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
   const reconciler =
     reconcileEveryMs > 0
@@ -210,59 +256,29 @@ export async function startLocalStorefront(
             .catch((error: unknown) => log.error('reconcile.failed', { error: String(error) }));
         }, reconcileEveryMs).unref()
       : undefined;
-  const handlers: Record<string, ApiHandler> = {};
-  const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
-  const server = await startLocalHttpServer({
-    host,
-    port: options.port ?? 3000,
-    routes: buildRoutes(operations),
-    handlers,
-    ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
-    rateLimits,
-    onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
-  });
-  const storefront: Storefront = {
-    settings: {
-      ...DEFAULT_SETTINGS,
-      catalog,
-      keys,
-      allowUnpaidCreate: options.allowUnpaidCreate ?? false,
-      provider: 'local-simulated-ec2',
-      provisioningTimeoutMinutes: operator.provisioningTimeoutMinutes,
-      retentionDays: operator.retentionDays,
-    },
-    orders,
-    machines,
-    leases: fleet.workflow,
-    payments: new MppxPaymentGateway({
-      secretKey: keys.mppSecretKey,
-      realm: new URL(server.url).host,
-      testPayments: options.testPayments ?? true,
-      replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
-      ...(options.stripe ? { stripe: options.stripe } : {}),
-    }),
-    refunds,
-    capacity: cachedCapacityCheck(
-      ec2CapacityCheck({
-        ec2: fleet.ec2,
-        zones: LOCAL_SUBNETS.map((subnet) => subnet.availabilityZone),
-        quotas: fleet.ec2.serviceQuota,
-        clock,
-      }),
-      { ttlMs: CAPACITY_CACHE_MS, clock },
-    ),
-    deadlines: instanceTagLeaseDeadlines(fleet.ec2, log),
-    clock,
-    log,
+  const apiClients = {
+    ...clients,
+    stepFunctions: localStepFunctions(() => fleet.workflow, stack.stateMachineArn),
+    ec2: fleet.ec2,
+    serviceQuotas: localServiceQuotas(fleet.ec2),
   };
-  for (const { operationId } of operations) {
-    const create = OPERATION_HANDLERS[operationId];
-    if (create) handlers[operationId] = create(storefront);
-  }
+  const functions = Object.fromEntries(
+    operations.map(({ operationId }) => {
+      const env = stack.environments.api[operationId];
+      const entry = OPERATION_HANDLERS[operationId];
+      if (!env || !entry) throw new Error(`the stack deploys no function for ${operationId}`);
+      return [operationId, entry.with({ env, clients: apiClients })];
+    }),
+  );
+  Object.assign(handlers, functions);
+  // The fullest view of the storefront (every port) is the one the paid order runs with.
+  const storefront = await functions.createOrder?.storefront();
+  if (!storefront) throw new Error('the stack deploys no createOrder function');
   return {
     url: server.url,
-    rateLimits,
     storefront,
+    stack,
+    rateLimits,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
     fleet,

@@ -1,13 +1,14 @@
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import type { MachineRecord, MachineStatus } from '../core/machine.js';
-import type { LeaseWorkflow, Logger } from '../core/ports.js';
-import {
-  type RefundDependencies,
-  refundFailedLease,
-} from '../core/use-cases/refund-failed-lease.js';
+import type { Clock, LeaseWorkflow, Logger, MachineStore } from '../core/ports.js';
+import type { RefundLease } from '../workflow/refund-lease.js';
 import type { SimulatedEc2 } from './simulated-ec2.js';
 
-export interface ResumeLeasesDependencies extends RefundDependencies {
+export interface ResumeLeasesDependencies {
+  machines: Pick<MachineStore, 'get'>;
+  /** The workflow's refund step (it clears the `refund_due` that failing the lease wrote). */
+  refund: RefundLease;
+  clock: Clock;
   /** Machine items that were live when the storefront stopped. */
   liveLeases: () => Promise<MachineRecord[]>;
   ec2: Pick<SimulatedEc2, 'instance'>;
@@ -72,7 +73,7 @@ export async function resumeLeases(deps: ResumeLeasesDependencies): Promise<Resu
 async function failAndRefund(deps: ResumeLeasesDependencies, lease: MachineRecord) {
   await deps.lifecycle.markLost(lease.machine_id, LOST_MACHINE, deps.clock.now());
   // Also when the write above lost a race: the refund is keyed and recorded once.
-  const refund = await refundFailedLease(deps, lease.machine_id);
+  const refund = await deps.refund({ machine_id: lease.machine_id });
   deps.log.warn('lease.lost_by_restart', {
     machine_id: lease.machine_id,
     instance_id: lease.instance_id,

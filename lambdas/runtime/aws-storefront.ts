@@ -1,129 +1,116 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { documentClient } from '../adapters/dynamodb/document-client.js';
-import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
-import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
-import { ec2CapacityCheck } from '../adapters/ec2/ec2-capacity.js';
-import {
-  instanceTagLeaseDeadlines,
-  unpublishedLeaseDeadlines,
-} from '../adapters/ec2/lease-deadline-tags.js';
-import { MppxPaymentGateway, type StripeSettings } from '../adapters/payments/mppx-gateway.js';
 import { offersOnlyGateway } from '../adapters/payments/offers-only-gateway.js';
-import { noRefunds, paymentRefunds } from '../adapters/payments/refund-gateway.js';
-import { dynamoReplayStore } from '../adapters/payments/replay-store.js';
-import { readSecretString, secretsManager } from '../adapters/secrets/secrets-manager.js';
-import { StepFunctionsLeaseWorkflow } from '../adapters/workflow/step-functions-lease-workflow.js';
-import { CAPACITY_CACHE_MS, cachedCapacityCheck, uncheckedCapacity } from '../core/availability.js';
+import { noRefunds } from '../adapters/payments/refund-gateway.js';
+import { uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
-import type { LeaseWorkflow } from '../core/ports.js';
+import type { LeaseDeadlines, LeaseWorkflow, MachineStore, OrderStore } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
-import { type LambdaEnvironment, readEnvironment } from './environment.js';
+import { readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
-import { OPERATION_ACCESS, type OperationAccess } from './operation-access.js';
-import { tracedClient } from './tracing.js';
+import { OPERATION_ACCESS } from './operation-access.js';
+import type { FunctionRuntime } from './runtime-clients.js';
+import type { StorefrontParts } from './storefront-parts.js';
 
-/** Keys for a function that was given no access to the storefront secret: any use is a bug. */
-const unavailableKeys = (operationId: string): StorefrontKeys =>
-  new Proxy({} as StorefrontKeys, {
+/** A port this function was not given: any use is a bug, and says which. */
+function unavailable<T extends object>(operationId: string, what: string): T {
+  return new Proxy({} as T, {
     get: (_target, key) => {
-      throw new Error(
-        `${operationId} has no access to the storefront secret (needed ${String(key)})`,
-      );
+      if (key === 'then') return undefined;
+      throw new Error(`${operationId} has no ${what} (needed ${String(key)})`);
     },
   });
-
-const noWorkflow: LeaseWorkflow = {
-  start: async () => {
-    throw new Error('this function may not start lease workflows');
-  },
-  terminationRequested: async () => {
-    throw new Error('this function may not signal lease workflows');
-  },
-};
-
-function stripeSettings(
-  env: LambdaEnvironment,
-  secretKey: string | undefined,
-): StripeSettings | undefined {
-  if (!env.STRIPE_SECRET_ARN) return undefined;
-  if (!secretKey || !env.STRIPE_NETWORK_ID) return undefined;
-  return {
-    secretKey,
-    networkId: env.STRIPE_NETWORK_ID,
-    paymentMethodTypes: env.STRIPE_PAYMENT_METHOD_TYPES.split(',').map((type) => type.trim()),
-  };
 }
 
-async function loadSecrets(env: LambdaEnvironment, access: OperationAccess) {
-  const client = tracedClient(secretsManager());
-  try {
-    const wants = (name: 'storefront' | 'stripe', arn: string | undefined) =>
-      access.secrets.includes(name) && arn
-        ? readSecretString(client, arn)
-        : Promise.resolve(undefined);
-    const [storefront, stripe] = await Promise.all([
-      wants('storefront', env.STOREFRONT_SECRET_ARN),
-      wants('stripe', env.STRIPE_SECRET_ARN),
-    ]);
-    return { storefront, stripe };
-  } finally {
-    client.destroy();
-  }
+/** Functions without EC2 access never move a machine's lease-end tag. */
+const unpublishedLeaseDeadlines: LeaseDeadlines = { publish: async () => {} };
+
+function required<T>(part: T | undefined, operationId: string, name: string): T {
+  if (!part)
+    throw new Error(
+      `${operationId} is granted ${name} (operation-access.ts) but its entry wires no ${name} part`,
+    );
+  return part;
 }
 
 /**
- * The storefront as one Lambda function sees it: configuration from the environment,
- * secrets from Secrets Manager (read once per container), and only the adapters this
- * operation is allowed to use.
+ * The composition root of every API function, on Lambda and locally alike: configuration
+ * from the function's environment, secrets read once per container, and only the adapters
+ * this operation is granted (OPERATION_ACCESS) and its entry bundles (parts). Local runs
+ * differ only in `runtime.clients` (endpoints, clock).
  */
-export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promise<Storefront> {
-  const config = readEnvironment(env);
-  const access = OPERATION_ACCESS[config.OPERATION_ID];
-  if (!access) throw new Error(`unknown operation ${config.OPERATION_ID}`);
-  const log = jsonLogger();
-  const secrets = await loadSecrets(config, access);
-  const keys = secrets.storefront
-    ? deriveKeys(secrets.storefront)
-    : unavailableKeys(config.OPERATION_ID);
-  const db = tracedClient(documentClient());
-  const clock = { now: () => new Date() };
-  const testPayments = config.TEST_PAYMENTS === 'enabled';
-  const stripeConfigured = Boolean(config.STRIPE_SECRET_ARN && config.STRIPE_NETWORK_ID);
-  // Only the operations that take payments hold payment keys; the others just describe the methods.
-  const takesPayments = access.secrets.includes('stripe');
-  const payments = takesPayments
-    ? new MppxPaymentGateway({
-        secretKey: keys.mppSecretKey,
-        realm: config.MPP_REALM,
-        testPayments,
-        replayStore: dynamoReplayStore(db, config.TABLE_NAME),
-        ...(stripeConfigured ? { stripe: stripeSettings(config, secrets.stripe) } : {}),
-      })
-    : offersOnlyGateway({ stripe: stripeConfigured, testPayments });
+export async function composeStorefront(
+  parts: StorefrontParts,
+  runtime: FunctionRuntime,
+): Promise<Storefront> {
+  const config = readEnvironment(runtime.env);
+  const operationId = config.OPERATION_ID;
+  const access = OPERATION_ACCESS[operationId];
+  if (!access) throw new Error(`unknown operation ${operationId}`);
+  const clients = runtime.clients ?? {};
+  const log = clients.log ?? jsonLogger();
+  const clock = clients.clock ?? { now: () => new Date() };
+
+  const secretArns = {
+    storefront: access.secrets.includes('storefront') ? config.STOREFRONT_SECRET_ARN : undefined,
+    stripe: access.secrets.includes('stripe') ? config.STRIPE_SECRET_ARN : undefined,
+  };
+  const wanted = [secretArns.storefront, secretArns.stripe].filter(
+    (arn): arn is string => arn !== undefined,
+  );
+  const values = wanted.length
+    ? await required(parts.secrets, operationId, 'secrets')(clients, wanted)
+    : [];
+  const secretValue = (arn: string | undefined) =>
+    arn === undefined ? undefined : values[wanted.indexOf(arn)];
+  const storefrontSecret = secretValue(secretArns.storefront);
+  const stripeSecretKey = secretValue(secretArns.stripe);
+  const keys = storefrontSecret
+    ? deriveKeys(storefrontSecret)
+    : unavailable<StorefrontKeys>(operationId, 'access to the storefront secret');
+
+  const stores = access.table
+    ? required(parts.stores, operationId, 'table stores')({ tableName: config.TABLE_NAME, clients })
+    : undefined;
   const leases =
     access.workflow && config.STATE_MACHINE_ARN
-      ? new StepFunctionsLeaseWorkflow(
-          tracedClient(new SFNClient({})),
-          config.STATE_MACHINE_ARN,
-          log,
-        )
-      : noWorkflow;
+      ? required(
+          parts.leases,
+          operationId,
+          'lease workflow',
+        )({ stateMachineArn: config.STATE_MACHINE_ARN, clients, log })
+      : unavailable<LeaseWorkflow>(operationId, 'lease workflow');
+  // Only the operations that take payments hold payment keys; the others just describe the methods.
+  const takesPayments = access.secrets.includes('stripe');
+  const paid =
+    takesPayments && stores
+      ? required(
+          parts.payments,
+          operationId,
+          'payments',
+        )({ config, keys, stripeSecretKey, db: stores.db, clock })
+      : {
+          payments: offersOnlyGateway({
+            // Functions that only describe payments hold no Stripe secret ARN: the stack gives
+            // every function the network id exactly when Stripe is configured.
+            stripe: Boolean(config.STRIPE_NETWORK_ID),
+            testPayments: config.TEST_PAYMENTS === 'enabled',
+          }),
+          refunds: noRefunds,
+        };
   const machineAccess = access.ec2 ?? [];
-  const ec2 = machineAccess.length ? new EC2Client({}) : undefined;
-  const capacity =
-    ec2 && machineAccess.includes('capacity') && config.MACHINE_ZONES
-      ? cachedCapacityCheck(
-          // Service Quotas needs @aws-sdk/client-service-quotas (not installed): quotas unchecked.
-          ec2CapacityCheck({ ec2, zones: config.MACHINE_ZONES.split(','), clock }),
-          { ttlMs: CAPACITY_CACHE_MS, clock },
-        )
-      : uncheckedCapacity;
-  const deadlines =
-    ec2 && machineAccess.includes('leaseDeadlines')
-      ? instanceTagLeaseDeadlines(ec2, log)
-      : unpublishedLeaseDeadlines;
+  const machines = machineAccess.length
+    ? required(
+        parts.machines,
+        operationId,
+        'EC2 access',
+      )({
+        access: machineAccess,
+        zones: config.MACHINE_ZONES ? config.MACHINE_ZONES.split(',') : [],
+        clients,
+        clock,
+        log,
+      })
+    : { capacity: uncheckedCapacity, deadlines: unpublishedLeaseDeadlines };
   return {
     settings: {
       ...DEFAULT_SETTINGS,
@@ -132,18 +119,14 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
       allowUnpaidCreate: config.ALLOW_UNPAID_MACHINE_CREATE,
       provisioningTimeoutMinutes: config.PROVISIONING_TIMEOUT_MINUTES,
       retentionDays: config.RETENTION_DAYS,
-      provider: 'aws-ec2',
+      provider: clients.provider ?? 'aws-ec2',
       ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     },
-    orders: new DynamoOrderStore(db, config.TABLE_NAME),
-    machines: new DynamoMachineStore(db, config.TABLE_NAME),
+    orders: stores?.orders ?? unavailable<OrderStore>(operationId, 'order table access'),
+    machines: stores?.machines ?? unavailable<MachineStore>(operationId, 'machine table access'),
     leases,
-    payments,
-    refunds: takesPayments
-      ? paymentRefunds({ clock, ...(secrets.stripe ? { stripeSecretKey: secrets.stripe } : {}) })
-      : noRefunds,
-    capacity,
-    deadlines,
+    ...paid,
+    ...machines,
     clock,
     log,
   };

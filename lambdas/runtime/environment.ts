@@ -1,15 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { type EnvironmentOf, flag, parseEnvironment, wholeNumber } from './environment-values.js';
 
 /**
- * The Lambda functions' configuration, as the CDK stack sets it. Secrets are not here:
- * only the ARNs of the Secrets Manager secrets that hold them.
+ * The API functions' configuration, as the CDK stack sets it (lib/api-functions.ts types
+ * the construct's environment against this schema). Secrets are not here: only the ARNs
+ * of the Secrets Manager secrets that hold them.
  */
-const flag = z
-  .enum(['true', 'false'])
-  .default('false')
-  .transform((value) => value === 'true');
-
-const environmentSchema = z.object({
+export const apiEnvironmentSchema = z.object({
   OPERATION_ID: z.string().min(1),
   TABLE_NAME: z.string().min(1),
   STOREFRONT_SECRET_ARN: z.string().min(1).optional(),
@@ -20,23 +17,21 @@ const environmentSchema = z.object({
   ALLOW_UNPAID_MACHINE_CREATE: flag,
   PRODUCT_CATALOG: z.string().default('{}'),
   MPP_REALM: z.string().min(1),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
-  PROVISIONING_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(120),
-  RETENTION_DAYS: z.coerce.number().int().min(1).max(365),
+  PROVISIONING_TIMEOUT_MINUTES: wholeNumber(1, 120),
+  RETENTION_DAYS: wholeNumber(1, 365),
   /** Availability Zones of the machines' subnets (comma list), for the capacity check. */
   MACHINE_ZONES: z.string().min(1).optional(),
   /** The stack's name, as tagged on its instances. */
   MANAGED_BY: z.string().min(1).optional(),
 });
 
-export type LambdaEnvironment = z.infer<typeof environmentSchema>;
+export type LambdaEnvironment = z.output<typeof apiEnvironmentSchema>;
+export type ApiFunctionEnvironment = EnvironmentOf<typeof apiEnvironmentSchema>;
 
-export function readEnvironment(env: NodeJS.ProcessEnv): LambdaEnvironment {
-  const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`invalid function configuration: ${issue?.path.join('.')}: ${issue?.message}`);
-  }
-  return parsed.data;
+export function readEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+): LambdaEnvironment {
+  return parseEnvironment(apiEnvironmentSchema, env, 'function');
 }

@@ -26,7 +26,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getServiceIndex: { secrets: [] },
   getAgentGuide: { secrets: [] },
   listProducts: { secrets: [], ec2: ['capacity'] },
-  health: { secrets: [], ec2: ['capacity'] },
+  // Kept lean (no AWS SDK): availability is in GET /api/products.
+  health: { secrets: [] },
   validateOrder: { secrets: [], ec2: ['capacity'] },
   createOrder: {
     table: {

@@ -6,6 +6,8 @@ import {
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { ec2Client } from '../runtime/parts/ec2-client.js';
+import { refundEnvironmentSchema } from '../runtime/workflow-environment.js';
 import { type ExecutionStatusChange, leaseOfEvent } from './execution-status.js';
 import { INSTANCE_TAGS } from './instance-tags.js';
 import { awsRefundLease, type RefundLease } from './refund-lease.js';
@@ -104,11 +106,16 @@ export const createCleanupOnStatusChange = (deps: CleanupDependencies) => {
 };
 
 /** Lambda entry point (an EventBridge rule on the lease state machine's status changes). */
-export const handler = onWorkflowLambda<ExecutionStatusChange, CleanupReport | undefined>(
+export const handler = onWorkflowLambda<
+  ExecutionStatusChange,
+  CleanupReport | undefined,
+  typeof refundEnvironmentSchema
+>(
   async (context) =>
     createCleanupOnStatusChange({
       ...context,
       refund: await awsRefundLease(context),
       managedBy: context.config.MANAGED_BY,
     }),
+  { environment: refundEnvironmentSchema, ec2: ec2Client },
 );

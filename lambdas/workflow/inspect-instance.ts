@@ -1,8 +1,8 @@
 import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import type { Clock, MachineStore } from '../core/ports.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { ec2Client } from '../runtime/parts/ec2-client.js';
 import type { SshProbe } from './ssh-probe.js';
-import { tcpSshProbe } from './ssh-probe.js';
 
 export interface InspectDependencies {
   ec2: Pick<EC2Client, 'send'>;
@@ -70,6 +70,6 @@ export const createInspectInstance =
   };
 
 /** Lambda entry point. */
-export const handler = onWorkflowLambda((context) =>
-  createInspectInstance({ ...context, probe: tcpSshProbe() }),
-);
+export const handler = onWorkflowLambda((context) => createInspectInstance(context), {
+  ec2: ec2Client,
+});

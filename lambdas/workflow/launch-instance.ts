@@ -13,6 +13,8 @@ import {
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import type { CapacityBlockPolicy, Catalog, Product, ProductId } from '../core/products.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { ec2Client } from '../runtime/parts/ec2-client.js';
+import { launchEnvironmentSchema } from '../runtime/workflow-environment.js';
 import { INSTANCE_TAGS } from './instance-tags.js';
 import { classifyLaunchError, launchFailure } from './launch-errors.js';
 import { renderUserData } from './user-data.js';
@@ -223,11 +225,13 @@ export const createLaunchInstance =
   };
 
 /** Lambda entry point. */
-export const handler = onWorkflowLambda((context) =>
-  createLaunchInstance({
-    ...context,
-    launchTemplates: context.config.LAUNCH_TEMPLATES,
-    subnets: context.config.SUBNETS,
-    managedBy: context.config.MANAGED_BY,
-  }),
+export const handler = onWorkflowLambda(
+  (context) =>
+    createLaunchInstance({
+      ...context,
+      launchTemplates: context.config.LAUNCH_TEMPLATES as Record<ProductId, string>,
+      subnets: context.config.SUBNETS,
+      managedBy: context.config.MANAGED_BY,
+    }),
+  { environment: launchEnvironmentSchema, ec2: ec2Client },
 );

@@ -3,6 +3,7 @@ import { instanceTagLeaseDeadlines } from '../adapters/ec2/lease-deadline-tags.j
 import { leaseEndFromActivation } from '../core/machine.js';
 import type { Clock, LeaseDeadlines, Logger, MachineStore } from '../core/ports.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { ec2Client } from '../runtime/parts/ec2-client.js';
 import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
 
 export interface LeaseRecordDependencies {
@@ -149,9 +150,12 @@ export const createLeaseRecords =
   };
 
 /** Lambda entry point. */
-export const handler = onWorkflowLambda((context) =>
-  createLeaseRecords({
-    ...context,
-    deadlines: instanceTagLeaseDeadlines(context.ec2, context.log),
-  }),
+export const handler = onWorkflowLambda(
+  (context) =>
+    createLeaseRecords({
+      ...context,
+      deadlines: instanceTagLeaseDeadlines(context.ec2, context.log),
+    }),
+  // It moves the machine's lease-end tag at activation, so it bundles the EC2 client.
+  { ec2: ec2Client },
 );

@@ -8,6 +8,8 @@ import type { MachineRecord } from '../core/machine.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import { orphanReason } from '../core/reconciliation.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { ec2Client } from '../runtime/parts/ec2-client.js';
+import { refundEnvironmentSchema } from '../runtime/workflow-environment.js';
 import { INSTANCE_TAGS } from './instance-tags.js';
 import { awsRefundLease, type RefundLease } from './refund-lease.js';
 
@@ -130,12 +132,15 @@ export const createReconcileFleet =
   };
 
 /** Lambda entry point (an EventBridge schedule). */
-export const handler = onWorkflowLambda<unknown, ReconcileReport>(async (context) => {
-  const reconcile = createReconcileFleet({
-    ...context,
-    refund: await awsRefundLease(context),
-    managedBy: context.config.MANAGED_BY,
-    graceMinutes: context.config.RECONCILE_GRACE_MINUTES,
-  });
-  return () => reconcile();
-});
+export const handler = onWorkflowLambda<unknown, ReconcileReport, typeof refundEnvironmentSchema>(
+  async (context) => {
+    const reconcile = createReconcileFleet({
+      ...context,
+      refund: await awsRefundLease(context),
+      managedBy: context.config.MANAGED_BY,
+      graceMinutes: context.config.RECONCILE_GRACE_MINUTES,
+    });
+    return () => reconcile();
+  },
+  { environment: refundEnvironmentSchema, ec2: ec2Client },
+);

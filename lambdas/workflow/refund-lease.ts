@@ -1,13 +1,14 @@
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
 import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
-import { readSecretString, secretsManager } from '../adapters/secrets/secrets-manager.js';
 import {
   type RefundDependencies,
   type RefundSummary,
   refundFailedLease,
 } from '../core/use-cases/refund-failed-lease.js';
 import { type AwsWorkflowContext, onWorkflowLambda } from '../runtime/aws-workflow.js';
+import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
+import { refundEnvironmentSchema } from '../runtime/workflow-environment.js';
 
 export interface RefundLeaseDependencies extends RefundDependencies {
   lifecycle: Pick<LeaseLifecycleStore, 'settleRefund' | 'recordRefundError'>;
@@ -37,12 +38,17 @@ export const createRefundLease =
     return summary;
   };
 
-/** The refund step with the AWS adapters: the Stripe key is read once, when configured. */
-export async function awsRefundLease(context: AwsWorkflowContext): Promise<RefundLease> {
-  const secretArn = process.env.STRIPE_SECRET_ARN;
-  const stripeSecretKey = secretArn
-    ? await readSecretString(secretsManager(), secretArn)
-    : undefined;
+/**
+ * The refund step with the AWS adapters: the Stripe key is read once, when configured. The
+ * refund, cleanup and reconcile functions share it (each is given the Stripe secret's ARN).
+ */
+export async function awsRefundLease(
+  context: AwsWorkflowContext<typeof refundEnvironmentSchema>,
+): Promise<RefundLease> {
+  const secretArn = context.config.STRIPE_SECRET_ARN;
+  const [stripeSecretKey] = secretArn
+    ? await secretsManagerSecrets(context.clients, [secretArn])
+    : [];
   return createRefundLease({
     ...context,
     orders: new DynamoOrderStore(context.db, context.config.TABLE_NAME),
@@ -53,5 +59,5 @@ export async function awsRefundLease(context: AwsWorkflowContext): Promise<Refun
   });
 }
 
-/** Lambda entry point: one of the workflow functions that hold the Stripe key. */
-export const handler = onWorkflowLambda(awsRefundLease);
+/** Lambda entry point. */
+export const handler = onWorkflowLambda(awsRefundLease, { environment: refundEnvironmentSchema });

@@ -134,6 +134,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
   return {
     url: base,
     storefront: running.storefront,
+    stack: running.stack,
     fleet: running.fleet,
     log,
     request,

@@ -12,9 +12,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { StepFunctionsLeaseWorkflow } from '../../lambdas/adapters/workflow/step-functions-lease-workflow.js';
 import { createHealthHandler } from '../../lambdas/api/health.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
-import { awsStorefront } from '../../lambdas/runtime/aws-storefront.js';
+import { composeStorefront } from '../../lambdas/runtime/aws-storefront.js';
 import { onLambda } from '../../lambdas/runtime/lambda-entry.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
+import { mppxPayments } from '../../lambdas/runtime/parts/mppx-payments.js';
+import { secretsManagerSecrets } from '../../lambdas/runtime/parts/secrets-manager-secrets.js';
+import { stepFunctionsLeases } from '../../lambdas/runtime/parts/step-functions-leases.js';
+import { tableStores } from '../../lambdas/runtime/parts/table-stores.js';
 
 const sfn = mockClient(SFNClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -23,6 +27,14 @@ const machine = {
   wake_token: 'task-token-1',
 } as MachineRecord;
 const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:Leases';
+const everyPart = {
+  secrets: secretsManagerSecrets,
+  stores: tableStores,
+  leases: stepFunctionsLeases,
+  payments: mppxPayments,
+};
+/** The composition root with every part, so only OPERATION_ACCESS decides what is used. */
+const awsStorefront = (env: Record<string, string>) => composeStorefront(everyPart, { env });
 
 describe('Step Functions lease workflow adapter (SFN mocked)', () => {
   beforeEach(() => sfn.reset());
@@ -120,6 +132,15 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     expect(plain.payments.methods).toEqual(['stripe/charge']);
   });
 
+  it('refuses an entry that lacks a part its operation is granted', async () => {
+    await expect(
+      composeStorefront(
+        { stores: tableStores },
+        { env: { ...baseEnv, OPERATION_ID: 'createOrder' } },
+      ),
+    ).rejects.toThrow(/createOrder is granted secrets .* but its entry wires no secrets part/);
+  });
+
   it('refuses a configuration it cannot run', async () => {
     await expect(awsStorefront({ ...baseEnv, OPERATION_ID: 'nope' })).rejects.toThrow(
       /unknown operation nope/,
@@ -139,7 +160,7 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
       .resolves({ SecretString: 's'.repeat(48) });
     const logged = jest.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      const handler = onLambda(createHealthHandler);
+      const handler = onLambda(createHealthHandler, everyPart);
       const event = {
         httpMethod: 'GET',
         path: '/api/health',

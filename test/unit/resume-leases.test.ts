@@ -11,6 +11,7 @@ function world(items: MachineRecord[], knownInstances: string[], listed = items)
   const started: string[] = [];
   const lost: string[] = [];
   const terminated: string[] = [];
+  const refunded: string[] = [];
   const deps: ResumeLeasesDependencies = {
     liveLeases: async () => listed,
     ec2: {
@@ -35,18 +36,15 @@ function world(items: MachineRecord[], knownInstances: string[], listed = items)
         return stored.get(machineId);
       },
     },
-    machines: {
-      get: async (machineId) => stored.get(machineId),
-      listExtensions: async () => [],
-      recordExtensionRefund: async () => true,
+    machines: { get: async (machineId) => stored.get(machineId) },
+    refund: async ({ machine_id }) => {
+      refunded.push(machine_id);
+      return { refunded_cents: 0, refunds: [] };
     },
-    // Unpaid leases: nothing to refund, so the refund path needs no orders.
-    orders: { get: async () => undefined, recordRefund: async () => true },
-    refunds: { refund: async () => undefined },
     clock: { now: () => NOW },
     log: memoryLogger(),
   };
-  return { deps, started, lost, terminated };
+  return { deps, started, lost, terminated, refunded };
 }
 
 const lease = (id: string, overrides: Partial<MachineRecord>) =>
@@ -94,12 +92,13 @@ describe('resuming leases after a restart of the local storefront', () => {
       lease('machine_00000000000000f2', { status: 'provisioning', instance_id: 'i-gone-2' }),
       lease('machine_00000000000000f3', { status: 'terminating', instance_id: 'i-gone-3' }),
     ];
-    const { deps, started, lost, terminated } = world(items, []);
+    const { deps, started, lost, terminated, refunded } = world(items, []);
     const report = await resumeLeases(deps);
     expect(started).toEqual([]);
     expect(lost).toEqual(['machine_00000000000000f1', 'machine_00000000000000f2']);
     expect(terminated).toEqual(['machine_00000000000000f3']);
     expect(report.lostAndRefunded).toEqual(lost);
+    expect(refunded).toEqual(lost);
     expect(report.closed).toEqual(terminated);
   });
 });

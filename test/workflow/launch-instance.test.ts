@@ -210,12 +210,14 @@ describe('launch templates', () => {
 
   it('are configuration of the launch function only: the other functions start without them', () => {
     const context = awsWorkflowContext({
-      TABLE_NAME: 'Table',
-      MANAGED_BY: 'Storefront',
-      RETENTION_DAYS: '30',
-      RECONCILE_GRACE_MINUTES: '10',
+      env: {
+        TABLE_NAME: 'Table',
+        MANAGED_BY: 'Storefront',
+        RETENTION_DAYS: '30',
+        RECONCILE_GRACE_MINUTES: '10',
+      },
     });
-    expect(context.config.LAUNCH_TEMPLATES).toEqual({});
+    expect(context.config).not.toHaveProperty('LAUNCH_TEMPLATES');
   });
 
   it('fail a launch clearly, and launch nothing, when a product has none', async () => {

@@ -1,5 +1,7 @@
 import { Receipt, type Store } from 'mppx';
-import { Mppx, stripe } from 'mppx/server';
+// The chain-free entry points: 'mppx/server' would bundle viem and every payment rail.
+import { Mppx } from 'mppx/server/core';
+import { stripe } from 'mppx/stripe/server/spt';
 import type { ChargeOutcome, ChargeTerms, PaymentGateway } from '../../core/ports.js';
 import { formatCents } from '../../core/pricing.js';
 import {

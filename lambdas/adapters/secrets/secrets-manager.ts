@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 
 /** Reads a secret's string once per container; the value never leaves memory. */
 export async function readSecretString(
-  client: SecretsManagerClient,
+  client: Pick<SecretsManagerClient, 'send'>,
   secretArn: string,
 ): Promise<string> {
   const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));

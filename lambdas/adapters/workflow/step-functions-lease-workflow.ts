@@ -30,7 +30,7 @@ export function leaseExecutionInput(machine: MachineRecord) {
  */
 export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
   constructor(
-    private readonly sfn: SFNClient,
+    private readonly sfn: Pick<SFNClient, 'send'>,
     private readonly stateMachineArn: string,
     private readonly log: Logger,
   ) {}

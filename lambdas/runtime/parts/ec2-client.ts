@@ -1,0 +1,4 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+
+/** Only the workflow steps that call EC2 bundle its client (the largest AWS SDK client here). */
+export const ec2Client = () => new EC2Client({});

@@ -1,0 +1,12 @@
+import { readSecretString, secretsManager } from '../../adapters/secrets/secrets-manager.js';
+import type { SecretsPart } from '../storefront-parts.js';
+
+/** Reads the function's secrets from Secrets Manager, once per container. */
+export const secretsManagerSecrets: SecretsPart = async (clients, secretArns) => {
+  const client = clients.secretsManager ?? secretsManager();
+  try {
+    return await Promise.all(secretArns.map((arn) => readSecretString(client, arn)));
+  } finally {
+    if (!clients.secretsManager) client.destroy?.();
+  }
+};

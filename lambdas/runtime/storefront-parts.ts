@@ -1,0 +1,62 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { StorefrontKeys } from '../core/keys.js';
+import type {
+  CapacityCheck,
+  Clock,
+  LeaseDeadlines,
+  LeaseWorkflow,
+  Logger,
+  MachineStore,
+  OrderStore,
+  PaymentGateway,
+  RefundGateway,
+} from '../core/ports.js';
+import type { LambdaEnvironment } from './environment.js';
+import type { MachineAccess } from './operation-access.js';
+import type { RuntimeClients } from './runtime-clients.js';
+
+/**
+ * The adapters an API function may be built with. Each operation's entry names the parts
+ * it needs (lambdas/api/<operationId>.ts), so esbuild bundles only those: health carries no
+ * AWS SDK and no mppx. The composition root checks them against OPERATION_ACCESS, so an
+ * entry cannot lack a part its grants call for.
+ */
+export interface StorefrontParts {
+  secrets?: SecretsPart;
+  stores?: StoresPart;
+  leases?: LeasesPart;
+  payments?: PaymentsPart;
+  machines?: MachinesPart;
+}
+
+/** Reads secret strings by ARN, in order. */
+export type SecretsPart = (clients: RuntimeClients, secretArns: string[]) => Promise<string[]>;
+
+export type StoresPart = (input: { tableName: string; clients: RuntimeClients }) => {
+  db: DynamoDBDocumentClient;
+  orders: OrderStore;
+  machines: MachineStore;
+};
+
+export type LeasesPart = (input: {
+  stateMachineArn: string;
+  clients: RuntimeClients;
+  log: Logger;
+}) => LeaseWorkflow;
+
+export type PaymentsPart = (input: {
+  config: LambdaEnvironment;
+  keys: StorefrontKeys;
+  stripeSecretKey: string | undefined;
+  db: DynamoDBDocumentClient;
+  clock: Clock;
+}) => { payments: PaymentGateway; refunds: RefundGateway };
+
+export type MachinesPart = (input: {
+  access: readonly MachineAccess[];
+  /** The Availability Zones the stack launches into. */
+  zones: readonly string[];
+  clients: RuntimeClients;
+  clock: Clock;
+  log: Logger;
+}) => { capacity: CapacityCheck; deadlines: LeaseDeadlines };

@@ -1,0 +1,39 @@
+import * as z from 'zod';
+import { PRODUCT_IDS } from '../core/products.js';
+import { type EnvironmentOf, jsonText, wholeNumber } from './environment-values.js';
+
+/**
+ * The lease workflow functions' configuration, one schema per function, as the CDK stack
+ * sets it (the constructs' environments are typed against these schemas, so a variable a
+ * function needs and the stack omits fails `tsc` and `cdk synth`, not the first lease).
+ */
+export const workflowEnvironmentSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  PRODUCT_CATALOG: z.string().default('{}'),
+  MANAGED_BY: z.string().min(1),
+  RETENTION_DAYS: wholeNumber(1, 365),
+  RECONCILE_GRACE_MINUTES: wholeNumber(1, 24 * 60),
+});
+
+/** Only the launch step launches: it alone is given launch templates and subnets. */
+export const launchEnvironmentSchema = workflowEnvironmentSchema.extend({
+  // zod 4: a record keyed by an enum requires every key; a stack may launch only some products.
+  LAUNCH_TEMPLATES: jsonText(z.partialRecord(z.enum(PRODUCT_IDS), z.string().min(1))),
+  SUBNETS: jsonText(
+    z.array(z.object({ id: z.string().min(1), availabilityZone: z.string().min(1) })).min(1),
+  ),
+});
+
+/** Only the refund step holds the Stripe key (when Stripe is configured). */
+export const refundEnvironmentSchema = workflowEnvironmentSchema.extend({
+  STRIPE_SECRET_ARN: z.string().min(1).optional(),
+});
+
+export type WorkflowEnvironmentSchema =
+  | typeof workflowEnvironmentSchema
+  | typeof launchEnvironmentSchema
+  | typeof refundEnvironmentSchema;
+export type WorkflowConfig = z.output<typeof workflowEnvironmentSchema>;
+export type WorkflowFunctionEnvironment = EnvironmentOf<typeof workflowEnvironmentSchema>;
+export type LaunchFunctionEnvironment = EnvironmentOf<typeof launchEnvironmentSchema>;
+export type RefundFunctionEnvironment = EnvironmentOf<typeof refundEnvironmentSchema>;
