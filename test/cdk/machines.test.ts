@@ -49,12 +49,14 @@ describe('leased machines', () => {
       Object.values(functions)
         .map(variablesOf)
         .find((variables) => variables.OPERATION_ID === operationId)?.MACHINE_ZONES;
-    for (const operationId of ['health', 'validateOrder', 'createOrder', 'createMachine']) {
+    for (const operationId of ['listProducts', 'validateOrder', 'createOrder', 'createMachine']) {
       expect({ operationId, zones: zonesOf(operationId) }).toEqual({
         operationId,
         zones: expect.anything(),
       });
     }
+    // Health stays lean (no AWS SDK): availability is in GET /api/products.
+    expect(zonesOf('health')).toBeUndefined();
     expect(zonesOf('getMachine')).toBeUndefined();
     expect(
       statements.filter((statement) =>

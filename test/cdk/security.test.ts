@@ -46,6 +46,8 @@ const UNSCOPABLE = [
   // The availability check before payment (zone offerings, vCPUs per instance type).
   'ec2:DescribeInstanceTypeOfferings',
   'ec2:DescribeInstanceTypes',
+  // A read of the account's EC2 vCPU quotas before payment; granted on '*' like the EC2 reads.
+  'servicequotas:GetServiceQuota',
   // Step Functions execution logging (CloudWatch Logs vended log delivery).
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',

@@ -15,6 +15,7 @@ import type { MachineRecord } from '../../lambdas/core/machine.js';
 import { composeStorefront } from '../../lambdas/runtime/aws-storefront.js';
 import { onLambda } from '../../lambdas/runtime/lambda-entry.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
+import { ec2Machines } from '../../lambdas/runtime/parts/ec2-machines.js';
 import { mppxPayments } from '../../lambdas/runtime/parts/mppx-payments.js';
 import { secretsManagerSecrets } from '../../lambdas/runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../../lambdas/runtime/parts/step-functions-leases.js';
@@ -32,6 +33,7 @@ const everyPart = {
   stores: tableStores,
   leases: stepFunctionsLeases,
   payments: mppxPayments,
+  machines: ec2Machines,
 };
 /** The composition root with every part, so only OPERATION_ACCESS decides what is used. */
 const awsStorefront = (env: Record<string, string>) => composeStorefront(everyPart, { env });
@@ -158,7 +160,16 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
       .on(GetSecretValueCommand)
       .rejectsOnce(new Error('AccessDenied'))
       .resolves({ SecretString: 's'.repeat(48) });
-    const logged = jest.spyOn(console, 'error').mockImplementation(() => {});
+    // Powertools Logger writes its JSON lines to the process's own streams, as Lambda captures them.
+    const written: string[] = [];
+    const logged = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const loggedErrors = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
     try {
       const handler = onLambda(createHealthHandler, everyPart);
       const event = {
@@ -174,11 +185,10 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
       });
       const second = await handler(event, {} as Context);
       expect(second.statusCode).toBe(200);
-      expect(logged).toHaveBeenCalledWith(
-        expect.stringContaining('"event":"storefront.start_failed"'),
-      );
+      expect(written.join('')).toContain('"message":"storefront.start_failed"');
     } finally {
       logged.mockRestore();
+      loggedErrors.mockRestore();
       process.env = previous;
     }
   });
