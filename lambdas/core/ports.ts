@@ -1,5 +1,5 @@
 import type { MachineRecord } from './machine.js';
-import type { OrderRecord, PaymentRecord } from './order.js';
+import type { OrderRecord, PaymentAttempt, PaymentRecord } from './order.js';
 
 /**
  * What the use cases need from the outside world. Adapters implement these against
@@ -14,20 +14,42 @@ export interface OrderStore {
   open(order: OrderRecord, now: Date): Promise<OrderRecord>;
   /** Moves the challenge expiry forward if it still holds `from`. */
   renewChallenge(orderId: string, from: string, to: string): Promise<boolean>;
-  /** Claims the right to charge this order until `until`; false if already settled or claimed. */
-  lockForPayment(orderId: string, owner: string, until: Date, now: Date): Promise<boolean>;
-  releasePaymentLock(orderId: string, owner: string): Promise<void>;
+  /**
+   * Claims the right to charge this order until `until` and, in the same write, records the
+   * attempt about to be charged (kept if that credential was already recorded). Returns the
+   * order as it now stands, or undefined if it is settled or another holder has the lock.
+   */
+  lockForPayment(
+    orderId: string,
+    owner: string,
+    until: Date,
+    now: Date,
+    attempt?: PaymentAttempt,
+  ): Promise<OrderRecord | undefined>;
+  /** Releases the lock; forgets `attemptKey` too when that attempt certainly took no money. */
+  releasePaymentLock(orderId: string, owner: string, attemptKey?: string): Promise<void>;
+  /** Forgets an attempt found to have taken no money (only by the lock's holder). */
+  forgetAttempt(orderId: string, owner: string, attemptKey: string): Promise<void>;
   /**
    * unpaid → settled, recording the payment and the machine id; returns the settled order,
    * or undefined if it was no longer unpaid. Not conditional on the payment lock: money that
-   * was taken must always settle the order.
+   * was taken must always settle the order. It clears the recorded attempts and asks the
+   * sweeper to check, at `checkAt`, that the order's machine is running.
    */
   settle(
     orderId: string,
-    settlement: { payment: PaymentRecord; machineId: string; settledAt: string },
+    settlement: { payment: PaymentRecord; machineId: string; settledAt: string; checkAt: string },
   ): Promise<OrderRecord | undefined>;
   /** Records a refund of the order's payment, once; false if one is already recorded. */
   recordRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
+  /** Replaces a `pending` refund with what the provider now reports. */
+  updatePendingRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
+  /** Orders the sweeper should look at again by `now` (payment attempts, settled orders). */
+  dueForSweep(now: Date, limit: number): Promise<OrderRecord[]>;
+  /** Next look at `checkAt`. */
+  scheduleSweep(orderId: string, checkAt: string): Promise<void>;
+  /** Takes the order off the sweeper's list, unless a payment attempt is recorded meanwhile. */
+  closeSweep(orderId: string): Promise<void>;
 }
 
 export interface ExtensionRecord {
@@ -120,7 +142,26 @@ export type ChargeOutcome =
       challengeHeaders: Headers;
       /** Why a presented credential was not accepted; undefined when none was presented. */
       reason?: string;
+      /**
+       * The method could not say whether money moved (a lost Stripe response, a PaymentIntent
+       * still processing): the attempt must stay recorded until it is recovered.
+       */
+      outcomeUnknown?: boolean;
     };
+
+/** The payment credential of a request, read as mppx reads it. */
+export type PresentedCredential =
+  | { kind: 'none' }
+  /** Something in the Payment scheme that is not a credential: mppx will refuse it. */
+  | { kind: 'unreadable' }
+  | { kind: 'credential'; challengeId: string; method: string; digest: string };
+
+/** What became of a payment attempt whose answer was lost. */
+export type AttemptRecovery =
+  | { kind: 'charged'; payment: PaymentRecord & { receipt_header: string } }
+  | { kind: 'not_charged' }
+  /** The provider cannot tell yet (a PaymentIntent in `processing`, search not yet current). */
+  | { kind: 'unknown'; reason: string };
 
 export interface PaymentGateway {
   /** `name/intent` of each accepted method, e.g. `stripe/charge`. */
@@ -129,7 +170,10 @@ export interface PaymentGateway {
   readonly minimumChargeCents: number;
   /** Verifies the request's credential against the terms, or answers with challenges. */
   charge(request: Request, terms: ChargeTerms): Promise<ChargeOutcome>;
-  credentialPresented(request: Request): boolean;
+  /** The credential in the header mppx reads for these terms (`Payment-Authorization` when taken). */
+  readCredential(request: Request, authorizationTaken?: boolean): PresentedCredential;
+  /** Asks the method that took (or did not take) the money what an attempt came to. */
+  recover(attempt: PaymentAttempt): Promise<AttemptRecovery>;
 }
 
 export interface Clock {

@@ -16,6 +16,7 @@ import { resolveCatalog } from '../core/catalog.js';
 import { deriveKeys } from '../core/keys.js';
 import type { Clock, Logger } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
+import { sweepPayments } from '../core/use-cases/sweep-payments.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import { lineLogger } from '../runtime/logger.js';
 import { acceleratedClock } from './accelerated-clock.js';
@@ -45,6 +46,8 @@ export interface LocalStorefrontOptions {
   workflowTiming?: { pollMs: number; retryMs: number };
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
+  /** Runs the payment sweeper this often (0: never on its own). */
+  sweepEveryMs?: number;
   log?: Logger;
   clock?: Clock;
 }
@@ -178,6 +181,7 @@ export async function startLocalStorefront(
       realm: new URL(server.url).host,
       testPayments: options.testPayments ?? true,
       replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
+      clock,
       ...(options.stripe ? { stripe: options.stripe } : {}),
     }),
     refunds,
@@ -188,6 +192,16 @@ export async function startLocalStorefront(
     const create = OPERATION_HANDLERS[operationId];
     if (create) handlers[operationId] = create(storefront);
   }
+  // The same sweeper the stack runs on a schedule: every payment ends as a machine or a refund.
+  const sweepEveryMs = options.sweepEveryMs ?? 30_000;
+  const sweeper =
+    sweepEveryMs > 0
+      ? setInterval(() => {
+          sweepPayments(storefront).catch((error: unknown) =>
+            log.error('sweep.failed', { error: String(error) }),
+          );
+        }, sweepEveryMs).unref()
+      : undefined;
   return {
     url: server.url,
     storefront,
@@ -196,6 +210,7 @@ export async function startLocalStorefront(
     fleet,
     close: async () => {
       clearInterval(reconciler);
+      clearInterval(sweeper);
       await server.close();
       await fleet.close();
       db.destroy();

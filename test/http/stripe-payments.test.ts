@@ -97,7 +97,12 @@ describe('paying with Stripe', () => {
     expect(call?.form.get('amount')).toBe('399');
     expect(call?.form.get('currency')).toBe('usd');
     expect(call?.form.get('confirm')).toBe('true');
-    expect(call?.form.get('shared_payment_granted_token')).toBe('spt_test_granted');
+    // Where Stripe's API version 2026-04-22.preview and later take it (see stripe-method.ts).
+    expect(call?.form.get('payment_method_data[shared_payment_granted_token]')).toBe(
+      'spt_test_granted',
+    );
+    expect(call?.form.has('shared_payment_granted_token')).toBe(false);
+    expect(call?.form.get('metadata[external_id]')).toBe(String(paid.body.order_id));
     expect(call?.headers['idempotency-key']).toMatch(/^mpp_.+_spt_test_granted$/);
     expect(Receipt.deserialize(paid.headers.get('payment-receipt') ?? '')).toMatchObject({
       method: 'stripe',

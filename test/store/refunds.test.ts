@@ -33,6 +33,7 @@ describe('refunding a failed lease (dynalite)', () => {
       payment: { method: 'test', reference: 'test_pay' },
       machineId,
       settledAt: now.toISOString(),
+      checkAt: now.toISOString(),
     });
     await machines.create(machineFixture({ machineId, orderId, product: 'gpu-h100-machine', now }));
 

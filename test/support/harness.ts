@@ -48,6 +48,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
     ec2Timing: { bootMs: 20, readyMs: 20, shutdownMs: 20 },
     workflowTiming: { pollMs: 10, retryMs: 5 },
     reconcileEveryMs: 0,
+    sweepEveryMs: 0,
     ...options,
   });
   const base = running.url;

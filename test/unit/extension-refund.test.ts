@@ -47,7 +47,13 @@ describe('an extension paid while the lease changed', () => {
       payments: {
         methods: ['test/charge'],
         minimumChargeCents: 1,
-        credentialPresented: () => true,
+        readCredential: () => ({
+          kind: 'credential',
+          challengeId: 'challenge-1',
+          method: 'test',
+          digest: 'd'.repeat(64),
+        }),
+        recover: async () => ({ kind: 'not_charged' }),
         charge: async () => ({
           kind: 'paid',
           payment: { method: 'test', reference: 'test_pay_1', receipt_header: 'r' },

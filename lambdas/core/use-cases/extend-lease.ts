@@ -132,7 +132,7 @@ export async function extendLease(
     authorizationTaken: true,
   };
 
-  if (!payments.credentialPresented(httpRequest)) {
+  if (payments.readCredential(httpRequest, true).kind === 'none') {
     const refusal = await payments.charge(httpRequest, terms);
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', machine, quote, refusal };
