@@ -28,6 +28,8 @@ export interface PaymentAttempt {
   started_at: string;
   /** The request that recorded it; a different holder treats it as an earlier, unfinished attempt. */
   owner: string;
+  /** For an extension: what the payment buys, to apply it when the attempt is recovered. */
+  extension?: { extension_key: string; additional_minutes: number; lease_minutes_before: number };
 }
 
 export interface OrderRecord {

@@ -54,7 +54,7 @@ export interface OrderStore {
 
 export interface ExtensionRecord {
   machine_id: string;
-  /** The agent's request_id, or the payment challenge id when none was sent. */
+  /** The agent's request_id, or `challenge-<id>` of the paying credential when none was sent. */
   extension_key: string;
   additional_minutes: number;
   lease_minutes_after: number;
@@ -63,6 +63,8 @@ export interface ExtensionRecord {
   amount_cents?: number;
   /** Set when a payment succeeded but the lease could no longer be extended: owed back to the agent. */
   refund_due?: boolean;
+  /** When the refund fell due, for the alarm on refunds owed too long. */
+  refund_due_since?: string;
   refund?: RefundRecord;
 }
 
@@ -92,17 +94,43 @@ export interface MachineStore {
   get(machineId: string, now: Date): Promise<MachineRecord | undefined>;
   /** Stores a new machine unless one with that id exists; returns whichever is stored. */
   create(machine: MachineRecord): Promise<MachineRecord>;
-  /** Adds minutes if the lease still has `leaseMinutesBefore` and is provisioning or active. */
-  extend(
+  /**
+   * Adds the minutes and records the extension in one conditional write on the machine, so a
+   * crash cannot separate them: only if the lease still has `leaseMinutesBefore`, is
+   * provisioning or active, and has no extension with that key. Undefined otherwise.
+   */
+  applyExtension(
     machineId: string,
     plan: { leaseMinutesBefore: number; leaseMinutes: number; expiresAt: string },
+    extension: ExtensionRecord,
+    /** The payment attempt this concludes, removed in the same write. */
+    concludedAttempt?: string,
   ): Promise<MachineRecord | undefined>;
+  /**
+   * Records a paid extension that could not apply, with `refund_due`, and puts the machine on
+   * the sweeper's list, in one write; false if an extension with that key is recorded already.
+   */
+  recordUnappliedExtension(
+    extension: ExtensionRecord,
+    checkAt: string,
+    concludedAttempt?: string,
+  ): Promise<boolean>;
   /** provisioning|active → terminating; returns the updated machine, or undefined if not live. */
   requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined>;
-  lockForExtension(machineId: string, owner: string, until: Date, now: Date): Promise<boolean>;
-  releaseExtensionLock(machineId: string, owner: string): Promise<void>;
+  /**
+   * Claims the right to charge an extension of this machine and records the attempt in the
+   * same write (see OrderStore.lockForPayment). Undefined if another holder has the lock.
+   */
+  lockForExtension(
+    machineId: string,
+    owner: string,
+    until: Date,
+    now: Date,
+    attempt?: PaymentAttempt,
+  ): Promise<MachineRecord | undefined>;
+  releaseExtensionLock(machineId: string, owner: string, attemptKey?: string): Promise<void>;
+  forgetExtensionAttempt(machineId: string, owner: string, attemptKey: string): Promise<void>;
   getExtension(machineId: string, extensionKey: string): Promise<ExtensionRecord | undefined>;
-  recordExtension(extension: ExtensionRecord): Promise<void>;
   listExtensions(machineId: string): Promise<ExtensionRecord[]>;
   /** Records a refund of an extension's payment, once; false if one is already recorded. */
   recordExtensionRefund(
@@ -110,6 +138,11 @@ export interface MachineStore {
     extensionKey: string,
     refund: RefundRecord,
   ): Promise<boolean>;
+  /** Machines the sweeper should look at by `now` (extension attempts, refunds owed). */
+  dueForSweep(now: Date, limit: number): Promise<MachineRecord[]>;
+  scheduleSweep(machineId: string, checkAt: string): Promise<void>;
+  /** Takes the machine off the sweeper's list, unless an extension attempt is recorded meanwhile. */
+  closeSweep(machineId: string): Promise<void>;
 }
 
 /** The lease's lifecycle runner: one workflow per machine. */

@@ -36,6 +36,8 @@ export interface LocalStorefrontOptions {
   testPayments?: boolean;
   /** Stripe settings, to exercise the Stripe method (against a stub) locally. */
   stripe?: StripeSettings;
+  /** Where Stripe is reached (a stand-in in tests); the real API otherwise. */
+  stripeFetch?: typeof fetch;
   allowUnpaidCreate?: boolean;
   catalogOverride?: unknown;
   /** Lease waits run this many times faster than real time (1 = real time). */
@@ -122,6 +124,7 @@ export async function startLocalStorefront(
   const refunds = paymentRefunds({
     clock,
     ...(options.stripe ? { stripeSecretKey: options.stripe.secretKey } : {}),
+    ...(options.stripeFetch ? { stripeFetch: options.stripeFetch } : {}),
   });
   const orders = new DynamoOrderStore(db, LOCAL_TABLE_NAME);
   // Operator settings come from cdk.json, as for the deployed stack.
@@ -183,6 +186,7 @@ export async function startLocalStorefront(
       replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
       clock,
       ...(options.stripe ? { stripe: options.stripe } : {}),
+      ...(options.stripeFetch ? { stripeFetch: options.stripeFetch } : {}),
     }),
     refunds,
     clock,

@@ -153,7 +153,10 @@ describe('the table', () => {
         TimeToLiveSpecification: { AttributeName: 'expires_at_epoch', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
-        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'live-leases' })],
+        GlobalSecondaryIndexes: [
+          Match.objectLike({ IndexName: 'live-leases' }),
+          Match.objectLike({ IndexName: 'sweep', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+        ],
       }),
     });
   });

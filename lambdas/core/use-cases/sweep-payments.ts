@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApiProblem } from '../errors.js';
+import type { MachineRecord } from '../machine.js';
 import type { OrderRecord } from '../order.js';
+import { finishEarlierExtensionAttempts, refundExtension } from './conclude-extension.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { refundFailedLease } from './refund-failed-lease.js';
 import { finishEarlierAttempts, MACHINE_CHECK_MINUTES } from './settle-payment.js';
@@ -57,8 +59,72 @@ export async function sweepPayments(storefront: Storefront, limit = 100): Promis
       await orders.scheduleSweep(order.order_id, minutesAfter(clock.now(), SWEEP_RETRY_MINUTES));
     }
   }
+  for (const machine of await storefront.machines.dueForSweep(clock.now(), limit)) {
+    try {
+      await sweepMachine(storefront, machine, report);
+    } catch (error) {
+      report.failed++;
+      log.error('sweep.machine_failed', { machine_id: machine.machine_id, error: String(error) });
+      await storefront.machines.scheduleSweep(
+        machine.machine_id,
+        minutesAfter(clock.now(), SWEEP_RETRY_MINUTES),
+      );
+    }
+  }
   if (Object.values(report).some((count) => count > 0)) log.info('sweep.report', { ...report });
   return report;
+}
+
+/**
+ * A machine is on the list while an extension attempt is unconcluded or an extension's
+ * payment is owed back: conclude the one, refund the other until the provider confirms.
+ */
+async function sweepMachine(storefront: Storefront, found: MachineRecord, report: SweepReport) {
+  const { machines, settings, clock } = storefront;
+  const retryLater = () =>
+    machines.scheduleSweep(found.machine_id, minutesAfter(clock.now(), SWEEP_RETRY_MINUTES));
+  if (Object.keys(found.extension_attempts ?? {}).length > 0) {
+    const owner = randomUUID();
+    const now = clock.now();
+    const locked = await machines.lockForExtension(
+      found.machine_id,
+      owner,
+      new Date(now.getTime() + settings.paymentLockSeconds * 1000),
+      now,
+    );
+    if (!locked) return;
+    try {
+      const concluded = await finishEarlierExtensionAttempts(storefront, locked, owner);
+      report.settled += concluded.filter((outcome) => outcome.kind === 'applied').length;
+      report.forgotten += Object.keys(locked.extension_attempts ?? {}).length - concluded.length;
+    } catch (error) {
+      if (!(error instanceof ApiProblem && error.kind === 'payment_in_progress')) throw error;
+      report.waiting++;
+      await retryLater();
+      return;
+    }
+    await machines.releaseExtensionLock(found.machine_id, owner);
+  }
+  const machine = (await machines.get(found.machine_id, new Date(0))) ?? found;
+  let owed = 0;
+  for (const extension of Object.values(machine.extensions ?? {})) {
+    const pending = extension.refund?.status === 'pending';
+    if (!extension.refund_due && !pending) continue;
+    const refund = await refundExtension(storefront, extension);
+    if (refund?.status === 'refunded') {
+      report.refunded++;
+      continue;
+    }
+    owed++;
+    const since = Date.parse(extension.refund_due_since ?? extension.applied_at);
+    if (clock.now().getTime() - since > OWED_ALARM_MS) report.refunds_owed_over_an_hour++;
+  }
+  if (owed > 0) {
+    report.waiting++;
+    await retryLater();
+    return;
+  }
+  await machines.closeSweep(machine.machine_id);
 }
 
 async function sweepOrder(storefront: Storefront, found: OrderRecord, report: SweepReport) {
