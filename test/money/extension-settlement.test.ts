@@ -1,6 +1,5 @@
 import { Challenge, Credential } from 'mppx';
 import type { PaymentGateway } from '../../lambdas/core/ports.js';
-import { concludePaidExtension } from '../../lambdas/core/use-cases/conclude-extension.js';
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
 import { crashing } from '../support/crash-injection.js';
 import { buyMachine, type Harness, type Reply, startHarness } from '../support/harness.js';
