@@ -1,4 +1,5 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { StorefrontApi } from './api.js';
@@ -10,6 +11,7 @@ import { FrontDoor } from './front-door.js';
 import { LeaseWorkflow } from './lease-workflow.js';
 import { Monitoring } from './monitoring.js';
 import { suppressAcceptedFindings } from './nag-suppressions.js';
+import { PaymentSweeper } from './payment-sweeper.js';
 import { StorefrontSecrets } from './secrets.js';
 
 export interface StorefrontStackProps extends StackProps {
@@ -69,24 +71,34 @@ export class StorefrontStack extends Stack {
       );
     }
 
+    const functionEnvironment = {
+      TABLE_NAME: data.table.tableName,
+      PRODUCT_CATALOG: productCatalogJson,
+      TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
+      ALLOW_UNPAID_MACHINE_CREATE: String(config.allowUnpaidMachineCreate),
+      MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
+      PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
+      RETENTION_DAYS: String(config.retentionDays),
+      ...(config.stripeNetworkId ? { STRIPE_NETWORK_ID: config.stripeNetworkId } : {}),
+      STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
+      ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
+    };
     const functions = new ApiFunctions(this, 'Functions', {
       table: data.table,
       storefrontSecret: secrets.storefront,
       ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       stateMachine: workflow.stateMachine,
       logRetention,
-      environment: {
-        TABLE_NAME: data.table.tableName,
-        PRODUCT_CATALOG: productCatalogJson,
-        TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
-        ALLOW_UNPAID_MACHINE_CREATE: String(config.allowUnpaidMachineCreate),
-        MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
-        PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
-        RETENTION_DAYS: String(config.retentionDays),
-        ...(config.stripeNetworkId ? { STRIPE_NETWORK_ID: config.stripeNetworkId } : {}),
-        STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
-        ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
-      },
+      environment: functionEnvironment,
+    });
+    // Finishes every payment a request left in between: settle, start the lease, or refund.
+    const sweeper = new PaymentSweeper(this, 'PaymentSweeper', {
+      table: data.table,
+      storefrontSecret: secrets.storefront,
+      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
+      stateMachine: workflow.stateMachine,
+      environment: functionEnvironment,
+      logRetention,
     });
     const api = new StorefrontApi(this, 'Api', {
       functions: functions.byOperation,
@@ -112,14 +124,20 @@ export class StorefrontStack extends Stack {
       value: frontDoor.distribution.distributionDomainName,
     });
 
-    new Monitoring(this, 'Monitoring', {
+    const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
       stageName: config.stageName,
-      functions: [...Object.values(functions.byOperation), ...Object.values(workflow.functions)],
+      functions: [
+        ...Object.values(functions.byOperation),
+        ...Object.values(workflow.functions),
+        sweeper.function,
+      ],
       table: data.table,
       stateMachine: workflow.stateMachine,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
+
+    sweeper.refundsOwedAlarm.addAlarmAction(new SnsAction(monitoring.topic));
 
     suppressAcceptedFindings(this, { customDomain: Boolean(config.domainName) });
   }

@@ -14,7 +14,12 @@ import type { LeaseWorkflow } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import { type LambdaEnvironment, readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
-import { OPERATION_ACCESS, type OperationAccess } from './operation-access.js';
+import {
+  OPERATION_ACCESS,
+  type OperationAccess,
+  SWEEPER_ACCESS,
+  SWEEPER_OPERATION_ID,
+} from './operation-access.js';
 
 /** Keys for a function that was given no access to the storefront secret: any use is a bug. */
 const unavailableKeys = (operationId: string): StorefrontKeys =>
@@ -72,7 +77,10 @@ async function loadSecrets(env: LambdaEnvironment, access: OperationAccess) {
  */
 export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promise<Storefront> {
   const config = readEnvironment(env);
-  const access = OPERATION_ACCESS[config.OPERATION_ID];
+  const access =
+    config.OPERATION_ID === SWEEPER_OPERATION_ID
+      ? SWEEPER_ACCESS
+      : OPERATION_ACCESS[config.OPERATION_ID];
   if (!access) throw new Error(`unknown operation ${config.OPERATION_ID}`);
   const log = jsonLogger();
   const secrets = await loadSecrets(config, access);
@@ -91,6 +99,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
         realm: config.MPP_REALM,
         testPayments,
         replayStore: dynamoReplayStore(db, config.TABLE_NAME),
+        clock,
         ...(stripeConfigured ? { stripe: stripeSettings(config, secrets.stripe) } : {}),
       })
     : offersOnlyGateway({ stripe: stripeConfigured, testPayments });

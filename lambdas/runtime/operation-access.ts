@@ -50,3 +50,14 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront', 'stripe'],
   },
 };
+
+/**
+ * The payment sweeper (not an API operation): it settles, starts workflows and refunds, so
+ * it holds the payment keys; it also queries the sweep index (granted by its construct).
+ */
+export const SWEEPER_ACCESS: OperationAccess = {
+  table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine, replay] },
+  secrets: ['storefront', 'stripe'],
+  workflow: ['start'],
+};
+export const SWEEPER_OPERATION_ID = 'sweepPayments';
