@@ -185,6 +185,7 @@ export async function startLocalStorefront(
       testPayments: options.testPayments ?? true,
       replayStore: dynamoReplayStore(db, LOCAL_TABLE_NAME),
       clock,
+      catalog,
       ...(options.stripe ? { stripe: options.stripe } : {}),
       ...(options.stripeFetch ? { stripeFetch: options.stripeFetch } : {}),
     }),

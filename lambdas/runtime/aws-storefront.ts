@@ -90,6 +90,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
   const db = documentClient();
   const clock = { now: () => new Date() };
   const testPayments = config.TEST_PAYMENTS === 'enabled';
+  const catalog = parseCatalogJson(config.PRODUCT_CATALOG);
   const stripeConfigured = Boolean(config.STRIPE_SECRET_ARN && config.STRIPE_NETWORK_ID);
   // Only the operations that take payments hold payment keys; the others just describe the methods.
   const takesPayments = access.secrets.includes('stripe');
@@ -100,6 +101,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
         testPayments,
         replayStore: dynamoReplayStore(db, config.TABLE_NAME),
         clock,
+        catalog,
         ...(stripeConfigured ? { stripe: stripeSettings(config, secrets.stripe) } : {}),
       })
     : offersOnlyGateway({ stripe: stripeConfigured, testPayments });
@@ -110,7 +112,7 @@ export async function awsStorefront(env: NodeJS.ProcessEnv = process.env): Promi
   return {
     settings: {
       ...DEFAULT_SETTINGS,
-      catalog: parseCatalogJson(config.PRODUCT_CATALOG),
+      catalog,
       keys,
       allowUnpaidCreate: config.ALLOW_UNPAID_MACHINE_CREATE,
       provisioningTimeoutMinutes: config.PROVISIONING_TIMEOUT_MINUTES,

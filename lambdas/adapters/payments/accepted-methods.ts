@@ -21,6 +21,11 @@ export function acceptedMethods(config: { stripe: boolean; testPayments: boolean
   ];
 }
 
-/** The smallest amount some accepted method can take (the cheapest method's minimum). */
+/**
+ * The smallest amount some accepted method can take (the cheapest method's minimum); with
+ * no method yet configured, the card minimum.
+ */
 export const minimumChargeCents = (methods: readonly MethodKey[]) =>
-  Math.min(...methods.map((method) => METHOD_MINIMUM_CENTS[method]));
+  methods.length
+    ? Math.min(...methods.map((method) => METHOD_MINIMUM_CENTS[method]))
+    : METHOD_MINIMUM_CENTS['stripe/charge'];

@@ -1,6 +1,7 @@
 import { Receipt, type Store } from 'mppx';
 import { Mppx } from 'mppx/server';
 import type { PaymentAttempt } from '../../core/order.js';
+import { catalogBelowMinimum, testMethodBesideLiveKey } from '../../core/payment-configuration.js';
 import type {
   AttemptRecovery,
   ChargeOutcome,
@@ -10,6 +11,7 @@ import type {
   PresentedCredential,
 } from '../../core/ports.js';
 import { formatCents } from '../../core/pricing.js';
+import type { Catalog } from '../../core/products.js';
 import { METHOD_MINIMUM_CENTS, type MethodKey, minimumChargeCents } from './accepted-methods.js';
 import { readPresentedCredential } from './presented-credential.js';
 import { StripeApi } from './stripe-api.js';
@@ -30,6 +32,8 @@ export interface PaymentSettings {
   testPayments: boolean;
   replayStore: Store.AtomicStore;
   clock?: Clock;
+  /** Checked at start: every price it can produce must be payable by some method. */
+  catalog?: Catalog;
 }
 
 /**
@@ -105,7 +109,20 @@ export class MppxPaymentGateway implements PaymentGateway {
   private readonly clock: Clock;
 
   constructor(settings: PaymentSettings) {
+    const refusal = testMethodBesideLiveKey({
+      testPayments: settings.testPayments,
+      ...(settings.stripe ? { stripeSecretKey: settings.stripe.secretKey } : {}),
+    });
+    if (refusal) throw new Error(refusal);
     this.plugins = plugins(settings);
+    const unpayable = settings.catalog
+      ? catalogBelowMinimum(
+          settings.catalog,
+          minimumChargeCents(this.plugins.map((plugin) => plugin.key)),
+        )
+      : [];
+    if (unpayable.length)
+      throw new Error(`the catalog cannot be paid for: ${unpayable.join('; ')}`);
     this.methods = this.plugins.map((plugin) => plugin.key);
     this.minimumChargeCents = minimumChargeCents(this.plugins.map((plugin) => plugin.key));
     this.clock = settings.clock ?? { now: () => new Date() };
