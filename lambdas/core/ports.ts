@@ -34,7 +34,7 @@ export interface OrderStore {
    * unpaid → settled, recording the payment and the machine id; returns the settled order,
    * or undefined if it was no longer unpaid. Not conditional on the payment lock: money that
    * was taken must always settle the order. It clears the recorded attempts and asks the
-   * sweeper to check, at `checkAt`, that the order's machine is running.
+   * sweeper to check that the order's machine runs (at `checkAt`, unless already listed).
    */
   settle(
     orderId: string,

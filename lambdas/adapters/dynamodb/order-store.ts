@@ -185,7 +185,8 @@ export class DynamoOrderStore implements OrderStore {
       Key: key,
       UpdateExpression:
         'SET #status = :settled, payment = :payment, machine_id = :machine, settled_at = :at, ' +
-        'payment_attempts = :none, sweep_pk = :sweepPk, sweep_sk = :sweepSk ' +
+        'payment_attempts = :none, sweep_pk = if_not_exists(sweep_pk, :sweepPk), ' +
+        'sweep_sk = if_not_exists(sweep_sk, :sweepSk) ' +
         'REMOVE expires_at_epoch, unpaid_expires_at, payment_lock_owner, payment_lock_until',
       ConditionExpression: '#status = :unpaid',
       ExpressionAttributeNames: { '#status': 'status' },
