@@ -171,4 +171,25 @@ describe('Stripe payments survive lost answers', () => {
     );
     expect((await api.getOrder(orderId)).body.refund).toMatchObject({ status: 'refunded' });
   });
+
+  it('finds a refund whose answer was lost instead of refunding again', async () => {
+    api.fleet.ec2.outOfCapacity.add('p5.4xlarge');
+    stripe.loseNextAnswer.add('/v1/refunds');
+    const body = orderBody({ product_id: 'gpu-h100-machine', duration_minutes: 60 });
+    const paid = await order(body, stripeCredential(await order(body), SPT.paid));
+    const orderId = String(paid.body.order_id);
+    const machine = paid.body.machine as { machine_id: string; management: { read_token: string } };
+    await api.waitForStatus(machine.machine_id, machine.management.read_token, ['failed']);
+    await api.fleet.workflow.execution(machine.machine_id)?.done;
+    clock.jump(4 * 60_000);
+    await sweepPayments(api.storefront);
+    const ours = [...stripe.refunds.values()].filter(
+      (refund) => refund.metadata.storefront_refund_key === `refund-${orderId}`,
+    );
+    expect(ours).toHaveLength(1);
+    expect((await api.getOrder(orderId)).body.refund).toMatchObject({
+      status: 'refunded',
+      amount: '7.39',
+    });
+  });
 });
