@@ -12,9 +12,10 @@ describe('the payment sweeper in the stack', () => {
 
   it('is a function with the storefront and workflow access it needs', () => {
     expect(sweeperId).toBeDefined();
-    const variables = (
-      functions[sweeperId ?? '']?.Properties?.Environment as { Variables: Record<string, unknown> }
-    ).Variables;
+    const environment = functions[sweeperId ?? '']?.Properties?.Environment as
+      | { Variables: Record<string, unknown> }
+      | undefined;
+    const variables = environment?.Variables ?? {};
     expect(Object.keys(variables)).toEqual(
       expect.arrayContaining(['TABLE_NAME', 'STOREFRONT_SECRET_ARN', 'STATE_MACHINE_ARN']),
     );
