@@ -37,7 +37,8 @@ describe('npx cdk synth', () => {
     const functions = Object.values(
       template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>,
     ).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 5);
+    // The API functions, the 5 workflow functions and the payment sweeper.
+    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 5 + 1);
     for (const fn of functions) {
       const asset = fn.Metadata?.['aws:asset:path'];
       expect(asset && existsSync(join(out, asset, 'index.mjs'))).toBe(true);
