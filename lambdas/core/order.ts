@@ -58,6 +58,15 @@ export interface OrderRecord {
   ssh_public_key?: string;
   /** Credentials being charged and not yet settled or refused, by attempt key. */
   payment_attempts?: Record<string, PaymentAttempt>;
+  /** Second payments for an order already settled (a lapsed lock), owed back, by reference. */
+  duplicate_payments?: Record<string, DuplicatePayment>;
+}
+
+export interface DuplicatePayment {
+  payment: PaymentRecord;
+  amount_cents: number;
+  due_since: string;
+  refund?: RefundRecord;
 }
 
 export interface OrderView {

@@ -1,5 +1,5 @@
 import type { MachineRecord } from './machine.js';
-import type { OrderRecord, PaymentAttempt, PaymentRecord } from './order.js';
+import type { DuplicatePayment, OrderRecord, PaymentAttempt, PaymentRecord } from './order.js';
 
 /**
  * What the use cases need from the outside world. Adapters implement these against
@@ -42,6 +42,14 @@ export interface OrderStore {
   ): Promise<OrderRecord | undefined>;
   /** Records a refund of the order's payment, once; false if one is already recorded. */
   recordRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
+  /** Records a second payment for a settled order, owed back, and lists the order for the sweeper. */
+  recordDuplicatePayment(
+    orderId: string,
+    duplicate: DuplicatePayment,
+    checkAt: string,
+  ): Promise<void>;
+  /** Records the refund of a duplicate payment (replacing a `pending` one). */
+  recordDuplicateRefund(orderId: string, reference: string, refund: RefundRecord): Promise<void>;
   /** Replaces a `pending` refund with what the provider now reports. */
   updatePendingRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
   /** Orders the sweeper should look at again by `now` (payment attempts, settled orders). */

@@ -1,8 +1,15 @@
 import { Challenge, Credential } from 'mppx';
+import { settleOrder } from '../../lambdas/core/use-cases/settle-payment.js';
 import type { Storefront } from '../../lambdas/core/use-cases/storefront.js';
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
 import { crashing } from '../support/crash-injection.js';
-import { type Harness, orderBody, type Reply, startHarness } from '../support/harness.js';
+import {
+  buyMachine,
+  type Harness,
+  orderBody,
+  type Reply,
+  startHarness,
+} from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
 
 /**
@@ -148,6 +155,41 @@ describe('an order is paid exactly once, whatever crashes', () => {
       });
     }
   }
+});
+
+describe('a second payment for a settled order', () => {
+  let api: Harness;
+  const clock = offsetClock();
+  beforeAll(async () => {
+    api = await startHarness({ clock });
+  });
+  afterAll(() => api.close());
+
+  it('is recorded as owed before it is refunded, and the sweeper refunds it if that failed', async () => {
+    const { orderId } = await buyMachine(api);
+    const order = await api.storefront.orders.get(orderId, clock.now());
+    if (!order) throw new Error('the order was not stored');
+    const second = { method: 'test', reference: 'test_second_payment', receipt_header: 'r' };
+    await withPorts(
+      api.storefront,
+      { refunds: crashing(api.storefront.refunds, { refund: { when: 'before' } }) },
+      async () => {
+        // A payment taken after the lock lapsed, for an order settled meanwhile.
+        const outcome = await settleOrder(api.storefront, order, second);
+        expect(outcome.order.payment?.reference).not.toBe(second.reference);
+      },
+    );
+    const owed = await api.storefront.orders.get(orderId, clock.now());
+    expect(owed?.duplicate_payments?.[second.reference]).toMatchObject({ amount_cents: 399 });
+    expect(owed?.duplicate_payments?.[second.reference]?.refund).toBeUndefined();
+    clock.jump(4 * 60_000);
+    await sweepPayments(api.storefront);
+    const refunded = await api.storefront.orders.get(orderId, clock.now());
+    expect(refunded?.duplicate_payments?.[second.reference]?.refund).toMatchObject({
+      status: 'refunded',
+      amount_cents: 399,
+    });
+  });
 });
 
 /** Counts the charges the real payment gateway makes (what took money), until stopped. */

@@ -5,6 +5,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  type DuplicatePayment,
   isExpiredUnpaid,
   type OrderRecord,
   type PaymentAttempt,
@@ -18,12 +19,12 @@ import { itemKeys, KEY_PREFIX, sweepKey } from './table-design.js';
 
 /** An order as stored, without the empty attempt map every order carries. */
 function orderOf(item: Record<string, unknown>): OrderRecord {
-  const order = recordOf<OrderRecord>(item);
-  if (order.payment_attempts && Object.keys(order.payment_attempts).length === 0) {
-    const { payment_attempts: _none, ...rest } = order;
-    return rest;
-  }
-  return order;
+  const { payment_attempts, duplicate_payments, ...order } = recordOf<OrderRecord>(item);
+  return {
+    ...order,
+    ...(payment_attempts && Object.keys(payment_attempts).length ? { payment_attempts } : {}),
+    ...(duplicate_payments && Object.keys(duplicate_payments).length ? { duplicate_payments } : {}),
+  };
 }
 
 export class DynamoOrderStore implements OrderStore {
@@ -56,6 +57,7 @@ export class DynamoOrderStore implements OrderStore {
             ...order,
             // Present from the start, so an attempt is recorded with one nested SET.
             payment_attempts: order.payment_attempts ?? {},
+            duplicate_payments: order.duplicate_payments ?? {},
             expires_at_epoch: order.unpaid_expires_at,
           },
           // A new order, or the replacement of an unpaid one whose expiry has passed.
@@ -201,6 +203,43 @@ export class DynamoOrderStore implements OrderStore {
       },
     });
     return item ? orderOf(item) : undefined;
+  }
+
+  async recordDuplicatePayment(
+    orderId: string,
+    duplicate: DuplicatePayment,
+    checkAt: string,
+  ): Promise<void> {
+    const key = itemKeys.order(orderId);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET duplicate_payments.#ref = if_not_exists(duplicate_payments.#ref, :duplicate), sweep_pk = :sweepPk, sweep_sk = :sweepSk',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#ref': duplicate.payment.reference },
+        ExpressionAttributeValues: {
+          ':duplicate': duplicate,
+          ...prefixed(sweepKey(checkAt, key.pk)),
+        },
+      }),
+    );
+  }
+
+  async recordDuplicateRefund(orderId: string, reference: string, refund: RefundRecord) {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression: 'SET duplicate_payments.#ref.refund = :refund',
+          ConditionExpression: 'attribute_exists(duplicate_payments.#ref)',
+          ExpressionAttributeNames: { '#ref': reference },
+          ExpressionAttributeValues: { ':refund': refund },
+        }),
+      ),
+    );
   }
 
   updatePendingRefund(orderId: string, refund: RefundRecord): Promise<boolean> {

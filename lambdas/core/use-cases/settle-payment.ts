@@ -1,7 +1,7 @@
 import { ApiProblem } from '../errors.js';
 import { newMachineId } from '../ids.js';
-import type { OrderRecord, PaymentAttempt, PaymentRecord } from '../order.js';
-import type { PresentedCredential } from '../ports.js';
+import type { DuplicatePayment, OrderRecord, PaymentAttempt, PaymentRecord } from '../order.js';
+import type { PresentedCredential, RefundRecord } from '../ports.js';
 import type { Storefront } from './storefront.js';
 
 /** After settlement, the sweeper checks this much later that the order's machine runs. */
@@ -65,32 +65,61 @@ export async function settleOrder(
   return { order: current, justSettled: false };
 }
 
+/**
+ * A second payment for a settled order is recorded as owed back first (one write, which also
+ * lists the order for the sweeper), then refunded; the sweeper retries until it is confirmed.
+ */
 async function refundDuplicatePayment(
   storefront: Storefront,
   order: OrderRecord,
   payment: PaymentRecord,
 ) {
+  const now = storefront.clock.now().toISOString();
+  await storefront.orders.recordDuplicatePayment(
+    order.order_id,
+    { payment, amount_cents: order.amount_cents, due_since: now },
+    now,
+  );
+  await refundDuplicate(storefront, order.order_id, {
+    payment,
+    amount_cents: order.amount_cents,
+    due_since: now,
+  });
+}
+
+/** Refunds one duplicate payment and records it; an error is logged and left to the sweeper. */
+export async function refundDuplicate(
+  storefront: Pick<Storefront, 'orders' | 'refunds' | 'log'>,
+  orderId: string,
+  duplicate: DuplicatePayment,
+): Promise<RefundRecord | undefined> {
   const fields = {
-    order_id: order.order_id,
-    payment_reference: payment.reference,
-    method: payment.method,
+    order_id: orderId,
+    payment_reference: duplicate.payment.reference,
+    method: duplicate.payment.method,
   };
   try {
     const refund = await storefront.refunds.refund({
-      payment,
-      amountCents: order.amount_cents,
-      idempotencyKey: `refund-duplicate-${payment.reference}`,
-      reason: `a second payment for order ${order.order_id}`,
+      payment: duplicate.payment,
+      amountCents: duplicate.amount_cents,
+      idempotencyKey: `refund-duplicate-${duplicate.payment.reference}`,
+      reason: `a second payment for order ${orderId}`,
     });
+    if (refund) {
+      await storefront.orders.recordDuplicateRefund(orderId, duplicate.payment.reference, refund);
+    }
     storefront.log.warn('order.duplicate_payment_refunded', {
       ...fields,
       refund_reference: refund?.reference,
+      status: refund?.status,
     });
+    return refund;
   } catch (error) {
     storefront.log.error('order.duplicate_payment_not_refunded', {
       ...fields,
       error: String(error),
     });
+    return undefined;
   }
 }
 

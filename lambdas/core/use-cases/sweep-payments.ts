@@ -5,7 +5,7 @@ import type { OrderRecord } from '../order.js';
 import { finishEarlierExtensionAttempts, refundExtension } from './conclude-extension.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { refundFailedLease } from './refund-failed-lease.js';
-import { finishEarlierAttempts, MACHINE_CHECK_MINUTES } from './settle-payment.js';
+import { finishEarlierAttempts, MACHINE_CHECK_MINUTES, refundDuplicate } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
 export interface SweepReport {
@@ -170,6 +170,20 @@ async function sweepOrder(storefront: Storefront, found: OrderRecord, report: Sw
 async function finishSettledOrder(storefront: Storefront, order: OrderRecord, report: SweepReport) {
   const { orders, machines, leases, clock, log } = storefront;
   const later = () => minutesAfter(clock.now(), MACHINE_CHECK_MINUTES);
+  let duplicatesOwed = 0;
+  for (const duplicate of Object.values(order.duplicate_payments ?? {})) {
+    if (duplicate.refund?.status === 'refunded') continue;
+    const refund = await refundDuplicate(storefront, order.order_id, duplicate);
+    if (refund?.status === 'refunded') {
+      report.refunded++;
+      continue;
+    }
+    duplicatesOwed++;
+    if (clock.now().getTime() - Date.parse(duplicate.due_since) > OWED_ALARM_MS) {
+      report.refunds_owed_over_an_hour++;
+    }
+  }
+  if (duplicatesOwed > 0) report.waiting++;
   if (!order.machine_id) throw new Error(`settled order ${order.order_id} has no machine id`);
   const machine = await machines.get(order.machine_id, new Date(0));
   if (!machine) {
@@ -199,6 +213,10 @@ async function finishSettledOrder(storefront: Storefront, order: OrderRecord, re
       await orders.scheduleSweep(order.order_id, later());
       return;
     }
+  }
+  if (duplicatesOwed > 0) {
+    await orders.scheduleSweep(order.order_id, minutesAfter(clock.now(), SWEEP_RETRY_MINUTES));
+    return;
   }
   await orders.closeSweep(order.order_id);
 }
