@@ -198,15 +198,14 @@ export async function startLocalStorefront(
     if (create) handlers[operationId] = create(storefront);
   }
   // The same sweeper the stack runs on a schedule: every payment ends as a machine or a refund.
+  // It also runs once at start: payments an earlier run left in between are finished first.
   const sweepEveryMs = options.sweepEveryMs ?? 30_000;
-  const sweeper =
-    sweepEveryMs > 0
-      ? setInterval(() => {
-          sweepPayments(storefront).catch((error: unknown) =>
-            log.error('sweep.failed', { error: String(error) }),
-          );
-        }, sweepEveryMs).unref()
-      : undefined;
+  const sweep = () =>
+    sweepPayments(storefront).catch((error: unknown) =>
+      log.error('sweep.failed', { error: String(error) }),
+    );
+  if (sweepEveryMs > 0) void sweep();
+  const sweeper = sweepEveryMs > 0 ? setInterval(sweep, sweepEveryMs).unref() : undefined;
   return {
     url: server.url,
     storefront,

@@ -112,4 +112,51 @@ describe('order store on DynamoDB (dynalite)', () => {
       '2026-11-29T11:00:00.000Z',
     );
   });
+
+  it('records an attempt with the lock, keeps the first record, and lists the order for the sweeper', async () => {
+    const target = await orders.open(fresh(), now);
+    const until = new Date(now.getTime() + 60_000);
+    const attempt = {
+      key: 'k1',
+      challenge_id: 'c1',
+      method: 'test',
+      external_id: target.order_id,
+      amount_cents: 399,
+      started_at: now.toISOString(),
+      owner: 'first',
+    };
+    const locked = await orders.lockForPayment(target.order_id, 'first', until, now, attempt);
+    expect(locked?.payment_attempts).toEqual({ k1: attempt });
+    // Listed once its lock has lapsed, not before.
+    expect((await orders.dueForSweep(now, 100)).map((o) => o.order_id)).not.toContain(
+      target.order_id,
+    );
+    const later = new Date(until.getTime() + 1);
+    expect((await orders.dueForSweep(later, 100)).map((o) => o.order_id)).toContain(
+      target.order_id,
+    );
+    const relocked = await orders.lockForPayment(
+      target.order_id,
+      'second',
+      new Date(later.getTime() + 60_000),
+      later,
+      { ...attempt, owner: 'second' },
+    );
+    expect(relocked?.payment_attempts?.k1?.owner).toBe('first');
+    // While an attempt is recorded the order stays listed (due when the new lock lapses);
+    // forgetting the attempt is for the lock's holder only.
+    const afterSecondLock = new Date(later.getTime() + 61_000);
+    await orders.closeSweep(target.order_id);
+    expect((await orders.dueForSweep(afterSecondLock, 100)).map((o) => o.order_id)).toContain(
+      target.order_id,
+    );
+    await orders.forgetAttempt(target.order_id, 'first', 'k1');
+    expect((await orders.get(target.order_id, later))?.payment_attempts).toBeDefined();
+    await orders.forgetAttempt(target.order_id, 'second', 'k1');
+    expect((await orders.get(target.order_id, later))?.payment_attempts).toBeUndefined();
+    await orders.closeSweep(target.order_id);
+    expect((await orders.dueForSweep(afterSecondLock, 100)).map((o) => o.order_id)).not.toContain(
+      target.order_id,
+    );
+  });
 });
