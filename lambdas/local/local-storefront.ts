@@ -200,11 +200,13 @@ export async function startLocalStorefront(
   // The same sweeper the stack runs on a schedule: every payment ends as a machine or a refund.
   // It also runs once at start: payments an earlier run left in between are finished first.
   const sweepEveryMs = options.sweepEveryMs ?? 30_000;
-  const sweep = () =>
-    sweepPayments(storefront).catch((error: unknown) =>
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    sweeping = sweepPayments(storefront).catch((error: unknown) =>
       log.error('sweep.failed', { error: String(error) }),
     );
-  if (sweepEveryMs > 0) void sweep();
+  };
+  if (sweepEveryMs > 0) sweep();
   const sweeper = sweepEveryMs > 0 ? setInterval(sweep, sweepEveryMs).unref() : undefined;
   return {
     url: server.url,
@@ -215,6 +217,8 @@ export async function startLocalStorefront(
     close: async () => {
       clearInterval(reconciler);
       clearInterval(sweeper);
+      // A sweep in flight finishes before the table it writes to closes.
+      await sweeping;
       await server.close();
       await fleet.close();
       db.destroy();
