@@ -143,6 +143,11 @@ describe('Stripe payments survive lost answers', () => {
     // Identical parameters under every key.
     expect(new Set(keys.map((call) => call.form.toString())).size).toBe(1);
     expect((await api.getOrder(orderId)).body.refund).toMatchObject({ status: 'pending' });
+    // Still owed an hour on: the sweeper reports it, which is what the alarm watches.
+    clock.jump(61 * 60_000);
+    expect((await sweepPayments(api.storefront)).refunds_owed_over_an_hour).toBeGreaterThanOrEqual(
+      1,
+    );
 
     const second = [...stripe.refunds.values()].find(
       (refund) => refund.id !== first?.id && refund.payment_intent === first?.payment_intent,
