@@ -1,8 +1,8 @@
 import { Receipt } from 'mppx';
 import { stripe } from 'mppx/server';
 import type { PaymentAttempt } from '../../core/order.js';
-import type { AttemptRecovery } from '../../core/ports.js';
-import type { StripeApi } from './stripe-api.js';
+import type { AttemptRecovery, Clock } from '../../core/ports.js';
+import { type StripeApi, type StripeRefund, stripeError } from './stripe-api.js';
 
 export interface StripeSettings {
   secretKey: string;
@@ -135,4 +135,58 @@ export async function recoverStripeCharge(
   const open = intents.find((intent) => UNSETTLED_STATUSES.has(intent.status));
   if (open) return { kind: 'unknown', reason: `PaymentIntent ${open.id} is ${open.status}` };
   return { kind: 'not_charged' };
+}
+
+/** How long one idempotency key is used again after Stripe answered it with an error. */
+const ERROR_KEY_BUCKET_MS = 5 * 60_000;
+
+/**
+ * One refund per `refundKey`, however often and from wherever it is asked for:
+ *
+ * - First what Stripe already has: the PaymentIntent's refunds carrying our key in metadata
+ *   (the list is current, unlike search). A succeeded one is the answer; a pending one is
+ *   answered with its status as Stripe reports it now (so `pending` is re-checked each time).
+ * - Otherwise a new refund, with parameters that depend on the key alone (identical for every
+ *   caller: Stripe answers a reused key with other parameters with 400). Its idempotency key is
+ *   the refund key for the first try and `:retry-<n>` after n refunds that failed. Stripe saves
+ *   the response of every key, errors included ("Retries with the same key return the saved
+ *   response, including 500 errors"), so after an error answer the next try uses a key of its
+ *   own time window. Two refunders racing with different keys cannot refund twice: each is the
+ *   full amount of one PaymentIntent, and Stripe refunds no PaymentIntent beyond its amount.
+ */
+export async function refundStripePayment(
+  stripe: StripeApi,
+  paymentIntent: string,
+  amountCents: number,
+  refundKey: string,
+  clock: Clock,
+): Promise<StripeRefund> {
+  const ours = (await stripe.listRefunds(paymentIntent)).filter(
+    (refund) => refund.metadata?.storefront_refund_key === refundKey,
+  );
+  const done = ours.find((refund) => refund.status === 'succeeded');
+  if (done) return done;
+  const live = ours.find(
+    (refund) => refund.status === 'pending' || refund.status === 'requires_action',
+  );
+  if (live) return { ...live, status: 'pending' };
+  const failed = ours.length;
+  const form = new URLSearchParams({
+    payment_intent: paymentIntent,
+    amount: String(amountCents),
+    reason: 'requested_by_customer',
+    'metadata[storefront_refund_key]': refundKey,
+  });
+  const key = failed === 0 ? refundKey : `${refundKey}:retry-${failed}`;
+  let reply = await stripe.createRefund(form, key);
+  if (reply.status !== 200) {
+    const window = Math.floor(clock.now().getTime() / ERROR_KEY_BUCKET_MS);
+    reply = await stripe.createRefund(form, `${key}:after-error-${window}`);
+  }
+  if (reply.status !== 200 || !reply.body.id)
+    throw stripeError(`refund of ${paymentIntent}`, reply);
+  if (reply.body.status === 'failed' || reply.body.status === 'canceled') {
+    throw new Error(`Stripe refund ${reply.body.id} of ${paymentIntent} ${reply.body.status}`);
+  }
+  return reply.body;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Credential, Errors, Method, Receipt, Store, z } from 'mppx';
 import type { PaymentAttempt } from '../../core/order.js';
 import type { AttemptRecovery } from '../../core/ports.js';
@@ -110,3 +111,7 @@ export function testChargeClient(outcome: 'paid' | 'declined' = 'paid') {
     },
   });
 }
+
+/** The test method's refund: nothing moves back either; a stable reference per refund key. */
+export const testRefundReference = (refundKey: string) =>
+  `test_refund_${createHash('sha256').update(refundKey).digest('hex').slice(0, 24)}`;
