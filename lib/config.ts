@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
+import {
+  acceptedMethods,
+  minimumChargeCents,
+} from '../lambdas/adapters/payments/accepted-methods.js';
 import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
+import { catalogBelowMinimum } from '../lambdas/core/payment-configuration.js';
 import { type Catalog, PRODUCT_IDS } from '../lambdas/core/products.js';
 import { assertCatalogCoversCosts } from '../lambdas/core/unit-economics.js';
 import { MIN_RATE_LIMIT, type RateLimits } from '../lambdas/http/rate-limit-rules.js';
@@ -41,6 +46,8 @@ const contextSchema = z.strictObject({
   allowLossMakingProducts: json(z.array(z.enum(PRODUCT_IDS))),
   allowUnpaidMachineCreate: bool,
   testPayments: bool,
+  /** The operator's word that the Stripe secret holds a test-mode key (sk_test_…). */
+  stripeTestMode: bool.optional(),
   stripeSecretName: z.string().min(1).optional(),
   stripeNetworkId: z
     .string()
@@ -124,6 +131,27 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
   if (config.stripeSecretName && !config.stripeNetworkId) {
     throw new ConfigError(
       'invalid storefront configuration: storefront:stripeSecretName needs storefront:stripeNetworkId',
+    );
+  }
+  // The secret's value is not known at synth: next to Stripe, the test method needs the
+  // operator's word that Stripe is in test mode (the runtime checks the key itself).
+  if (config.testPayments && config.stripeSecretName && !config.stripeTestMode) {
+    throw new ConfigError(
+      'invalid storefront configuration: storefront:testPayments cannot be on beside Stripe unless storefront:stripeTestMode=true says the Stripe secret holds a test key (sk_test_…); a live key next to the no-money method would let any agent lease for free',
+    );
+  }
+  const unpayable = catalogBelowMinimum(
+    catalog,
+    minimumChargeCents(
+      acceptedMethods({
+        stripe: Boolean(config.stripeSecretName),
+        testPayments: config.testPayments,
+      }),
+    ),
+  );
+  if (unpayable.length && (config.stripeSecretName || config.testPayments)) {
+    throw new ConfigError(
+      `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${unpayable.join('; ')}`,
     );
   }
   if (Boolean(config.domainName) !== Boolean(config.certificateArn)) {

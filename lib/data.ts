@@ -9,7 +9,8 @@ export class StorefrontData extends Construct {
 
   constructor(scope: Construct, id: string, props: { retain: boolean }) {
     super(scope, id);
-    const { partitionKey, sortKey, timeToLiveAttribute, liveLeasesIndex } = TABLE_DESIGN;
+    const { partitionKey, sortKey, timeToLiveAttribute, liveLeasesIndex, sweepIndex } =
+      TABLE_DESIGN;
     this.table = new Table(this, 'Table', {
       partitionKey: { name: partitionKey, type: AttributeType.STRING },
       sortKey: { name: sortKey, type: AttributeType.STRING },
@@ -25,6 +26,12 @@ export class StorefrontData extends Construct {
       partitionKey: { name: liveLeasesIndex.partitionKey, type: AttributeType.STRING },
       sortKey: { name: liveLeasesIndex.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: sweepIndex.name,
+      partitionKey: { name: sweepIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: sweepIndex.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
   }
 }

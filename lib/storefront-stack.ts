@@ -1,8 +1,9 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { StorefrontApi } from './api.js';
-import { ApiFunctions } from './api-functions.js';
+import { ApiFunctions, type SharedApiEnvironment } from './api-functions.js';
 import { Compute } from './compute.js';
 import { rateLimitsOf, type StorefrontConfig } from './config.js';
 import { StorefrontData } from './data.js';
@@ -10,6 +11,7 @@ import { FrontDoor } from './front-door.js';
 import { LeaseWorkflow } from './lease-workflow.js';
 import { Monitoring } from './monitoring.js';
 import { suppressAcceptedFindings } from './nag-suppressions.js';
+import { PaymentSweeper } from './payment-sweeper.js';
 import { StorefrontSecrets } from './secrets.js';
 import { WebAclStack, webAclArnFrom } from './waf.js';
 
@@ -70,6 +72,21 @@ export class StorefrontStack extends Stack {
       );
     }
 
+    const functionEnvironment: SharedApiEnvironment = {
+      TABLE_NAME: data.table.tableName,
+      PRODUCT_CATALOG: productCatalogJson,
+      TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
+      ALLOW_UNPAID_MACHINE_CREATE: config.allowUnpaidMachineCreate ? 'true' : 'false',
+      MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
+      PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
+      RETENTION_DAYS: String(config.retentionDays),
+      // Only with Stripe configured: functions that describe payments offer Stripe by it.
+      ...(config.stripeSecretName && config.stripeNetworkId
+        ? { STRIPE_NETWORK_ID: config.stripeNetworkId }
+        : {}),
+      STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
+      ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
+    };
     const functions = new ApiFunctions(this, 'Functions', {
       table: data.table,
       storefrontSecret: secrets.storefront,
@@ -78,20 +95,16 @@ export class StorefrontStack extends Stack {
       machineZones: compute.subnets.map((subnet) => subnet.availabilityZone),
       managedBy: this.stackName,
       logRetention,
-      environment: {
-        TABLE_NAME: data.table.tableName,
-        PRODUCT_CATALOG: productCatalogJson,
-        TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
-        ALLOW_UNPAID_MACHINE_CREATE: config.allowUnpaidMachineCreate ? 'true' : 'false',
-        MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
-        PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
-        RETENTION_DAYS: String(config.retentionDays),
-        ...(config.stripeSecretName && config.stripeNetworkId
-          ? { STRIPE_NETWORK_ID: config.stripeNetworkId }
-          : {}),
-        STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
-        ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
-      },
+      environment: functionEnvironment,
+    });
+    // Finishes every payment a request left in between: settle, start the lease, or refund.
+    const sweeper = new PaymentSweeper(this, 'PaymentSweeper', {
+      table: data.table,
+      storefrontSecret: secrets.storefront,
+      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
+      stateMachine: workflow.stateMachine,
+      environment: functionEnvironment,
+      logRetention,
     });
     const api = new StorefrontApi(this, 'Api', {
       functions: functions.byOperation,
@@ -125,14 +138,20 @@ export class StorefrontStack extends Stack {
       value: frontDoor.distribution.distributionDomainName,
     });
 
-    new Monitoring(this, 'Monitoring', {
+    const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
       stageName: config.stageName,
-      functions: [...Object.values(functions.byOperation), ...Object.values(workflow.functions)],
+      functions: [
+        ...Object.values(functions.byOperation),
+        ...Object.values(workflow.functions),
+        sweeper.function,
+      ],
       table: data.table,
       stateMachine: workflow.stateMachine,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
+
+    sweeper.refundsOwedAlarm.addAlarmAction(new SnsAction(monitoring.topic));
 
     suppressAcceptedFindings(this, { customDomain: Boolean(config.domainName) });
   }

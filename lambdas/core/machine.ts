@@ -1,5 +1,7 @@
 import type { ManagementTokens, TokenRecord } from './capability-tokens.js';
 import { invalidRequest } from './errors.js';
+import type { PaymentAttempt } from './order.js';
+import type { ExtensionRecord } from './ports.js';
 import type { Product, ProductId } from './products.js';
 
 export const MACHINE_STATUSES = [
@@ -48,6 +50,10 @@ export interface MachineRecord extends TokenRecord {
   refund_error?: string;
   /** Internal: wakes the lease workflow early (a Step Functions task token). Never shown. */
   wake_token?: string;
+  /** Paid extensions by key, applied or owed back; stored on the machine so one write changes both. */
+  extensions?: Record<string, ExtensionRecord>;
+  /** Extension credentials being charged and not yet concluded, by attempt key. */
+  extension_attempts?: Record<string, PaymentAttempt>;
 }
 
 export interface MachineView {

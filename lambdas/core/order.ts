@@ -13,6 +13,25 @@ export interface PaymentRecord {
   receipt_header?: string;
 }
 
+/**
+ * A credential about to be charged, written before the method is called, so that a crash or a
+ * lost answer after the charge can be recovered instead of charging the agent again.
+ */
+export interface PaymentAttempt {
+  /** One per credential: a digest of it (the credential itself is never stored). */
+  key: string;
+  challenge_id: string;
+  method: string;
+  /** What the money is for: the order id, or the machine and extension key. */
+  external_id: string;
+  amount_cents: number;
+  started_at: string;
+  /** The request that recorded it; a different holder treats it as an earlier, unfinished attempt. */
+  owner: string;
+  /** For an extension: what the payment buys, to apply it when the attempt is recovered. */
+  extension?: { extension_key: string; additional_minutes: number; lease_minutes_before: number };
+}
+
 export interface OrderRecord {
   order_id: string;
   request_id: string;
@@ -34,6 +53,19 @@ export interface OrderRecord {
   payment?: PaymentRecord;
   machine_id?: string;
   /** The payment given back, when the machine could not be provided. */
+  refund?: RefundRecord;
+  /** The agent's public key, so a crash repair can create the machine without the agent. */
+  ssh_public_key?: string;
+  /** Credentials being charged and not yet settled or refused, by attempt key. */
+  payment_attempts?: Record<string, PaymentAttempt>;
+  /** Second payments for an order already settled (a lapsed lock), owed back, by reference. */
+  duplicate_payments?: Record<string, DuplicatePayment>;
+}
+
+export interface DuplicatePayment {
+  payment: PaymentRecord;
+  amount_cents: number;
+  due_since: string;
   refund?: RefundRecord;
 }
 

@@ -1,5 +1,5 @@
 import type { MachineRecord } from './machine.js';
-import type { OrderRecord, PaymentRecord } from './order.js';
+import type { DuplicatePayment, OrderRecord, PaymentAttempt, PaymentRecord } from './order.js';
 import type { Product } from './products.js';
 
 /**
@@ -15,25 +15,55 @@ export interface OrderStore {
   open(order: OrderRecord, now: Date): Promise<OrderRecord>;
   /** Moves the challenge expiry forward if it still holds `from`. */
   renewChallenge(orderId: string, from: string, to: string): Promise<boolean>;
-  /** Claims the right to charge this order until `until`; false if already settled or claimed. */
-  lockForPayment(orderId: string, owner: string, until: Date, now: Date): Promise<boolean>;
-  releasePaymentLock(orderId: string, owner: string): Promise<void>;
+  /**
+   * Claims the right to charge this order until `until` and, in the same write, records the
+   * attempt about to be charged (kept if that credential was already recorded). Returns the
+   * order as it now stands, or undefined if it is settled or another holder has the lock.
+   */
+  lockForPayment(
+    orderId: string,
+    owner: string,
+    until: Date,
+    now: Date,
+    attempt?: PaymentAttempt,
+  ): Promise<OrderRecord | undefined>;
+  /** Releases the lock; forgets `attemptKey` too when that attempt certainly took no money. */
+  releasePaymentLock(orderId: string, owner: string, attemptKey?: string): Promise<void>;
+  /** Forgets an attempt found to have taken no money (only by the lock's holder). */
+  forgetAttempt(orderId: string, owner: string, attemptKey: string): Promise<void>;
   /**
    * unpaid → settled, recording the payment and the machine id; returns the settled order,
    * or undefined if it was no longer unpaid. Not conditional on the payment lock: money that
-   * was taken must always settle the order.
+   * was taken must always settle the order. It clears the recorded attempts and asks the
+   * sweeper to check that the order's machine runs (at `checkAt`, unless already listed).
    */
   settle(
     orderId: string,
-    settlement: { payment: PaymentRecord; machineId: string; settledAt: string },
+    settlement: { payment: PaymentRecord; machineId: string; settledAt: string; checkAt: string },
   ): Promise<OrderRecord | undefined>;
   /** Records a refund of the order's payment, once; false if one is already recorded. */
   recordRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
+  /** Records a second payment for a settled order, owed back, and lists the order for the sweeper. */
+  recordDuplicatePayment(
+    orderId: string,
+    duplicate: DuplicatePayment,
+    checkAt: string,
+  ): Promise<void>;
+  /** Records the refund of a duplicate payment (replacing a `pending` one). */
+  recordDuplicateRefund(orderId: string, reference: string, refund: RefundRecord): Promise<void>;
+  /** Replaces a `pending` refund with what the provider now reports. */
+  updatePendingRefund(orderId: string, refund: RefundRecord): Promise<boolean>;
+  /** Orders the sweeper should look at again by `now` (payment attempts, settled orders). */
+  dueForSweep(now: Date, limit: number): Promise<OrderRecord[]>;
+  /** Next look at `checkAt`. */
+  scheduleSweep(orderId: string, checkAt: string): Promise<void>;
+  /** Takes the order off the sweeper's list, unless a payment attempt is recorded meanwhile. */
+  closeSweep(orderId: string): Promise<void>;
 }
 
 export interface ExtensionRecord {
   machine_id: string;
-  /** The agent's request_id, or the payment challenge id when none was sent. */
+  /** The agent's request_id, or `challenge-<id>` of the paying credential when none was sent. */
   extension_key: string;
   additional_minutes: number;
   lease_minutes_after: number;
@@ -42,6 +72,8 @@ export interface ExtensionRecord {
   amount_cents?: number;
   /** Set when a payment succeeded but the lease could no longer be extended: owed back to the agent. */
   refund_due?: boolean;
+  /** When the refund fell due, for the alarm on refunds owed too long. */
+  refund_due_since?: string;
   refund?: RefundRecord;
 }
 
@@ -71,17 +103,43 @@ export interface MachineStore {
   get(machineId: string, now: Date): Promise<MachineRecord | undefined>;
   /** Stores a new machine unless one with that id exists; returns whichever is stored. */
   create(machine: MachineRecord): Promise<MachineRecord>;
-  /** Adds minutes if the lease still has `leaseMinutesBefore` and is provisioning or active. */
-  extend(
+  /**
+   * Adds the minutes and records the extension in one conditional write on the machine, so a
+   * crash cannot separate them: only if the lease still has `leaseMinutesBefore`, is
+   * provisioning or active, and has no extension with that key. Undefined otherwise.
+   */
+  applyExtension(
     machineId: string,
     plan: { leaseMinutesBefore: number; leaseMinutes: number; expiresAt: string },
+    extension: ExtensionRecord,
+    /** The payment attempt this concludes, removed in the same write. */
+    concludedAttempt?: string,
   ): Promise<MachineRecord | undefined>;
+  /**
+   * Records a paid extension that could not apply, with `refund_due`, and puts the machine on
+   * the sweeper's list, in one write; false if an extension with that key is recorded already.
+   */
+  recordUnappliedExtension(
+    extension: ExtensionRecord,
+    checkAt: string,
+    concludedAttempt?: string,
+  ): Promise<boolean>;
   /** provisioning|active → terminating; returns the updated machine, or undefined if not live. */
   requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined>;
-  lockForExtension(machineId: string, owner: string, until: Date, now: Date): Promise<boolean>;
-  releaseExtensionLock(machineId: string, owner: string): Promise<void>;
+  /**
+   * Claims the right to charge an extension of this machine and records the attempt in the
+   * same write (see OrderStore.lockForPayment). Undefined if another holder has the lock.
+   */
+  lockForExtension(
+    machineId: string,
+    owner: string,
+    until: Date,
+    now: Date,
+    attempt?: PaymentAttempt,
+  ): Promise<MachineRecord | undefined>;
+  releaseExtensionLock(machineId: string, owner: string, attemptKey?: string): Promise<void>;
+  forgetExtensionAttempt(machineId: string, owner: string, attemptKey: string): Promise<void>;
   getExtension(machineId: string, extensionKey: string): Promise<ExtensionRecord | undefined>;
-  recordExtension(extension: ExtensionRecord): Promise<void>;
   listExtensions(machineId: string): Promise<ExtensionRecord[]>;
   /** Records a refund of an extension's payment, once; false if one is already recorded. */
   recordExtensionRefund(
@@ -89,6 +147,11 @@ export interface MachineStore {
     extensionKey: string,
     refund: RefundRecord,
   ): Promise<boolean>;
+  /** Machines the sweeper should look at by `now` (extension attempts, refunds owed). */
+  dueForSweep(now: Date, limit: number): Promise<MachineRecord[]>;
+  scheduleSweep(machineId: string, checkAt: string): Promise<void>;
+  /** Takes the machine off the sweeper's list, unless an extension attempt is recorded meanwhile. */
+  closeSweep(machineId: string): Promise<void>;
 }
 
 /** The lease's lifecycle runner: one workflow per machine. */
@@ -121,7 +184,26 @@ export type ChargeOutcome =
       challengeHeaders: Headers;
       /** Why a presented credential was not accepted; undefined when none was presented. */
       reason?: string;
+      /**
+       * The method could not say whether money moved (a lost Stripe response, a PaymentIntent
+       * still processing): the attempt must stay recorded until it is recovered.
+       */
+      outcomeUnknown?: boolean;
     };
+
+/** The payment credential of a request, read as mppx reads it. */
+export type PresentedCredential =
+  | { kind: 'none' }
+  /** Something in the Payment scheme that is not a credential: mppx will refuse it. */
+  | { kind: 'unreadable' }
+  | { kind: 'credential'; challengeId: string; method: string; digest: string };
+
+/** What became of a payment attempt whose answer was lost. */
+export type AttemptRecovery =
+  | { kind: 'charged'; payment: PaymentRecord & { receipt_header: string } }
+  | { kind: 'not_charged' }
+  /** The provider cannot tell yet (a PaymentIntent in `processing`, search not yet current). */
+  | { kind: 'unknown'; reason: string };
 
 export interface PaymentGateway {
   /** `name/intent` of each accepted method, e.g. `stripe/charge`. */
@@ -130,7 +212,10 @@ export interface PaymentGateway {
   readonly minimumChargeCents: number;
   /** Verifies the request's credential against the terms, or answers with challenges. */
   charge(request: Request, terms: ChargeTerms): Promise<ChargeOutcome>;
-  credentialPresented(request: Request): boolean;
+  /** The credential in the header mppx reads for these terms (`Payment-Authorization` when taken). */
+  readCredential(request: Request, authorizationTaken?: boolean): PresentedCredential;
+  /** Asks the method that took (or did not take) the money what an attempt came to. */
+  recover(attempt: PaymentAttempt): Promise<AttemptRecovery>;
 }
 
 export interface Clock {

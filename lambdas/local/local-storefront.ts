@@ -16,6 +16,7 @@ import type { Storefront } from '../core/use-cases/storefront.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import type { RateLimits } from '../http/rate-limit-rules.js';
 import { lineLogger } from '../runtime/logger.js';
+import { handler as sweepPayments } from '../sweeper/sweep-payments.js';
 import { acceleratedClock } from './accelerated-clock.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
@@ -42,6 +43,8 @@ export interface LocalStorefrontOptions {
   testPayments?: boolean;
   /** Stripe settings, to exercise the Stripe method (against a stub) locally. */
   stripe?: StripeSettings;
+  /** Where Stripe is reached (a stand-in in tests); the real API otherwise. */
+  stripeFetch?: typeof fetch;
   allowUnpaidCreate?: boolean;
   catalogOverride?: unknown;
   /** Products that may be sold below cost + payment fee (otherwise the start is refused). */
@@ -59,6 +62,8 @@ export interface LocalStorefrontOptions {
   ec2Limits?: SimulatedEc2Limits;
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
+  /** Runs the payment sweeper this often (0: never on its own). */
+  sweepEveryMs?: number;
   log?: Logger;
   clock?: Clock;
   /** The deployed response path (API Gateway, then the edge functions); on by default. */
@@ -219,6 +224,7 @@ export async function startLocalStorefront(
     clock,
     log,
     provider: 'local-simulated-ec2',
+    ...(options.stripeFetch ? { stripeFetch: options.stripeFetch } : {}),
   };
   const fleet = localFleet({
     stack,
@@ -271,6 +277,19 @@ export async function startLocalStorefront(
     }),
   );
   Object.assign(handlers, functions);
+  // The same sweeper the stack runs on a schedule, through its own entry and template
+  // environment: every payment ends as a machine, an extension or a refund. It also runs once
+  // at start: payments an earlier run left in between are finished first.
+  const sweepNow = sweepPayments.with({ env: stack.environments.sweeper, clients: apiClients });
+  const sweepEveryMs = options.sweepEveryMs ?? 30_000;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    sweeping = sweepNow().catch((error: unknown) =>
+      log.error('sweep.failed', { error: String(error) }),
+    );
+  };
+  if (sweepEveryMs > 0) sweep();
+  const sweeper = sweepEveryMs > 0 ? setInterval(sweep, sweepEveryMs).unref() : undefined;
   // The fullest view of the storefront (every port) is the one the paid order runs with.
   const storefront = await functions.createOrder?.storefront();
   if (!storefront) throw new Error('the stack deploys no createOrder function');
@@ -284,6 +303,9 @@ export async function startLocalStorefront(
     fleet,
     close: async () => {
       clearInterval(reconciler);
+      clearInterval(sweeper);
+      // A sweep in flight finishes before the table it writes to closes.
+      await sweeping;
       await server.close();
       await fleet.close();
       db.destroy();

@@ -6,6 +6,7 @@ import type { ApiFunctions } from '../../lib/api-functions.js';
 import type { Compute } from '../../lib/compute.js';
 import { cdkJsonContext, readConfig } from '../../lib/config.js';
 import type { LeaseWorkflow } from '../../lib/lease-workflow.js';
+import type { PaymentSweeper } from '../../lib/payment-sweeper.js';
 import { StorefrontStack } from '../../lib/storefront-stack.js';
 import {
   LOCAL_ACCOUNT,
@@ -32,6 +33,7 @@ export interface SynthesizedStack extends SynthesizedWorkflow {
   environments: {
     api: Record<string, FunctionEnvironment>;
     workflow: Record<WorkflowFunction, FunctionEnvironment>;
+    sweeper: FunctionEnvironment;
   };
 }
 
@@ -94,6 +96,7 @@ export function synthesizeLocalStack(
   const stack = new StorefrontStack(app, LOCAL_STACK_NAME, { config: readConfig(context) });
   const workflow = stack.node.findChild('LeaseWorkflow') as LeaseWorkflow;
   const api = stack.node.findChild('Functions') as ApiFunctions;
+  const sweeper = stack.node.findChild('PaymentSweeper') as PaymentSweeper;
   const cfnStateMachine = workflow.stateMachine.node.defaultChild as CfnStateMachine;
   const names = localNames(stack, tableName, cfnStateMachine);
   const functionByArn: Record<string, WorkflowFunction> = {};
@@ -121,6 +124,7 @@ export function synthesizeLocalStack(
         ]),
       ),
       workflow: workflowEnvironments,
+      sweeper: environmentOf(sweeper.function, names),
     },
   };
 }

@@ -7,7 +7,7 @@ import type { LeaseDeadlines, LeaseWorkflow, MachineStore, OrderStore } from '..
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import { readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
-import { OPERATION_ACCESS } from './operation-access.js';
+import { OPERATION_ACCESS, SWEEPER_ACCESS, SWEEPER_OPERATION_ID } from './operation-access.js';
 import type { FunctionRuntime } from './runtime-clients.js';
 import type { StorefrontParts } from './storefront-parts.js';
 
@@ -44,7 +44,9 @@ export async function composeStorefront(
 ): Promise<Storefront> {
   const config = readEnvironment(runtime.env);
   const operationId = config.OPERATION_ID;
-  const access = OPERATION_ACCESS[operationId];
+  // The payment sweeper composes the same storefront as the paid operations, on a schedule.
+  const access =
+    operationId === SWEEPER_OPERATION_ID ? SWEEPER_ACCESS : OPERATION_ACCESS[operationId];
   if (!access) throw new Error(`unknown operation ${operationId}`);
   const clients = runtime.clients ?? {};
   const log = clients.log ?? jsonLogger();
@@ -87,7 +89,7 @@ export async function composeStorefront(
           parts.payments,
           operationId,
           'payments',
-        )({ config, keys, stripeSecretKey, db: stores.db, clock })
+        )({ config, keys, stripeSecretKey, db: stores.db, clock, clients })
       : {
           payments: offersOnlyGateway({
             // Functions that only describe payments hold no Stripe secret ARN: the stack gives

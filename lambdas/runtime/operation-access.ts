@@ -60,3 +60,14 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     ec2: ['leaseDeadlines'],
   },
 };
+
+/**
+ * The payment sweeper (not an API operation): it settles, starts workflows and refunds, so
+ * it holds the payment keys; it also queries the sweep index (granted by its construct).
+ */
+export const SWEEPER_ACCESS: OperationAccess = {
+  table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine, replay] },
+  secrets: ['storefront', 'stripe'],
+  workflow: ['start'],
+};
+export const SWEEPER_OPERATION_ID = 'sweepPayments';

@@ -21,6 +21,8 @@ export interface RuntimeClients {
   ec2?: CommandSender;
   secretsManager?: CommandSender;
   serviceQuotas?: CommandSender;
+  /** Where Stripe's API is reached (a stand-in of Stripe locally and in tests). */
+  stripeFetch?: typeof fetch;
   sshProbe?: SshProbe;
   clock?: Clock;
   log?: Logger;

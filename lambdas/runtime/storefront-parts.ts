@@ -50,6 +50,7 @@ export type PaymentsPart = (input: {
   stripeSecretKey: string | undefined;
   db: DynamoDBDocumentClient;
   clock: Clock;
+  clients: RuntimeClients;
 }) => { payments: PaymentGateway; refunds: RefundGateway };
 
 export type MachinesPart = (input: {

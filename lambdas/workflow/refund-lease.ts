@@ -55,6 +55,7 @@ export async function awsRefundLease(
     refunds: paymentRefunds({
       clock: context.clock,
       ...(stripeSecretKey ? { stripeSecretKey } : {}),
+      ...(context.clients.stripeFetch ? { stripeFetch: context.clients.stripeFetch } : {}),
     }),
   });
 }

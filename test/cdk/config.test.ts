@@ -81,3 +81,33 @@ describe('operator configuration from CDK context', () => {
     ).not.toThrow();
   });
 });
+
+describe('payment configuration that would take money it should not', () => {
+  it('refuses the test method beside Stripe unless Stripe is declared to be in test mode', () => {
+    const stripe = {
+      'storefront:stripeSecretName': 'storefront/stripe',
+      'storefront:stripeNetworkId': 'profile_123',
+      'storefront:testPayments': 'true',
+    };
+    expect(() => readConfig({ ...cdkJsonContext(), ...stripe })).toThrow(
+      /testPayments cannot be on beside Stripe unless storefront:stripeTestMode=true/,
+    );
+    expect(
+      readConfig({ ...cdkJsonContext(), ...stripe, 'storefront:stripeTestMode': 'true' })
+        .testPayments,
+    ).toBe(true);
+  });
+
+  it('refuses a catalog priced below what the payment methods can charge', () => {
+    expect(() =>
+      readConfig({
+        ...cdkJsonContext(),
+        'storefront:stripeSecretName': 'storefront/stripe',
+        'storefront:stripeNetworkId': 'profile_123',
+        'storefront:products': { 'bare-linux-machine': { baseFeeCents: 0, centsPerMinute: 1 } },
+      }),
+    ).toThrow(
+      /bare-linux-machine costs 0\.15 USD for its minimum of 15 minutes, below the 0\.50 USD/,
+    );
+  });
+});

@@ -61,8 +61,8 @@ const UNSCOPABLE = [
 
 describe('functions', () => {
   it('run on a supported Node.js runtime, on arm64', () => {
-    // The API's and the workflow's six (the CDK's custom-resource provider is left out above).
-    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 6);
+    // The API's, the workflow's six and the payment sweeper (the CDK's custom-resource provider is left out above).
+    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 6 + 1);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties?.Runtime).toBe('nodejs24.x');
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
@@ -167,7 +167,10 @@ describe('the table', () => {
         TimeToLiveSpecification: { AttributeName: 'expires_at_epoch', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
-        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'live-leases' })],
+        GlobalSecondaryIndexes: [
+          Match.objectLike({ IndexName: 'live-leases' }),
+          Match.objectLike({ IndexName: 'sweep', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+        ],
       }),
     });
   });

@@ -39,6 +39,7 @@ describe('a paid order whose machine is missing', () => {
       payment: { method: 'test', reference: 'test_paid', receipt_header: 'receipt' },
       machineId,
       settledAt: now.toISOString(),
+      checkAt: now.toISOString(),
     });
     return orderId;
   }

@@ -1,48 +1,18 @@
 import { Receipt } from 'mppx';
 import { Mppx as ClientMppx, stripe } from 'mppx/client';
 import { type Harness, orderBody, startHarness } from '../support/harness.js';
+import { SPT, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * The Stripe method (Shared Payment Tokens) end to end over HTTP, with Stripe itself
- * stubbed at the network boundary: the test asserts on the PaymentIntent requests made.
+ * replaced at the network boundary by a stand-in that behaves like it where money is at
+ * stake: the tests assert on the requests Stripe received.
  */
-interface StripeCall {
-  url: string;
-  headers: Record<string, string>;
-  form: URLSearchParams;
-}
-
-const headerMap = (headers: Headers) => {
-  const map: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    map[name] = value;
-  });
-  return map;
-};
-
 describe('paying with Stripe', () => {
   let api: Harness;
-  const calls: StripeCall[] = [];
-  let nextIntent: { status: number; body: unknown } = { status: 200, body: {} };
-  const realFetch = globalThis.fetch;
+  const stripeApi = stripeStandIn();
 
   beforeAll(async () => {
-    globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (!url.startsWith('https://api.stripe.com/')) return realFetch(input, init);
-      calls.push({
-        url,
-        headers: headerMap(new Headers(init?.headers)),
-        form: new URLSearchParams(String(init?.body ?? '')),
-      });
-      const reply = url.endsWith('/v1/refunds')
-        ? { status: 200, body: { id: 're_test_1', status: 'succeeded' } }
-        : nextIntent;
-      return new Response(JSON.stringify(reply.body), {
-        status: reply.status,
-        headers: { 'content-type': 'application/json' },
-      });
-    };
     api = await startHarness({
       testPayments: false,
       stripe: {
@@ -50,17 +20,16 @@ describe('paying with Stripe', () => {
         networkId: 'profile_test_123',
         paymentMethodTypes: ['card', 'link'],
       },
+      stripeFetch: stripeApi.fetch,
     });
   });
-  afterAll(async () => {
-    globalThis.fetch = realFetch;
-    await api.close();
-  });
+  afterAll(() => api.close());
   beforeEach(() => {
-    calls.length = 0;
+    stripeApi.calls.length = 0;
   });
+  const calls = stripeApi.calls;
 
-  const agent = (token = 'spt_test_granted') =>
+  const agent = (token: string = SPT.paid) =>
     ClientMppx.create({
       methods: [stripe.charge({ createToken: async () => token, paymentMethod: 'pm_card_visa' })],
       polyfill: false,
@@ -87,21 +56,24 @@ describe('paying with Stripe', () => {
   });
 
   it('creates one confirmed PaymentIntent for exactly the order amount, idempotently keyed', async () => {
-    nextIntent = { status: 200, body: { id: 'pi_test_1', status: 'succeeded' } };
     const body = orderBody({ duration_minutes: 60 });
     const paid = await payOrder(body);
     expect(paid.status).toBe(202);
     expect(calls).toHaveLength(1);
     const [call] = calls;
-    expect(call?.url).toBe('https://api.stripe.com/v1/payment_intents');
+    expect(call?.path).toBe('/v1/payment_intents');
     expect(call?.form.get('amount')).toBe('399');
     expect(call?.form.get('currency')).toBe('usd');
     expect(call?.form.get('confirm')).toBe('true');
-    expect(call?.form.get('shared_payment_granted_token')).toBe('spt_test_granted');
-    expect(call?.headers['idempotency-key']).toMatch(/^mpp_.+_spt_test_granted$/);
+    // Where Stripe's API version 2026-04-22.preview and later take it (see stripe-method.ts).
+    expect(call?.form.get('payment_method_data[shared_payment_granted_token]')).toBe(SPT.paid);
+    expect(call?.form.has('shared_payment_granted_token')).toBe(false);
+    expect(call?.form.get('metadata[external_id]')).toBe(String(paid.body.order_id));
+    expect(call?.headers['idempotency-key']).toMatch(new RegExp(`^mpp_.+_${SPT.paid}$`));
+    const intent = [...stripeApi.intents.values()].at(-1);
     expect(Receipt.deserialize(paid.headers.get('payment-receipt') ?? '')).toMatchObject({
       method: 'stripe',
-      reference: 'pi_test_1',
+      reference: intent?.id,
       status: 'success',
     });
 
@@ -113,13 +85,7 @@ describe('paying with Stripe', () => {
   });
 
   it('answers a card Stripe declines with 402 and a fresh challenge, and provisions nothing', async () => {
-    nextIntent = {
-      status: 402,
-      body: {
-        error: { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' },
-      },
-    };
-    const declined = await payOrder(orderBody(), 'spt_test_declined');
+    const declined = await payOrder(orderBody(), SPT.declined);
     expect(declined.status).toBe(402);
     expect(declined.headers.get('www-authenticate')).toMatch(/^Payment /);
     expect(String(declined.body.error)).toMatch(/declined/i);
@@ -128,7 +94,6 @@ describe('paying with Stripe', () => {
   });
 
   it('refuses extensions below the card minimum before asking for payment', async () => {
-    nextIntent = { status: 200, body: { id: 'pi_test_2', status: 'succeeded' } };
     const paid = await payOrder(orderBody());
     const machine = paid.body.machine as {
       machine_id: string;
@@ -144,7 +109,6 @@ describe('paying with Stripe', () => {
   });
 
   it('refunds an H100 lease that could not be provided through Stripe, exactly once', async () => {
-    nextIntent = { status: 200, body: { id: 'pi_test_gpu', status: 'succeeded' } };
     api.fleet.ec2.outOfCapacity.add('p5.4xlarge');
     const paid = await payOrder(
       orderBody({ product_id: 'gpu-h100-machine', duration_minutes: 60 }),
@@ -152,9 +116,13 @@ describe('paying with Stripe', () => {
     const machine = paid.body.machine as { machine_id: string; management: { read_token: string } };
     await api.waitForStatus(machine.machine_id, machine.management.read_token, ['failed']);
     await api.fleet.workflow.execution(machine.machine_id)?.done;
-    const refunds = calls.filter((call) => call.url === 'https://api.stripe.com/v1/refunds');
+    const refunds = stripeApi.refundCalls();
     expect(refunds).toHaveLength(1);
-    expect(refunds[0]?.form.get('payment_intent')).toBe('pi_test_gpu');
+    const receipt = Receipt.deserialize(paid.headers.get('payment-receipt') ?? '');
+    expect(refunds[0]?.form.get('payment_intent')).toBe(receipt.reference);
+    expect(refunds[0]?.form.get('metadata[storefront_refund_key]')).toBe(
+      `refund-${paid.body.order_id}`,
+    );
     expect(refunds[0]?.form.get('amount')).toBe(String(299 + 15 * 60));
     expect(refunds[0]?.headers['idempotency-key']).toBe(`refund-${paid.body.order_id}`);
     const order = await api.getOrder(String(paid.body.order_id));

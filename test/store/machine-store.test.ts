@@ -53,13 +53,22 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
       leaseMinutes: 60 + minutes,
       expiresAt: new Date(Date.parse(machine.expires_at) + minutes * 60_000).toISOString(),
     });
-    const results = await Promise.all([
-      machines.extend(machine.machine_id, plan(10)),
-      machines.extend(machine.machine_id, plan(20)),
-    ]);
+    const results = await Promise.all(
+      [10, 20].map((minutes) =>
+        machines.applyExtension(
+          machine.machine_id,
+          plan(minutes),
+          extensionRecord(machine.machine_id, `req-${minutes}`, minutes),
+        ),
+      ),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const stored = await machines.get(machine.machine_id, now);
     expect([70, 80]).toContain(stored?.lease_minutes);
+    // The lease and the record of the extension that made it changed in the same write.
+    expect(Object.values(stored?.extensions ?? {})).toEqual([
+      expect.objectContaining({ lease_minutes_after: stored?.lease_minutes }),
+    ]);
   });
 
   it('does not let activation undo a termination requested during provisioning', async () => {
@@ -82,12 +91,13 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
     expect((await lifecycle.markTerminated(machine.machine_id, now))?.status).toBe('terminated');
     expect(await machines.requestTermination(machine.machine_id, now)).toBeUndefined();
     expect(
-      await machines.extend(machine.machine_id, {
-        leaseMinutesBefore: 60,
-        leaseMinutes: 70,
-        expiresAt: machine.expires_at,
-      }),
+      await machines.applyExtension(
+        machine.machine_id,
+        { leaseMinutesBefore: 60, leaseMinutes: 70, expiresAt: machine.expires_at },
+        extensionRecord(machine.machine_id, 'late', 10),
+      ),
     ).toBeUndefined();
+    expect(await machines.listExtensions(machine.machine_id)).toEqual([]);
     expect(await lifecycle.markFailed(machine.machine_id, 'late', now)).toBeUndefined();
   });
 
@@ -151,15 +161,61 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
       [1, 2, 3].map((i) => machines.lockForExtension(machine.machine_id, `o${i}`, until, now)),
     );
     expect(locks.filter(Boolean)).toHaveLength(1);
-    const extension = {
-      machine_id: machine.machine_id,
-      extension_key: 'req-1',
-      additional_minutes: 10,
-      lease_minutes_after: 70,
-      applied_at: now.toISOString(),
-    };
-    await machines.recordExtension(extension);
-    await machines.recordExtension({ ...extension, additional_minutes: 99 });
+    const extension = extensionRecord(machine.machine_id, 'req-1', 10);
+    expect(await machines.recordUnappliedExtension(extension, now.toISOString())).toBe(true);
+    expect(
+      await machines.recordUnappliedExtension(
+        { ...extension, additional_minutes: 99 },
+        now.toISOString(),
+      ),
+    ).toBe(false);
     expect(await machines.getExtension(machine.machine_id, 'req-1')).toEqual(extension);
   });
+
+  it('records an attempt with the lock, keeps a first record, and forgets it only for its holder', async () => {
+    const machine = await machines.create(newMachine());
+    const until = new Date(now.getTime() + 60_000);
+    const attempt = {
+      key: 'a1',
+      challenge_id: 'c1',
+      method: 'test',
+      external_id: `${machine.machine_id}+60`,
+      amount_cents: 50,
+      started_at: now.toISOString(),
+      owner: 'first',
+      extension: { extension_key: 'req-9', additional_minutes: 10, lease_minutes_before: 60 },
+    };
+    const locked = await machines.lockForExtension(
+      machine.machine_id,
+      'first',
+      until,
+      now,
+      attempt,
+    );
+    expect(locked?.extension_attempts?.a1).toEqual(attempt);
+    const later = new Date(until.getTime() + 1);
+    const relocked = await machines.lockForExtension(
+      machine.machine_id,
+      'second',
+      new Date(later.getTime() + 60_000),
+      later,
+      { ...attempt, owner: 'second' },
+    );
+    // The first record stands: the second holder sees an earlier, unfinished attempt.
+    expect(relocked?.extension_attempts?.a1?.owner).toBe('first');
+    await machines.forgetExtensionAttempt(machine.machine_id, 'first', 'a1');
+    expect((await machines.get(machine.machine_id, now))?.extension_attempts?.a1).toBeDefined();
+    await machines.forgetExtensionAttempt(machine.machine_id, 'second', 'a1');
+    expect((await machines.get(machine.machine_id, now))?.extension_attempts).toBeUndefined();
+  });
 });
+
+function extensionRecord(machineId: string, key: string, minutes: number) {
+  return {
+    machine_id: machineId,
+    extension_key: key,
+    additional_minutes: minutes,
+    lease_minutes_after: 60 + minutes,
+    applied_at: '2026-11-29T10:00:00.000Z',
+  };
+}

@@ -52,12 +52,12 @@ describe('order store on DynamoDB (dynalite)', () => {
   it('hands the lock on once it is released or has lapsed', async () => {
     const target = await orders.open(fresh(), now);
     const until = new Date(now.getTime() + 60_000);
-    expect(await orders.lockForPayment(target.order_id, 'a', until, now)).toBe(true);
-    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBe(false);
+    expect(await orders.lockForPayment(target.order_id, 'a', until, now)).toBeDefined();
+    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBeUndefined();
     await orders.releasePaymentLock(target.order_id, 'b');
-    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBe(false);
+    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBeUndefined();
     await orders.releasePaymentLock(target.order_id, 'a');
-    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBe(true);
+    expect(await orders.lockForPayment(target.order_id, 'b', until, now)).toBeDefined();
     const afterLapse = new Date(until.getTime() + 1);
     expect(
       await orders.lockForPayment(
@@ -66,7 +66,7 @@ describe('order store on DynamoDB (dynalite)', () => {
         new Date(afterLapse.getTime() + 60_000),
         afterLapse,
       ),
-    ).toBe(true);
+    ).toBeDefined();
   });
 
   it('settles an order exactly once, even when asked concurrently', async () => {
@@ -78,6 +78,7 @@ describe('order store on DynamoDB (dynalite)', () => {
             payment: { method: 'test', reference: machineId, receipt_header: 'r' },
             machineId,
             settledAt: now.toISOString(),
+            checkAt: now.toISOString(),
           }),
       ),
     );
@@ -92,7 +93,7 @@ describe('order store on DynamoDB (dynalite)', () => {
     ).toBeDefined();
     expect(
       await orders.lockForPayment(target.order_id, 'late', new Date(now.getTime() + 1000), now),
-    ).toBe(false);
+    ).toBeUndefined();
   });
 
   it('renews the challenge expiry only from the value it expects', async () => {
@@ -109,6 +110,53 @@ describe('order store on DynamoDB (dynalite)', () => {
     ).toBe(true);
     expect((await orders.get(target.order_id, now))?.challenge_expires_at).toBe(
       '2026-11-29T11:00:00.000Z',
+    );
+  });
+
+  it('records an attempt with the lock, keeps the first record, and lists the order for the sweeper', async () => {
+    const target = await orders.open(fresh(), now);
+    const until = new Date(now.getTime() + 60_000);
+    const attempt = {
+      key: 'k1',
+      challenge_id: 'c1',
+      method: 'test',
+      external_id: target.order_id,
+      amount_cents: 399,
+      started_at: now.toISOString(),
+      owner: 'first',
+    };
+    const locked = await orders.lockForPayment(target.order_id, 'first', until, now, attempt);
+    expect(locked?.payment_attempts).toEqual({ k1: attempt });
+    // Listed once its lock has lapsed, not before.
+    expect((await orders.dueForSweep(now, 100)).map((o) => o.order_id)).not.toContain(
+      target.order_id,
+    );
+    const later = new Date(until.getTime() + 1);
+    expect((await orders.dueForSweep(later, 100)).map((o) => o.order_id)).toContain(
+      target.order_id,
+    );
+    const relocked = await orders.lockForPayment(
+      target.order_id,
+      'second',
+      new Date(later.getTime() + 60_000),
+      later,
+      { ...attempt, owner: 'second' },
+    );
+    expect(relocked?.payment_attempts?.k1?.owner).toBe('first');
+    // While an attempt is recorded the order stays listed (due when the new lock lapses);
+    // forgetting the attempt is for the lock's holder only.
+    const afterSecondLock = new Date(later.getTime() + 61_000);
+    await orders.closeSweep(target.order_id);
+    expect((await orders.dueForSweep(afterSecondLock, 100)).map((o) => o.order_id)).toContain(
+      target.order_id,
+    );
+    await orders.forgetAttempt(target.order_id, 'first', 'k1');
+    expect((await orders.get(target.order_id, later))?.payment_attempts).toBeDefined();
+    await orders.forgetAttempt(target.order_id, 'second', 'k1');
+    expect((await orders.get(target.order_id, later))?.payment_attempts).toBeUndefined();
+    await orders.closeSweep(target.order_id);
+    expect((await orders.dueForSweep(afterSecondLock, 100)).map((o) => o.order_id)).not.toContain(
+      target.order_id,
     );
   });
 });

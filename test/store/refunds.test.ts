@@ -33,18 +33,28 @@ describe('refunding a failed lease (dynalite)', () => {
       payment: { method: 'test', reference: 'test_pay' },
       machineId,
       settledAt: now.toISOString(),
+      checkAt: now.toISOString(),
     });
     await machines.create(machineFixture({ machineId, orderId, product: 'gpu-h100-machine', now }));
 
-    await machines.recordExtension({
-      machine_id: machineId,
-      extension_key: 'ext-1',
-      additional_minutes: 30,
-      lease_minutes_after: 90,
-      applied_at: now.toISOString(),
-      payment: { method: 'test', reference: 'test_ext' },
-      amount_cents: 270,
-    });
+    const created = await machines.get(machineId, now);
+    await machines.applyExtension(
+      machineId,
+      {
+        leaseMinutesBefore: 60,
+        leaseMinutes: 90,
+        expiresAt: new Date(Date.parse(created?.expires_at ?? '') + 30 * 60_000).toISOString(),
+      },
+      {
+        machine_id: machineId,
+        extension_key: 'ext-1',
+        additional_minutes: 30,
+        lease_minutes_after: 90,
+        applied_at: now.toISOString(),
+        payment: { method: 'test', reference: 'test_ext' },
+        amount_cents: 270,
+      },
+    );
     await new LeaseLifecycleStore(table.db, table.tableName, 30).markFailed(
       machineId,
       'no capacity',

@@ -58,6 +58,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
     reconcileEveryMs: 0,
     // Journeys poll far faster than an agent may; the limits have their own tests.
     rateLimits: false,
+    sweepEveryMs: 0,
     ...options,
   });
   const base = running.url;

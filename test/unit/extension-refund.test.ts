@@ -35,19 +35,26 @@ describe('an extension paid while the lease changed', () => {
       machines: {
         get: async () => machine,
         // Terminated (or extended) by someone else between the payment and the update.
-        extend: async () => undefined,
+        applyExtension: async () => undefined,
         getExtension: async () => undefined,
-        recordExtension: async (extension: ExtensionRecord) => {
+        recordUnappliedExtension: async (extension: ExtensionRecord) => {
           recorded.push(extension);
+          return true;
         },
         recordExtensionRefund: async () => true,
-        lockForExtension: async () => true,
+        lockForExtension: async () => machine,
         releaseExtensionLock: async () => {},
       },
       payments: {
         methods: ['test/charge'],
         minimumChargeCents: 1,
-        credentialPresented: () => true,
+        readCredential: () => ({
+          kind: 'credential',
+          challengeId: 'challenge-1',
+          method: 'test',
+          digest: 'd'.repeat(64),
+        }),
+        recover: async () => ({ kind: 'not_charged' }),
         charge: async () => ({
           kind: 'paid',
           payment: { method: 'test', reference: 'test_pay_1', receipt_header: 'r' },
@@ -66,7 +73,7 @@ describe('an extension paid while the lease changed', () => {
       extendLease(storefront, new Request('http://x'), machineId, `Bearer ${token}`, {
         additional_minutes: 10,
       }),
-    ).rejects.toThrow(/not extended; the payment was refunded/);
+    ).rejects.toThrow(/was not applied.*its payment 0\.50 USD was refunded/);
     expect(refundCalls[0]).toMatchObject({ amountCents: 50, payment: { reference: 'test_pay_1' } });
     expect(recorded[0]).toMatchObject({ refund_due: true, amount_cents: 50 });
   });

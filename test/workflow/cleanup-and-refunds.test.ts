@@ -63,6 +63,10 @@ function leaseBook(initial: Partial<MachineRecord>) {
       order.refund = refund;
       return true;
     },
+    updatePendingRefund: async (_id: string, refund: RefundRecord) => {
+      order.refund = refund;
+      return true;
+    },
   };
   return { calls, lifecycle, machines, orders, order, current: () => machine };
 }

@@ -33,6 +33,8 @@ export function recordOf<T>(item: Record<string, unknown>): T {
     kind: _kind,
     live_pk: _livePk,
     live_sk: _liveSk,
+    sweep_pk: _sweepPk,
+    sweep_sk: _sweepSk,
     expires_at_epoch: _ttl,
     payment_lock_owner: _lockOwner,
     payment_lock_until: _lockUntil,

@@ -2,14 +2,30 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
+import type { PaymentAttempt } from '../../core/order.js';
 import type { ExtensionRecord, MachineStore, RefundRecord } from '../../core/ports.js';
 import { conditionally, recordOf, updateRecord } from './document-client.js';
-import { acquireItemLock, type ItemLock, releaseItemLock } from './item-lock.js';
-import { itemKeys, liveLeaseKey } from './table-design.js';
+import { type ItemLock, releaseItemLock } from './item-lock.js';
+import { dueForSweep } from './sweep-queue.js';
+import { itemKeys, KEY_PREFIX, liveLeaseKey, sweepKey } from './table-design.js';
+
+/** A machine as stored, without the empty maps every machine carries. */
+function machineOf(item: Record<string, unknown>): MachineRecord {
+  const { extensions, extension_attempts, ...machine } = recordOf<MachineRecord>(item);
+  return {
+    ...machine,
+    ...(extensions && Object.keys(extensions).length ? { extensions } : {}),
+    ...(extension_attempts && Object.keys(extension_attempts).length ? { extension_attempts } : {}),
+  };
+}
+
+const sweepValues = (checkAt: string, machineId: string) => {
+  const keys = sweepKey(checkAt, itemKeys.machine(machineId).pk);
+  return { ':sweepPk': keys.sweep_pk, ':sweepSk': keys.sweep_sk };
+};
 
 const isGone = (item: Record<string, unknown>, now: Date) =>
   typeof item.expires_at_epoch === 'number' && item.expires_at_epoch * 1000 <= now.getTime();
@@ -29,7 +45,7 @@ export class DynamoMachineStore implements MachineStore {
       }),
     );
     if (!Item || isGone(Item, now)) return undefined;
-    return recordOf<MachineRecord>(Item);
+    return machineOf(Item);
   }
 
   async create(machine: MachineRecord): Promise<MachineRecord> {
@@ -41,6 +57,9 @@ export class DynamoMachineStore implements MachineStore {
             ...itemKeys.machine(machine.machine_id),
             kind: 'machine',
             ...machine,
+            // Present from the start, so an extension is recorded with one nested SET.
+            extensions: machine.extensions ?? {},
+            extension_attempts: machine.extension_attempts ?? {},
             ...liveLeaseKey(machine.expires_at, machine.machine_id),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -53,16 +72,25 @@ export class DynamoMachineStore implements MachineStore {
     return existing;
   }
 
-  extend(
+  async applyExtension(
     machineId: string,
     plan: { leaseMinutesBefore: number; leaseMinutes: number; expiresAt: string },
+    extension: ExtensionRecord,
+    concludedAttempt?: string,
   ): Promise<MachineRecord | undefined> {
-    return updateRecord<MachineRecord>(this.db, {
+    const item = await updateRecord<Record<string, unknown>>(this.db, {
       TableName: this.tableName,
       Key: itemKeys.machine(machineId),
-      UpdateExpression: 'SET lease_minutes = :minutes, expires_at = :expires, live_sk = :liveSk',
-      ConditionExpression: 'lease_minutes = :before AND #status IN (:provisioning, :active)',
-      ExpressionAttributeNames: { '#status': 'status' },
+      UpdateExpression: `SET lease_minutes = :minutes, expires_at = :expires, live_sk = :liveSk, extensions.#key = :extension${
+        concludedAttempt ? ' REMOVE extension_attempts.#attempt' : ''
+      }`,
+      ConditionExpression:
+        'lease_minutes = :before AND #status IN (:provisioning, :active) AND attribute_not_exists(extensions.#key)',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#key': extension.extension_key,
+        ...(concludedAttempt ? { '#attempt': concludedAttempt } : {}),
+      },
       ExpressionAttributeValues: {
         ':minutes': plan.leaseMinutes,
         ':before': plan.leaseMinutesBefore,
@@ -70,8 +98,37 @@ export class DynamoMachineStore implements MachineStore {
         ':liveSk': liveLeaseKey(plan.expiresAt, machineId).live_sk,
         ':provisioning': 'provisioning',
         ':active': 'active',
+        ':extension': extension,
       },
     });
+    return item ? machineOf(item) : undefined;
+  }
+
+  recordUnappliedExtension(
+    extension: ExtensionRecord,
+    checkAt: string,
+    concludedAttempt?: string,
+  ): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(extension.machine_id),
+          UpdateExpression: `SET extensions.#key = :extension, sweep_pk = :sweepPk, sweep_sk = :sweepSk${
+            concludedAttempt ? ' REMOVE extension_attempts.#attempt' : ''
+          }`,
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(extensions.#key)',
+          ExpressionAttributeNames: {
+            '#key': extension.extension_key,
+            ...(concludedAttempt ? { '#attempt': concludedAttempt } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':extension': extension,
+            ...sweepValues(checkAt, extension.machine_id),
+          },
+        }),
+      ),
+    );
   }
 
   requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
@@ -99,64 +156,74 @@ export class DynamoMachineStore implements MachineStore {
     };
   }
 
-  lockForExtension(machineId: string, owner: string, until: Date, now: Date): Promise<boolean> {
-    return acquireItemLock(this.extensionLock(machineId), owner, until, now);
+  async lockForExtension(
+    machineId: string,
+    owner: string,
+    until: Date,
+    now: Date,
+    attempt?: PaymentAttempt,
+  ): Promise<MachineRecord | undefined> {
+    const item = await updateRecord<Record<string, unknown>>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.machine(machineId),
+      UpdateExpression: `SET extension_lock_owner = :owner, extension_lock_until = :until${
+        attempt
+          ? ', extension_attempts.#attempt = if_not_exists(extension_attempts.#attempt, :attempt), sweep_pk = :sweepPk, sweep_sk = :sweepSk'
+          : ''
+      }`,
+      ConditionExpression:
+        'attribute_exists(pk) AND (attribute_not_exists(extension_lock_until) OR extension_lock_until < :now)',
+      ...(attempt ? { ExpressionAttributeNames: { '#attempt': attempt.key } } : {}),
+      ExpressionAttributeValues: {
+        ':owner': owner,
+        ':until': until.getTime(),
+        ':now': now.getTime(),
+        ...(attempt ? { ':attempt': attempt, ...sweepValues(until.toISOString(), machineId) } : {}),
+      },
+    });
+    return item ? machineOf(item) : undefined;
   }
 
-  releaseExtensionLock(machineId: string, owner: string): Promise<void> {
-    return releaseItemLock(this.extensionLock(machineId), owner);
+  async releaseExtensionLock(machineId: string, owner: string, attemptKey?: string) {
+    if (!attemptKey) return releaseItemLock(this.extensionLock(machineId), owner);
+    await this.removeAttempt(machineId, owner, attemptKey, true);
+  }
+
+  forgetExtensionAttempt(machineId: string, owner: string, attemptKey: string) {
+    return this.removeAttempt(machineId, owner, attemptKey, false);
+  }
+
+  private async removeAttempt(
+    machineId: string,
+    owner: string,
+    attemptKey: string,
+    releaseLock: boolean,
+  ) {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: `REMOVE extension_attempts.#attempt${
+            releaseLock ? ', extension_lock_owner, extension_lock_until' : ''
+          }`,
+          ConditionExpression: 'extension_lock_owner = :owner',
+          ExpressionAttributeNames: { '#attempt': attemptKey },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      ),
+    );
   }
 
   async getExtension(
     machineId: string,
     extensionKey: string,
   ): Promise<ExtensionRecord | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: itemKeys.extension(machineId, extensionKey),
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? recordOf<ExtensionRecord>(Item) : undefined;
-  }
-
-  async recordExtension(extension: ExtensionRecord): Promise<void> {
-    await conditionally(() =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...itemKeys.extension(extension.machine_id, extension.extension_key),
-            kind: 'extension',
-            ...extension,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    return (await this.get(machineId, new Date(0)))?.extensions?.[extensionKey];
   }
 
   async listExtensions(machineId: string): Promise<ExtensionRecord[]> {
-    const extensions: ExtensionRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :extension)',
-          ExpressionAttributeValues: {
-            ':pk': itemKeys.machine(machineId).pk,
-            ':extension': itemKeys.extension(machineId, '').sk,
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) extensions.push(recordOf<ExtensionRecord>(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return extensions;
+    return Object.values((await this.get(machineId, new Date(0)))?.extensions ?? {});
   }
 
   recordExtensionRefund(
@@ -168,10 +235,53 @@ export class DynamoMachineStore implements MachineStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: itemKeys.extension(machineId, extensionKey),
-          UpdateExpression: 'SET refund = :refund REMOVE refund_due',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(refund)',
-          ExpressionAttributeValues: { ':refund': refund },
+          Key: itemKeys.machine(machineId),
+          UpdateExpression:
+            'SET extensions.#key.refund = :refund REMOVE extensions.#key.refund_due',
+          ConditionExpression:
+            'attribute_exists(extensions.#key) AND (attribute_not_exists(extensions.#key.refund) OR extensions.#key.refund.#status = :pending)',
+          ExpressionAttributeNames: { '#key': extensionKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':refund': refund, ':pending': 'pending' },
+        }),
+      ),
+    );
+  }
+
+  async dueForSweep(now: Date, limit: number): Promise<MachineRecord[]> {
+    const machines: MachineRecord[] = [];
+    for (const key of await dueForSweep(this.db, this.tableName, KEY_PREFIX.machine, now, limit)) {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
+      if (Item) machines.push(machineOf(Item));
+    }
+    return machines;
+  }
+
+  async scheduleSweep(machineId: string, checkAt: string): Promise<void> {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'SET sweep_pk = :sweepPk, sweep_sk = :sweepSk',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: sweepValues(checkAt, machineId),
+        }),
+      ),
+    );
+  }
+
+  async closeSweep(machineId: string): Promise<void> {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'REMOVE sweep_pk, sweep_sk',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(extension_attempts) OR size(extension_attempts) = :none)',
+          ExpressionAttributeValues: { ':none': 0 },
         }),
       ),
     );

@@ -4,11 +4,28 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { isExpiredUnpaid, type OrderRecord, type PaymentRecord } from '../../core/order.js';
+import {
+  type DuplicatePayment,
+  isExpiredUnpaid,
+  type OrderRecord,
+  type PaymentAttempt,
+  type PaymentRecord,
+} from '../../core/order.js';
 import type { OrderStore, RefundRecord } from '../../core/ports.js';
 import { conditionally, recordOf, updateRecord } from './document-client.js';
-import { acquireItemLock, type ItemLock, releaseItemLock } from './item-lock.js';
-import { itemKeys } from './table-design.js';
+import { type ItemLock, releaseItemLock } from './item-lock.js';
+import { dueForSweep } from './sweep-queue.js';
+import { itemKeys, KEY_PREFIX, sweepKey } from './table-design.js';
+
+/** An order as stored, without the empty attempt map every order carries. */
+function orderOf(item: Record<string, unknown>): OrderRecord {
+  const { payment_attempts, duplicate_payments, ...order } = recordOf<OrderRecord>(item);
+  return {
+    ...order,
+    ...(payment_attempts && Object.keys(payment_attempts).length ? { payment_attempts } : {}),
+    ...(duplicate_payments && Object.keys(duplicate_payments).length ? { duplicate_payments } : {}),
+  };
+}
 
 export class DynamoOrderStore implements OrderStore {
   constructor(
@@ -25,7 +42,7 @@ export class DynamoOrderStore implements OrderStore {
       }),
     );
     if (!Item) return undefined;
-    const order = recordOf<OrderRecord>(Item);
+    const order = orderOf(Item);
     return isExpiredUnpaid(order, now) ? undefined : order;
   }
 
@@ -38,6 +55,9 @@ export class DynamoOrderStore implements OrderStore {
             ...itemKeys.order(order.order_id),
             kind: 'order',
             ...order,
+            // Present from the start, so an attempt is recorded with one nested SET.
+            payment_attempts: order.payment_attempts ?? {},
+            duplicate_payments: order.duplicate_payments ?? {},
             expires_at_epoch: order.unpaid_expires_at,
           },
           // A new order, or the replacement of an unpaid one whose expiry has passed.
@@ -86,23 +106,89 @@ export class DynamoOrderStore implements OrderStore {
     };
   }
 
-  lockForPayment(orderId: string, owner: string, until: Date, now: Date): Promise<boolean> {
-    return acquireItemLock(this.paymentLock(orderId), owner, until, now);
-  }
-
-  releasePaymentLock(orderId: string, owner: string): Promise<void> {
-    return releaseItemLock(this.paymentLock(orderId), owner);
-  }
-
-  settle(
+  async lockForPayment(
     orderId: string,
-    settlement: { payment: PaymentRecord; machineId: string; settledAt: string },
+    owner: string,
+    until: Date,
+    now: Date,
+    attempt?: PaymentAttempt,
   ): Promise<OrderRecord | undefined> {
-    return updateRecord<OrderRecord>(this.db, {
+    const key = itemKeys.order(orderId);
+    const item = await updateRecord<Record<string, unknown>>(this.db, {
       TableName: this.tableName,
-      Key: itemKeys.order(orderId),
+      Key: key,
+      UpdateExpression: `SET payment_lock_owner = :owner, payment_lock_until = :until${
+        attempt
+          ? ', payment_attempts.#attempt = if_not_exists(payment_attempts.#attempt, :attempt), sweep_pk = :sweepPk, sweep_sk = :sweepSk'
+          : ''
+      }`,
+      ConditionExpression:
+        'attribute_exists(pk) AND #status = :unpaid AND (attribute_not_exists(payment_lock_until) OR payment_lock_until < :now)',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        ...(attempt ? { '#attempt': attempt.key } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':owner': owner,
+        ':until': until.getTime(),
+        ':now': now.getTime(),
+        ':unpaid': 'unpaid',
+        ...(attempt
+          ? {
+              ':attempt': attempt,
+              // Looked at again once the lock has lapsed: by then the attempt is orphaned.
+              ...prefixed(sweepKey(until.toISOString(), key.pk)),
+            }
+          : {}),
+      },
+    });
+    return item ? orderOf(item) : undefined;
+  }
+
+  async releasePaymentLock(orderId: string, owner: string, attemptKey?: string): Promise<void> {
+    if (!attemptKey) return releaseItemLock(this.paymentLock(orderId), owner);
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression:
+            'REMOVE payment_lock_owner, payment_lock_until, payment_attempts.#attempt',
+          ConditionExpression: 'payment_lock_owner = :owner',
+          ExpressionAttributeNames: { '#attempt': attemptKey },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      ),
+    );
+  }
+
+  async forgetAttempt(orderId: string, owner: string, attemptKey: string): Promise<void> {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression: 'REMOVE payment_attempts.#attempt',
+          ConditionExpression: 'payment_lock_owner = :owner',
+          ExpressionAttributeNames: { '#attempt': attemptKey },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      ),
+    );
+  }
+
+  async settle(
+    orderId: string,
+    settlement: { payment: PaymentRecord; machineId: string; settledAt: string; checkAt: string },
+  ): Promise<OrderRecord | undefined> {
+    const key = itemKeys.order(orderId);
+    const item = await updateRecord<Record<string, unknown>>(this.db, {
+      TableName: this.tableName,
+      Key: key,
       UpdateExpression:
-        'SET #status = :settled, payment = :payment, machine_id = :machine, settled_at = :at ' +
+        'SET #status = :settled, payment = :payment, machine_id = :machine, settled_at = :at, ' +
+        'payment_attempts = :none, sweep_pk = if_not_exists(sweep_pk, :sweepPk), ' +
+        'sweep_sk = if_not_exists(sweep_sk, :sweepSk) ' +
         'REMOVE expires_at_epoch, unpaid_expires_at, payment_lock_owner, payment_lock_until',
       ConditionExpression: '#status = :unpaid',
       ExpressionAttributeNames: { '#status': 'status' },
@@ -112,8 +198,89 @@ export class DynamoOrderStore implements OrderStore {
         ':payment': settlement.payment,
         ':machine': settlement.machineId,
         ':at': settlement.settledAt,
+        ':none': {},
+        ...prefixed(sweepKey(settlement.checkAt, key.pk)),
       },
     });
+    return item ? orderOf(item) : undefined;
+  }
+
+  async recordDuplicatePayment(
+    orderId: string,
+    duplicate: DuplicatePayment,
+    checkAt: string,
+  ): Promise<void> {
+    const key = itemKeys.order(orderId);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET duplicate_payments.#ref = if_not_exists(duplicate_payments.#ref, :duplicate), sweep_pk = :sweepPk, sweep_sk = :sweepSk',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#ref': duplicate.payment.reference },
+        ExpressionAttributeValues: {
+          ':duplicate': duplicate,
+          ...prefixed(sweepKey(checkAt, key.pk)),
+        },
+      }),
+    );
+  }
+
+  async recordDuplicateRefund(orderId: string, reference: string, refund: RefundRecord) {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression: 'SET duplicate_payments.#ref.refund = :refund',
+          ConditionExpression: 'attribute_exists(duplicate_payments.#ref)',
+          ExpressionAttributeNames: { '#ref': reference },
+          ExpressionAttributeValues: { ':refund': refund },
+        }),
+      ),
+    );
+  }
+
+  updatePendingRefund(orderId: string, refund: RefundRecord): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression: 'SET refund = :refund',
+          ConditionExpression: 'refund.#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':refund': refund, ':pending': 'pending' },
+        }),
+      ),
+    );
+  }
+
+  async dueForSweep(now: Date, limit: number): Promise<OrderRecord[]> {
+    const orders: OrderRecord[] = [];
+    for (const key of await dueForSweep(this.db, this.tableName, KEY_PREFIX.order, now, limit)) {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
+      if (Item) orders.push(orderOf(Item));
+    }
+    return orders;
+  }
+
+  async scheduleSweep(orderId: string, checkAt: string): Promise<void> {
+    const key = itemKeys.order(orderId);
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET sweep_pk = :sweepPk, sweep_sk = :sweepSk',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: prefixed(sweepKey(checkAt, key.pk)),
+        }),
+      ),
+    );
   }
 
   recordRefund(orderId: string, refund: RefundRecord): Promise<boolean> {
@@ -129,4 +296,25 @@ export class DynamoOrderStore implements OrderStore {
       ),
     );
   }
+
+  async closeSweep(orderId: string): Promise<void> {
+    await conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.order(orderId),
+          UpdateExpression: 'REMOVE sweep_pk, sweep_sk',
+          // A request that has just recorded an attempt keeps the order on the list.
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(payment_attempts) OR size(payment_attempts) = :none)',
+          ExpressionAttributeValues: { ':none': 0 },
+        }),
+      ),
+    );
+  }
+}
+
+/** `{ sweep_pk, sweep_sk }` as `{ ':sweepPk', ':sweepSk' }` expression values. */
+function prefixed(keys: { sweep_pk: string; sweep_sk: string }) {
+  return { ':sweepPk': keys.sweep_pk, ':sweepSk': keys.sweep_sk };
 }

@@ -11,6 +11,10 @@
  *   live leases by expiry .. GSI live-leases: live_pk LIVE, live_sk <expires_at>#<machine_id>
  *                            (sparse: only provisioning/active/terminating machines carry it;
  *                            the reconciler reads it to find leases whose workflow is gone)
+ *   money to finish by time  GSI sweep: sweep_pk SWEEP, sweep_sk <check at>#<pk>
+ *                            (sparse: only orders with a payment attempt or a settled order
+ *                            whose machine is not yet running, and machines owing a refund;
+ *                            the sweeper reads the due ones and finishes each)
  * Items that should disappear carry `expires_at_epoch` (seconds), the table's TTL attribute:
  * unpaid orders after a day, replay markers after their challenge, machines a retention
  * period after they end. TTL deletion is lazy, so every read also treats them as gone.
@@ -24,7 +28,20 @@ export const TABLE_DESIGN = {
     partitionKey: 'live_pk',
     sortKey: 'live_sk',
   },
+  sweepIndex: {
+    name: 'sweep',
+    partitionKey: 'sweep_pk',
+    sortKey: 'sweep_sk',
+  },
 } as const;
+
+export const SWEEP_PARTITION = 'SWEEP';
+
+/** Puts an item on the sweeper's list, to be looked at once `checkAt` (ISO time) has passed. */
+export const sweepKey = (checkAt: string, pk: string) => ({
+  sweep_pk: SWEEP_PARTITION,
+  sweep_sk: `${checkAt}#${pk}`,
+});
 
 export const LIVE_PARTITION = 'LIVE';
 
@@ -49,7 +66,7 @@ export const liveLeaseKey = (expiresAt: string, machineId: string) => ({
 
 /** CreateTable input for DynamoDB-compatible servers (the local storefront and the tests). */
 export function createTableInput(tableName: string) {
-  const { partitionKey, sortKey, liveLeasesIndex } = TABLE_DESIGN;
+  const { partitionKey, sortKey, liveLeasesIndex, sweepIndex } = TABLE_DESIGN;
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
@@ -58,6 +75,8 @@ export function createTableInput(tableName: string) {
       { AttributeName: sortKey, AttributeType: 'S' as const },
       { AttributeName: liveLeasesIndex.partitionKey, AttributeType: 'S' as const },
       { AttributeName: liveLeasesIndex.sortKey, AttributeType: 'S' as const },
+      { AttributeName: sweepIndex.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: sweepIndex.sortKey, AttributeType: 'S' as const },
     ],
     KeySchema: [
       { AttributeName: partitionKey, KeyType: 'HASH' as const },
@@ -71,6 +90,15 @@ export function createTableInput(tableName: string) {
           { AttributeName: liveLeasesIndex.sortKey, KeyType: 'RANGE' as const },
         ],
         Projection: { ProjectionType: 'ALL' as const },
+      },
+      {
+        IndexName: sweepIndex.name,
+        KeySchema: [
+          { AttributeName: sweepIndex.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: sweepIndex.sortKey, KeyType: 'RANGE' as const },
+        ],
+        // Keys only: the sweeper reads each item consistently before acting on it.
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
       },
     ],
   };

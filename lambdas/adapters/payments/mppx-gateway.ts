@@ -1,23 +1,25 @@
 import { Receipt, type Store } from 'mppx';
-// The chain-free entry points: 'mppx/server' would bundle viem and every payment rail.
+// The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { Mppx } from 'mppx/server/core';
-import { stripe } from 'mppx/stripe/server/spt';
-import type { ChargeOutcome, ChargeTerms, PaymentGateway } from '../../core/ports.js';
+import type { PaymentAttempt } from '../../core/order.js';
+import { catalogBelowMinimum, testMethodBesideLiveKey } from '../../core/payment-configuration.js';
+import type {
+  AttemptRecovery,
+  ChargeOutcome,
+  ChargeTerms,
+  Clock,
+  PaymentGateway,
+  PresentedCredential,
+} from '../../core/ports.js';
 import { formatCents } from '../../core/pricing.js';
-import {
-  acceptedMethods,
-  type MethodKey,
-  minimumChargeCents,
-  STRIPE_MINIMUM_CENTS,
-} from './accepted-methods.js';
-import { TEST_METHOD_LABEL, testChargeServer } from './test-method.js';
+import type { Catalog } from '../../core/products.js';
+import { METHOD_MINIMUM_CENTS, type MethodKey, minimumChargeCents } from './accepted-methods.js';
+import { readPresentedCredential } from './presented-credential.js';
+import { StripeApi } from './stripe-api.js';
+import { recoverStripeCharge, type StripeSettings, stripeChargeMethod } from './stripe-method.js';
+import { recoverTestCharge, TEST_METHOD_LABEL, testChargeServer } from './test-method.js';
 
-export interface StripeSettings {
-  secretKey: string;
-  /** Stripe Business Network profile id (profile_…). */
-  networkId: string;
-  paymentMethodTypes: string[];
-}
+export type { StripeSettings } from './stripe-method.js';
 
 export interface PaymentSettings {
   /** Signs challenges; derived from the storefront secret. */
@@ -25,25 +27,60 @@ export interface PaymentSettings {
   /** Shown to agents in every challenge; the API's public host. */
   realm: string;
   stripe?: StripeSettings;
+  /** Where Stripe is reached; a stand-in in tests. */
+  stripeFetch?: typeof fetch;
   /** The no-money test method; never on unless the operator turned it on. */
   testPayments: boolean;
   replayStore: Store.AtomicStore;
+  clock?: Clock;
+  /** Checked at start: every price it can produce must be payable by some method. */
+  catalog?: Catalog;
 }
 
-function buildMethods(settings: PaymentSettings) {
-  const methods = [];
+/**
+ * One accepted payment method: its mppx server method, what its challenge offers for given
+ * terms, and how to find out what a lost attempt came to. Adding a method is one more of these.
+ */
+interface MethodPlugin {
+  key: MethodKey;
+  minimumChargeCents: number;
+  server: unknown;
+  offer(terms: ChargeTerms): Record<string, unknown>;
+  recover(attempt: PaymentAttempt, now: Date): Promise<AttemptRecovery>;
+}
+
+function plugins(settings: PaymentSettings): MethodPlugin[] {
+  const methods: MethodPlugin[] = [];
   if (settings.stripe) {
-    methods.push(
-      stripe.charge({
-        secretKey: settings.stripe.secretKey,
-        networkId: settings.stripe.networkId,
-        paymentMethodTypes: settings.stripe.paymentMethodTypes,
-        currency: 'usd',
-        decimals: 2,
+    const api = new StripeApi({
+      secretKey: settings.stripe.secretKey,
+      ...(settings.stripeFetch ? { fetch: settings.stripeFetch } : {}),
+    });
+    methods.push({
+      key: 'stripe/charge',
+      minimumChargeCents: METHOD_MINIMUM_CENTS['stripe/charge'],
+      server: stripeChargeMethod(settings.stripe, api),
+      offer: (terms) => ({
+        description: terms.description,
+        amount: formatCents(terms.amountCents),
+        // Set on the PaymentIntent, so Stripe's dashboard and searches find the order.
+        metadata: { external_id: terms.externalId },
       }),
-    );
+      recover: (attempt, now) => recoverStripeCharge(api, attempt, now),
+    });
   }
-  if (settings.testPayments) methods.push(testChargeServer(settings.replayStore));
+  if (settings.testPayments) {
+    methods.push({
+      key: 'test/charge',
+      minimumChargeCents: METHOD_MINIMUM_CENTS['test/charge'],
+      server: testChargeServer(settings.replayStore),
+      offer: (terms) => ({
+        description: `${TEST_METHOD_LABEL}: ${terms.description}`,
+        amount: String(terms.amountCents),
+      }),
+      recover: (attempt, now) => recoverTestCharge(settings.replayStore, attempt, now),
+    });
+  }
   if (methods.length === 0) {
     throw new Error(
       'no payment method is configured: set up Stripe, or enable test payments outside production',
@@ -67,27 +104,49 @@ async function problemDetail(response: Response): Promise<string | undefined> {
 export class MppxPaymentGateway implements PaymentGateway {
   readonly methods: readonly string[];
   readonly minimumChargeCents: number;
-  private readonly keys: MethodKey[];
+  private readonly plugins: MethodPlugin[];
   private readonly plain;
   private readonly besideAuthorization;
+  private readonly clock: Clock;
 
   constructor(settings: PaymentSettings) {
-    const methods = buildMethods(settings);
-    this.keys = acceptedMethods({
-      stripe: Boolean(settings.stripe),
+    const refusal = testMethodBesideLiveKey({
       testPayments: settings.testPayments,
+      ...(settings.stripe ? { stripeSecretKey: settings.stripe.secretKey } : {}),
     });
-    this.methods = this.keys;
-    this.minimumChargeCents = minimumChargeCents(this.keys);
-    const common = { methods, secretKey: settings.secretKey, realm: settings.realm };
+    if (refusal) throw new Error(refusal);
+    this.plugins = plugins(settings);
+    const unpayable = settings.catalog
+      ? catalogBelowMinimum(
+          settings.catalog,
+          minimumChargeCents(this.plugins.map((plugin) => plugin.key)),
+        )
+      : [];
+    if (unpayable.length)
+      throw new Error(`the catalog cannot be paid for: ${unpayable.join('; ')}`);
+    this.methods = this.plugins.map((plugin) => plugin.key);
+    this.minimumChargeCents = minimumChargeCents(this.plugins.map((plugin) => plugin.key));
+    this.clock = settings.clock ?? { now: () => new Date() };
+    const common = {
+      methods: this.plugins.map((plugin) => plugin.server) as never[],
+      secretKey: settings.secretKey,
+      realm: settings.realm,
+    };
     this.plain = Mppx.create(common);
     // Where Authorization carries a capability token, the credential moves to Payment-Authorization.
     this.besideAuthorization = Mppx.create({ ...common, requiresAuth: true });
   }
 
-  credentialPresented(request: Request): boolean {
-    const authorization = request.headers.get('authorization') ?? '';
-    return /^payment\s/i.test(authorization) || request.headers.has('payment-authorization');
+  readCredential(request: Request, authorizationTaken = false): PresentedCredential {
+    return readPresentedCredential(request, authorizationTaken);
+  }
+
+  async recover(attempt: PaymentAttempt): Promise<AttemptRecovery> {
+    const plugin = this.plugins.find((candidate) => candidate.key === `${attempt.method}/charge`);
+    if (!plugin) {
+      return { kind: 'unknown', reason: `payment method ${attempt.method} is not configured` };
+    }
+    return plugin.recover(attempt, this.clock.now());
   }
 
   async charge(request: Request, terms: ChargeTerms): Promise<ChargeOutcome> {
@@ -97,24 +156,10 @@ export class MppxPaymentGateway implements PaymentGateway {
       meta: terms.binding,
       externalId: terms.externalId,
     };
-    const entries = this.keys
-      .filter((key) => key !== 'stripe/charge' || terms.amountCents >= STRIPE_MINIMUM_CENTS)
-      .map((key) =>
-        key === 'stripe/charge'
-          ? ([
-              key,
-              { ...common, description: terms.description, amount: formatCents(terms.amountCents) },
-            ] as const)
-          : ([
-              key,
-              {
-                ...common,
-                description: `${TEST_METHOD_LABEL}: ${terms.description}`,
-                amount: String(terms.amountCents),
-              },
-            ] as const),
-      );
-    const presented = this.credentialPresented(request);
+    const entries = this.plugins
+      .filter((plugin) => terms.amountCents >= plugin.minimumChargeCents)
+      .map((plugin) => [plugin.key, { ...common, ...plugin.offer(terms) }] as const);
+    const presented = this.readCredential(request, terms.authorizationTaken).kind !== 'none';
     const result = await mppx.compose(...(entries as never[]))(request);
     if (result.status === 402) {
       const response = result.challenge as Response;
@@ -123,7 +168,14 @@ export class MppxPaymentGateway implements PaymentGateway {
       const challenge = response.headers.get('www-authenticate');
       if (challenge) challengeHeaders.set('www-authenticate', challenge);
       const reason = presented ? await problemDetail(response) : undefined;
-      return { kind: 'refused', status, challengeHeaders, ...(reason ? { reason } : {}) };
+      return {
+        kind: 'refused',
+        status,
+        challengeHeaders,
+        ...(reason ? { reason } : {}),
+        // mppx turns anything but a typed payment error into a 500: money may have moved.
+        ...(presented && status === 502 ? { outcomeUnknown: true } : {}),
+      };
     }
     const withReceipt = result.withReceipt(new Response(null, { status: 204 })) as Response;
     const receiptHeader = withReceipt.headers.get('payment-receipt');

@@ -13,8 +13,11 @@ export function offersOnlyGateway(config: {
   return {
     methods,
     minimumChargeCents: minimumChargeCents(methods),
-    credentialPresented: () => false,
+    readCredential: () => ({ kind: 'none' }),
     charge: async () => {
+      throw new Error('this function cannot take payments');
+    },
+    recover: async () => {
       throw new Error('this function cannot take payments');
     },
   };

@@ -1,4 +1,7 @@
-import { Credential, Errors, Method, Store, z } from 'mppx';
+import { createHash } from 'node:crypto';
+import { Credential, Errors, Method, Receipt, Store, z } from 'mppx';
+import type { PaymentAttempt } from '../../core/order.js';
+import type { AttemptRecovery } from '../../core/ports.js';
 
 /**
  * The `test` payment method: intent `charge`, credential payload `{ "outcome": "paid" }`
@@ -22,6 +25,38 @@ export const testCharge = Method.from({
     }),
   },
 });
+
+const replayKey = (challengeId: string) => `test:charge:${challengeId}`;
+const testReference = (challengeId: string) => `test_${challengeId.slice(0, 24)}`;
+
+/**
+ * What a test attempt came to: its replay marker is written in the same step that "takes the
+ * money", so a marker for the attempt's challenge means it was charged.
+ */
+export async function recoverTestCharge(
+  replayStore: Store.AtomicStore,
+  attempt: PaymentAttempt,
+  now: Date,
+): Promise<AttemptRecovery> {
+  if ((await replayStore.get(replayKey(attempt.challenge_id))) === null) {
+    return { kind: 'not_charged' };
+  }
+  const receipt = {
+    method: 'test',
+    reference: testReference(attempt.challenge_id),
+    status: 'success' as const,
+    timestamp: now.toISOString(),
+    externalId: attempt.external_id,
+  };
+  return {
+    kind: 'charged',
+    payment: {
+      method: receipt.method,
+      reference: receipt.reference,
+      receipt_header: Receipt.serialize(receipt),
+    },
+  };
+}
 
 export function testChargeServer(replayStore: Store.AtomicStore) {
   return Method.toServer(testCharge, {
@@ -48,7 +83,7 @@ export function testChargeServer(replayStore: Store.AtomicStore) {
         : Date.now() + 3_600_000;
       const firstUse = await Store.tryClaim(
         replayStore,
-        `test:charge:${credential.challenge.id}`,
+        replayKey(credential.challenge.id),
         expires,
       );
       if (!firstUse) {
@@ -61,7 +96,7 @@ export function testChargeServer(replayStore: Store.AtomicStore) {
         method: 'test',
         status: 'success',
         timestamp: new Date().toISOString(),
-        reference: `test_${credential.challenge.id.slice(0, 24)}`,
+        reference: testReference(credential.challenge.id),
         ...(request.externalId ? { externalId: request.externalId } : {}),
       };
     },
@@ -76,3 +111,7 @@ export function testChargeClient(outcome: 'paid' | 'declined' = 'paid') {
     },
   });
 }
+
+/** The test method's refund: nothing moves back either; a stable reference per refund key. */
+export const testRefundReference = (refundKey: string) =>
+  `test_refund_${createHash('sha256').update(refundKey).digest('hex').slice(0, 24)}`;

@@ -5,6 +5,7 @@ import { parseCreateMachineRequest } from '../requests.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { openOrder } from './place-order.js';
 import { requireCapacityForNewSale } from './require-capacity.js';
+import { MACHINE_CHECK_MINUTES } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
 /**
@@ -25,21 +26,23 @@ export async function createUnpaidMachine(
   const request = parseCreateMachineRequest(body, settings.catalog);
   await requireCapacityForNewSale(storefront, request);
   const order = await openOrder(storefront, request, 'unpaid');
-  if (order.status !== 'unpaid') return fulfilOrder(storefront, order, request);
+  if (order.status !== 'unpaid') return fulfilOrder(storefront, order, request.ssh_public_key);
+  const now = clock.now();
   const settled = await orders.settle(order.order_id, {
     payment: { method: 'none', reference: 'unpaid-create' },
     machineId: newMachineId(),
-    settledAt: clock.now().toISOString(),
+    settledAt: now.toISOString(),
+    checkAt: new Date(now.getTime() + MACHINE_CHECK_MINUTES * 60_000).toISOString(),
   });
   if (settled) {
     log.info('machine.created_unpaid', {
       order_id: settled.order_id,
       machine_id: settled.machine_id,
     });
-    return fulfilOrder(storefront, settled, request, true);
+    return fulfilOrder(storefront, settled, request.ssh_public_key, true);
   }
   // A concurrent identical request settled it first.
   const current = await orders.get(order.order_id, clock.now());
   if (!current) throw new Error(`order ${order.order_id} vanished while settling`);
-  return fulfilOrder(storefront, current, request);
+  return fulfilOrder(storefront, current, request.ssh_public_key);
 }

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ApiProblem, conflict, invalidRequest } from '../errors.js';
 import { type MachineRecord, type MachineView, planExtension, toMachineView } from '../machine.js';
-import type { PaymentRecord } from '../order.js';
-import type { ChargeOutcome } from '../ports.js';
+import type { ChargeOutcome, ExtensionRecord } from '../ports.js';
 import { type ExtensionQuote, formatCents, quoteExtension } from '../pricing.js';
 import { parseExtendMachineRequest } from '../requests.js';
 import { authorizeMachine } from './authorize-machine.js';
+import {
+  concludePaidExtension,
+  type ExtensionConclusion,
+  finishEarlierExtensionAttempts,
+} from './conclude-extension.js';
+import { attemptFor } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
 export type ExtendLeaseOutcome =
@@ -21,7 +26,8 @@ export type ExtendLeaseOutcome =
  * POST /api/machines/{id}/extend. Extra minutes of a paid lease are paid for like the
  * lease itself (402 → credential → 200 with a receipt). The challenge is bound to the
  * lease's current length, so one payment can extend the lease only once; a request_id
- * makes a retried extension return the first result instead of charging again.
+ * makes a retried extension report what became of the first (applied, or refunded) instead
+ * of charging again. The new end and the extension's record are one write on the machine.
  */
 export async function extendLease(
   storefront: Storefront,
@@ -34,45 +40,28 @@ export async function extendLease(
   const machine = await authorizeMachine(storefront, machineId, authorization, 'extend');
   const request = parseExtendMachineRequest(body);
 
-  if (request.request_id) {
-    const prior = await machines.getExtension(machine.machine_id, request.request_id);
-    if (prior) {
-      if (prior.additional_minutes !== request.additional_minutes) {
-        throw conflict(
-          'request_id was already used for an extension of a different length; send a new request_id',
-        );
-      }
-      return {
-        kind: 'extended',
-        machine: toMachineView(machine),
-        ...(prior.payment?.receipt_header ? { receiptHeader: prior.payment.receipt_header } : {}),
-      };
+  const prior = request.request_id ? machine.extensions?.[request.request_id] : undefined;
+  if (prior) {
+    if (prior.additional_minutes !== request.additional_minutes) {
+      throw conflict(
+        'request_id was already used for an extension of a different length; send a new request_id',
+      );
     }
+    return priorOutcome(machine, prior);
   }
 
   const product = settings.catalog[machine.product_id];
   const now = clock.now();
   const plan = planExtension(machine, product, request.additional_minutes, now);
 
-  const apply = async (payment?: PaymentRecord, amountCents?: number) => {
-    const extended = await machines.extend(machine.machine_id, plan);
-    const extensionKey = request.request_id ?? payment?.reference;
-    if (extensionKey) {
-      await machines.recordExtension({
-        machine_id: machine.machine_id,
-        extension_key: extensionKey,
-        additional_minutes: request.additional_minutes,
-        lease_minutes_after: plan.leaseMinutes,
-        applied_at: clock.now().toISOString(),
-        ...(payment ? { payment, amount_cents: amountCents } : {}),
-        ...(extended ? {} : { refund_due: true }),
-      });
-    }
-    return { extended, extensionKey };
-  };
-
   if (machine.billing === 'unpaid') {
-    const { extended } = await apply();
+    const extended = await machines.applyExtension(machine.machine_id, plan, {
+      machine_id: machine.machine_id,
+      extension_key: request.request_id ?? `unpaid-${plan.leaseMinutesBefore}`,
+      additional_minutes: request.additional_minutes,
+      lease_minutes_after: plan.leaseMinutes,
+      applied_at: now.toISOString(),
+    });
     if (!extended)
       throw conflict('the lease changed while it was being extended; read it and try again');
     await storefront.deadlines.publish(extended);
@@ -82,35 +71,6 @@ export async function extendLease(
     });
     return { kind: 'extended', machine: toMachineView(extended) };
   }
-
-  /** Money taken for an extension that could not apply goes straight back. */
-  const refundUnappliedExtension = async (
-    payment: PaymentRecord,
-    amountCents: number,
-    key: string | undefined,
-  ) => {
-    try {
-      const refund = await storefront.refunds.refund({
-        payment,
-        amountCents,
-        idempotencyKey: `refund-${machine.machine_id}-${key ?? payment.reference}`,
-        reason: 'the lease changed while the extension was being paid',
-      });
-      if (refund && key) await machines.recordExtensionRefund(machine.machine_id, key, refund);
-      log.warn('lease.extension_refunded', {
-        machine_id: machine.machine_id,
-        reference: refund?.reference,
-      });
-      return true;
-    } catch (error) {
-      log.error('lease.extension_refund_failed', {
-        machine_id: machine.machine_id,
-        payment_reference: payment.reference,
-        error: String(error),
-      });
-      return false;
-    }
-  };
 
   const quote = quoteExtension(product, request.additional_minutes);
   if (quote.amount_cents < payments.minimumChargeCents) {
@@ -133,18 +93,36 @@ export async function extendLease(
     authorizationTaken: true,
   };
 
-  if (!payments.credentialPresented(httpRequest)) {
+  const presented = payments.readCredential(httpRequest, true);
+  if (presented.kind === 'none') {
     const refusal = await payments.charge(httpRequest, terms);
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', machine, quote, refusal };
   }
 
   const lockOwner = randomUUID();
+  const attempt =
+    presented.kind === 'credential'
+      ? {
+          ...attemptFor(
+            presented,
+            { externalId: terms.externalId, amountCents: quote.amount_cents },
+            lockOwner,
+            now,
+          ),
+          extension: {
+            extension_key: request.request_id ?? `challenge-${presented.challengeId}`,
+            additional_minutes: request.additional_minutes,
+            lease_minutes_before: plan.leaseMinutesBefore,
+          },
+        }
+      : undefined;
   const locked = await machines.lockForExtension(
     machine.machine_id,
     lockOwner,
     new Date(now.getTime() + settings.paymentLockSeconds * 1000),
     now,
+    attempt,
   );
   if (!locked) {
     throw new ApiProblem(
@@ -152,34 +130,72 @@ export async function extendLease(
       'an extension payment for this machine is already being processed; retry in a few seconds',
     );
   }
+  let releaseAttempt: string | undefined;
   try {
-    const outcome = await payments.charge(httpRequest, terms);
-    if (outcome.kind === 'refused')
-      return { kind: 'payment_required', machine, quote, refusal: outcome };
-    const { extended, extensionKey } = await apply(outcome.payment, quote.amount_cents);
-    if (!extended) {
-      const refunded = await refundUnappliedExtension(
-        outcome.payment,
-        quote.amount_cents,
-        extensionKey,
+    const earlier = await finishEarlierExtensionAttempts(storefront, locked, lockOwner);
+    if (earlier.length > 0) {
+      releaseAttempt = attempt?.key;
+      const same = earlier.find(
+        (conclusion) => conclusion.extension.extension_key === attempt?.extension.extension_key,
       );
+      if (same) return concludedOutcome(same);
       throw conflict(
-        `the lease changed while the extension was being paid (it ended or was extended meanwhile), so it was not extended; ${refunded ? 'the payment was refunded' : `payment ${outcome.payment.reference} is recorded for a refund`}`,
+        'the lease changed while this extension was being paid for; read it and try again',
       );
     }
-    await storefront.deadlines.publish(extended);
-    log.info('lease.extended', {
-      machine_id: machine.machine_id,
-      lease_minutes: plan.leaseMinutes,
-      method: outcome.payment.method,
-      amount_cents: quote.amount_cents,
-    });
+    // If this throws, nobody knows whether money moved: the attempt stays for recovery.
+    const outcome = await payments.charge(httpRequest, terms);
+    if (outcome.kind === 'refused') {
+      if (!outcome.outcomeUnknown) releaseAttempt = attempt?.key;
+      return { kind: 'payment_required', machine, quote, refusal: outcome };
+    }
+    const conclusion = await concludePaidExtension(
+      storefront,
+      machine.machine_id,
+      attempt?.extension ?? {
+        extension_key: request.request_id ?? `payment-${outcome.payment.reference}`,
+        additional_minutes: request.additional_minutes,
+        lease_minutes_before: plan.leaseMinutesBefore,
+      },
+      outcome.payment,
+      quote.amount_cents,
+      attempt?.key,
+    );
+    return concludedOutcome(conclusion);
+  } finally {
+    await machines.releaseExtensionLock(machine.machine_id, lockOwner, releaseAttempt);
+  }
+}
+
+function concludedOutcome(conclusion: ExtensionConclusion): ExtendLeaseOutcome {
+  if (conclusion.kind === 'applied') {
+    const receipt = conclusion.extension.payment?.receipt_header;
     return {
       kind: 'extended',
-      machine: toMachineView(extended),
-      receiptHeader: outcome.payment.receipt_header,
+      machine: toMachineView(conclusion.machine),
+      ...(receipt ? { receiptHeader: receipt } : {}),
     };
-  } finally {
-    await machines.releaseExtensionLock(machine.machine_id, lockOwner);
   }
+  throw refundedConflict(conclusion.extension, conclusion.refund?.status);
+}
+
+/** A retried extension reports what happened to it: applied (200), or refunded (409). */
+function priorOutcome(machine: MachineRecord, prior: ExtensionRecord): ExtendLeaseOutcome {
+  if (prior.refund_due || prior.refund) throw refundedConflict(prior, prior.refund?.status);
+  return {
+    kind: 'extended',
+    machine: toMachineView(machine),
+    ...(prior.payment?.receipt_header ? { receiptHeader: prior.payment.receipt_header } : {}),
+  };
+}
+
+function refundedConflict(extension: ExtensionRecord, refundStatus?: string) {
+  const amount = extension.amount_cents ? `${formatCents(extension.amount_cents)} USD ` : '';
+  const state =
+    refundStatus === 'refunded'
+      ? `its payment ${amount}was refunded`
+      : `its payment ${amount}is being refunded`;
+  return conflict(
+    `this extension was not applied: the lease changed (it ended or was extended) while it was being paid, so ${state}; read the machine and send a new request_id to extend it`,
+  );
 }

@@ -2,7 +2,6 @@ import { issueTokens, revealTokens } from '../capability-tokens.js';
 import { conflict } from '../errors.js';
 import { type MachineWithManagement, newMachineRecord, toMachineView } from '../machine.js';
 import type { OrderRecord } from '../order.js';
-import type { CreateMachineRequest } from '../requests.js';
 import type { Storefront } from './storefront.js';
 
 /**
@@ -20,7 +19,7 @@ export const MACHINE_REPAIR_WINDOW_MS = 24 * 3_600_000;
 export async function fulfilOrder(
   storefront: Storefront,
   order: OrderRecord,
-  request: CreateMachineRequest,
+  sshPublicKey: string,
   /** The order was settled by this very request, so its machine cannot exist yet. */
   justSettled = false,
 ): Promise<MachineWithManagement> {
@@ -45,7 +44,7 @@ export async function fulfilOrder(
             product: settings.catalog[order.product_id],
             billing: order.channel === 'mpp' ? 'paid' : 'unpaid',
             leaseMinutes: order.duration_minutes,
-            sshPublicKey: request.ssh_public_key,
+            sshPublicKey,
             provider: settings.provider,
             tokens: issueTokens(settings.keys.capabilityTokenKey, machineId),
             now,

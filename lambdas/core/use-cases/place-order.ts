@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApiProblem, conflict } from '../errors.js';
-import { newMachineId, orderIdFor } from '../ids.js';
+import { orderIdFor } from '../ids.js';
 import type { MachineWithManagement } from '../machine.js';
-import type { OrderRecord, PaymentRecord } from '../order.js';
+import type { OrderRecord } from '../order.js';
 import type { ChargeOutcome } from '../ports.js';
 import { quoteLease } from '../pricing.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../requests.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { requireCapacityForNewSale } from './require-capacity.js';
+import { attemptFor, finishEarlierAttempts, settleOrder } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
 export type PlaceOrderOutcome =
@@ -60,7 +61,8 @@ export async function placeOrder(
     },
   };
 
-  if (!payments.credentialPresented(httpRequest)) {
+  const presented = payments.readCredential(httpRequest);
+  if (presented.kind === 'none') {
     const refusal = await payments.charge(httpRequest, terms);
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', order, refusal };
@@ -68,11 +70,23 @@ export async function placeOrder(
 
   const lockOwner = randomUUID();
   const now = clock.now();
+  // Recorded in the lock's own write, before any money moves: a crash after the charge
+  // leaves a trace that the next request (or the sweeper) turns into the settlement.
+  const attempt =
+    presented.kind === 'credential'
+      ? attemptFor(
+          presented,
+          { externalId: order.order_id, amountCents: order.amount_cents },
+          lockOwner,
+          now,
+        )
+      : undefined;
   const locked = await orders.lockForPayment(
     order.order_id,
     lockOwner,
     new Date(now.getTime() + settings.paymentLockSeconds * 1000),
     now,
+    attempt,
   );
   if (!locked) {
     const current = await orders.get(order.order_id, clock.now());
@@ -82,71 +96,28 @@ export async function placeOrder(
       'a payment for this order is already being processed; retry the same request in a few seconds',
     );
   }
+  const earlier = await finishEarlierAttempts(storefront, locked, lockOwner);
+  if (earlier) return settledOutcome(storefront, earlier.order, request, earlier.justSettled);
 
   let outcome: ChargeOutcome;
   try {
     outcome = await payments.charge(httpRequest, terms);
   } catch (error) {
+    // Nobody knows whether money moved: the attempt stays for recovery.
     await orders.releasePaymentLock(order.order_id, lockOwner);
     throw error;
   }
   if (outcome.kind === 'refused') {
-    await orders.releasePaymentLock(order.order_id, lockOwner);
+    await orders.releasePaymentLock(
+      order.order_id,
+      lockOwner,
+      outcome.outcomeUnknown ? undefined : attempt?.key,
+    );
     log.info('order.payment_refused', { order_id: order.order_id, reason: outcome.reason });
     return { kind: 'payment_required', order, refusal: outcome };
   }
-
-  const machineId = newMachineId();
-  const settled = await orders.settle(order.order_id, {
-    payment: outcome.payment,
-    machineId,
-    settledAt: clock.now().toISOString(),
-  });
-  if (settled) {
-    log.info('order.settled', {
-      order_id: order.order_id,
-      machine_id: machineId,
-      method: outcome.payment.method,
-      amount_cents: order.amount_cents,
-    });
-    return settledOutcome(storefront, settled, request, true);
-  }
-  const current = await orders.get(order.order_id, clock.now());
-  if (current?.status !== 'settled') {
-    throw new Error(`order ${order.order_id} was charged but could not be settled`);
-  }
-  // Another attempt settled first (our lock had lapsed mid-charge): this payment is a duplicate.
-  await refundDuplicatePayment(storefront, order, outcome.payment);
-  return settledOutcome(storefront, current, request);
-}
-
-async function refundDuplicatePayment(
-  storefront: Storefront,
-  order: OrderRecord,
-  payment: PaymentRecord,
-) {
-  const fields = {
-    order_id: order.order_id,
-    payment_reference: payment.reference,
-    method: payment.method,
-  };
-  try {
-    const refund = await storefront.refunds.refund({
-      payment,
-      amountCents: order.amount_cents,
-      idempotencyKey: `refund-duplicate-${payment.reference}`,
-      reason: `a second payment for order ${order.order_id}`,
-    });
-    storefront.log.warn('order.duplicate_payment_refunded', {
-      ...fields,
-      refund_reference: refund?.reference,
-    });
-  } catch (error) {
-    storefront.log.error('order.duplicate_payment_not_refunded', {
-      ...fields,
-      error: String(error),
-    });
-  }
+  const settled = await settleOrder(storefront, order, outcome.payment);
+  return settledOutcome(storefront, settled.order, request, settled.justSettled);
 }
 
 export async function openOrder(
@@ -174,6 +145,7 @@ export async function openOrder(
         channel,
         created_at: now.toISOString(),
         challenge_expires_at: minutesFrom(now, settings.challengeValidityMinutes).toISOString(),
+        ssh_public_key: request.ssh_public_key,
         unpaid_expires_at: Math.floor(now.getTime() / 1000) + settings.unpaidOrderTtlHours * 3600,
       },
       now,
@@ -209,6 +181,6 @@ async function settledOutcome(
   request: CreateMachineRequest,
   justSettled = false,
 ): Promise<PlaceOrderOutcome> {
-  const machine = await fulfilOrder(storefront, order, request, justSettled);
+  const machine = await fulfilOrder(storefront, order, request.ssh_public_key, justSettled);
   return { kind: 'settled', order, machine, receiptHeader: order.payment?.receipt_header };
 }

@@ -1,7 +1,8 @@
 import type { Clock, Logger, MachineStore, OrderStore, RefundGateway } from '../ports.js';
+import { extensionRefundKey } from './conclude-extension.js';
 
 export interface RefundDependencies {
-  orders: Pick<OrderStore, 'get' | 'recordRefund'>;
+  orders: Pick<OrderStore, 'get' | 'recordRefund' | 'updatePendingRefund'>;
   machines: Pick<MachineStore, 'get' | 'listExtensions' | 'recordExtensionRefund'>;
   refunds: RefundGateway;
   clock: Clock;
@@ -28,29 +29,33 @@ export async function refundFailedLease(
   if (machine?.status !== 'failed' || machine.billing !== 'paid') return summary;
 
   const order = await orders.get(machine.order_id, clock.now());
-  if (order?.payment && !order.refund) {
+  // A pending refund is asked for again: the gateway answers with its current status.
+  if (order?.payment && order.refund?.status !== 'refunded') {
     const refund = await refunds.refund({
       payment: order.payment,
       amountCents: order.amount_cents,
       idempotencyKey: `refund-${order.order_id}`,
       reason: `machine ${machineId} could not be provided`,
     });
-    if (refund && (await orders.recordRefund(order.order_id, refund))) {
+    if (refund && order.refund) await orders.updatePendingRefund(order.order_id, refund);
+    else if (refund && (await orders.recordRefund(order.order_id, refund))) {
       summary.refunded_cents += refund.amount_cents;
       summary.refunds.push(refund.reference);
     }
   }
   for (const extension of await machines.listExtensions(machineId)) {
-    if (!extension.payment || extension.refund || !extension.amount_cents) continue;
+    if (!extension.payment || !extension.amount_cents) continue;
+    if (extension.refund?.status === 'refunded') continue;
     const refund = await refunds.refund({
       payment: extension.payment,
       amountCents: extension.amount_cents,
-      idempotencyKey: `refund-${machineId}-${extension.extension_key}`,
+      idempotencyKey: extensionRefundKey(machineId, extension.extension_key),
       reason: `extension of machine ${machineId}, which could not be provided`,
     });
     if (
       refund &&
-      (await machines.recordExtensionRefund(machineId, extension.extension_key, refund))
+      (await machines.recordExtensionRefund(machineId, extension.extension_key, refund)) &&
+      !extension.refund
     ) {
       summary.refunded_cents += refund.amount_cents;
       summary.refunds.push(refund.reference);

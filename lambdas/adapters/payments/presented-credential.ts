@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { Credential } from 'mppx';
+import type { PresentedCredential } from '../../core/ports.js';
+
+/**
+ * Reads the payment credential of a request exactly as mppx's HTTP transport does, so the
+ * use cases and mppx never disagree on whether one was presented: `Authorization` (or
+ * `Payment-Authorization` where Authorization carries a capability token) is a list of
+ * schemes, and the `Payment` scheme may be anywhere in it (`Basic x, Payment …`, or two
+ * headers, which Fetch joins with ", ").
+ */
+export function readPresentedCredential(
+  request: Request,
+  authorizationTaken: boolean,
+): PresentedCredential {
+  const header = request.headers.get(
+    authorizationTaken ? 'payment-authorization' : 'authorization',
+  );
+  const scheme = header ? Credential.extractPaymentScheme(header) : null;
+  if (!scheme) return { kind: 'none' };
+  try {
+    const credential = Credential.deserialize(scheme);
+    return {
+      kind: 'credential',
+      challengeId: credential.challenge.id,
+      method: credential.challenge.method,
+      // Identifies this very credential without storing it (a Stripe SPT is a payment grant).
+      digest: createHash('sha256').update(scheme).digest('hex'),
+    };
+  } catch {
+    return { kind: 'unreadable' };
+  }
+}
