@@ -91,10 +91,11 @@ describe('cfn-lint on the synthesised templates', () => {
     async (_name, overrides) => {
       if (!version) return;
       const templates = await synthesiseTemplates(overrides);
-      // The storefront stack and its us-east-1 stack of Lambda@Edge functions.
+      // The storefront stack and its two us-east-1 stacks: Lambda@Edge functions, WAF web ACL.
       expect(templates.map((file) => file.split('/').pop())).toEqual([
         'AgenticComputeStorefront.template.json',
         'AgenticComputeStorefrontEdge.template.json',
+        'AgenticComputeStorefrontWebAcl.template.json',
       ]);
       expect(await cfnLint(templates)).toBe('');
     },

@@ -1,5 +1,6 @@
 import { Receipt } from 'mppx';
-import { stripe } from 'mppx/server';
+// The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
+import { stripe } from 'mppx/stripe/server/spt';
 import type { PaymentAttempt } from '../../core/order.js';
 import type { AttemptRecovery, Clock } from '../../core/ports.js';
 import { type StripeApi, type StripeRefund, stripeError } from './stripe-api.js';
