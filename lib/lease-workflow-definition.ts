@@ -23,6 +23,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { itemKeys } from '../lambdas/adapters/dynamodb/table-design.js';
+import { EXTENSION_SIGNAL } from '../lambdas/adapters/workflow/step-functions-lease-workflow.js';
 import { WORKFLOW_ERRORS } from '../lambdas/workflow/workflow-errors.js';
 
 /** How often provisioning and shutdown are polled; a lease itself is never polled. */
@@ -41,6 +42,7 @@ export const STATES = {
   startClock: 'Start lease clock',
   hold: 'Hold until lease end',
   checkLease: 'Check lease',
+  wokenWhy: 'Woken why?',
   leaseDue: 'Lease due?',
   markTerminating: 'Mark terminating',
   anyInstance: 'Any instance?',
@@ -274,7 +276,13 @@ export function leaseWorkflowDefinition(
     resultPath: JsonPath.DISCARD,
   });
   hold.addCatch(markTerminating, { errors: ALL, resultPath: '$.hold_error' });
-  hold.next(markTerminating);
+  // Woken by an extension: re-arm at the new end (Check lease also tells the machine its new
+  // end); woken by anything else (an early DELETE): terminate.
+  hold.next(
+    new Choice(scope, STATES.wokenWhy)
+      .when(Condition.stringEquals('$.wake.reason', EXTENSION_SIGNAL.reason), checkLease)
+      .otherwise(markTerminating),
+  );
   checkLease.next(
     new Choice(scope, STATES.leaseDue)
       .when(Condition.booleanEquals('$.clock.due', true), markTerminating)

@@ -77,6 +77,12 @@ export class PaymentSweeper extends Construct {
     props.storefrontSecret.grantRead(this.function);
     props.stripeSecret?.grantRead(this.function);
     props.stateMachine.grantStartExecution(this.function);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['states:SendTaskSuccess'],
+        resources: [props.stateMachine.stateMachineArn],
+      }),
+    );
 
     new Rule(this, 'Schedule', {
       description: 'Runs the payment sweeper',

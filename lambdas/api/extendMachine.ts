@@ -3,9 +3,9 @@ import { apiRoute } from '../http/api-handler.js';
 import { paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
-import { ec2Machines } from '../runtime/parts/ec2-machines.js';
 import { mppxPayments } from '../runtime/parts/mppx-payments.js';
 import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
+import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
 import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createExtendMachineHandler = apiRoute(
@@ -39,5 +39,5 @@ export const handler = onLambda(createExtendMachineHandler, {
   secrets: secretsManagerSecrets,
   stores: tableStores,
   payments: mppxPayments,
-  machines: ec2Machines,
+  leases: stepFunctionsLeases,
 });

@@ -160,6 +160,11 @@ export interface LeaseWorkflow {
   start(machine: MachineRecord): Promise<void>;
   /** Tells a running workflow that its lease was terminated early, so it acts now. */
   terminationRequested(machine: MachineRecord): Promise<void>;
+  /**
+   * Tells a running workflow that its lease was extended, so it re-arms at the new end and
+   * tells the machine (best effort: a workflow that is not holding finds the new end itself).
+   */
+  extensionApplied(machine: MachineRecord): Promise<void>;
 }
 
 export interface ChargeTerms {

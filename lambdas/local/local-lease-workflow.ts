@@ -4,6 +4,7 @@ import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { StateMachine } from 'aws-local-stepfunctions';
 import {
+  EXTENSION_SIGNAL,
   leaseExecutionInput,
   TERMINATION_SIGNAL,
 } from '../adapters/workflow/step-functions-lease-workflow.js';
@@ -202,8 +203,16 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   }
 
   async terminationRequested(machine: MachineRecord): Promise<void> {
-    if (machine.wake_token)
-      this.held.get(machine.wake_token)?.wake(TERMINATION_SIGNAL as unknown as Json);
+    if (machine.wake_token) this.sendTaskSuccess(machine.wake_token, TERMINATION_SIGNAL);
+  }
+
+  async extensionApplied(machine: MachineRecord): Promise<void> {
+    if (machine.wake_token) this.sendTaskSuccess(machine.wake_token, EXTENSION_SIGNAL);
+  }
+
+  /** SendTaskSuccess: the held task with this token ends with this output (if still held). */
+  sendTaskSuccess(token: string, output: unknown): void {
+    this.held.get(token)?.wake(output as Json);
   }
 
   /** What EventBridge would deliver to the cleanup function for this execution. */

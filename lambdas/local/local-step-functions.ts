@@ -17,14 +17,21 @@ export function localStepFunctions(
       if (command instanceof StartExecutionCommand) {
         if (command.input.stateMachineArn !== stateMachineArn)
           throw new Error(`no local state machine ${command.input.stateMachineArn}`);
-        // The local runner reads only the lease's id (the execution name), as the definition does.
-        await workflow().start({ machine_id: command.input.name } as MachineRecord);
+        // The execution is named after the machine; its input carries an instance already launched.
+        const input = JSON.parse(command.input.input ?? '{}') as {
+          instance?: { instance_id?: string };
+        };
+        await workflow().start({
+          machine_id: command.input.name,
+          ...(input.instance?.instance_id ? { instance_id: input.instance.instance_id } : {}),
+        } as MachineRecord);
         return { executionArn: `${stateMachineArn}:${command.input.name}` };
       }
       if (command instanceof SendTaskSuccessCommand) {
-        await workflow().terminationRequested({
-          wake_token: command.input.taskToken,
-        } as MachineRecord);
+        workflow().sendTaskSuccess(
+          command.input.taskToken ?? '',
+          JSON.parse(command.input.output ?? '{}') as unknown,
+        );
         return {};
       }
       throw new Error(`the local Step Functions has no ${String(command?.constructor?.name)}`);

@@ -108,6 +108,8 @@ export interface RunningStorefront {
   url: string;
   fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
+  /** The storefront one function composed (tests inject faults into a function's own ports). */
+  storefrontOf(operationId: string): Promise<Storefront>;
   /** What the local storefront runs: the synthesised stack's state machine and environments. */
   stack: SynthesizedStack;
   /** The per-client limits the local front door enforces (false: none). */
@@ -150,6 +152,8 @@ function localContext(options: LocalStorefrontOptions, realm: string): Record<st
           'storefront:stripeSecretName': LOCAL_STRIPE_SECRET_NAME,
           'storefront:stripeNetworkId': options.stripe.networkId,
           'storefront:stripePaymentMethodTypes': options.stripe.paymentMethodTypes,
+          // The operator's word that the key is a test key; the functions check the key itself.
+          'storefront:stripeTestMode': !/^(sk|rk)_live_/.test(options.stripe.secretKey),
         }
       : {}),
   };
@@ -296,6 +300,11 @@ export async function startLocalStorefront(
   return {
     url: server.url,
     storefront,
+    storefrontOf: async (operationId) => {
+      const fn = functions[operationId];
+      if (!fn) throw new Error(`no function for ${operationId}`);
+      return fn.storefront();
+    },
     stack,
     rateLimits,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),

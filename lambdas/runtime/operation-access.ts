@@ -57,7 +57,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
       keyPrefixes: [machine, replay],
     },
     secrets: ['storefront', 'stripe'],
-    ec2: ['leaseDeadlines'],
+    // Wakes the held workflow, which re-arms at the new end and moves the machine's lease tag.
+    workflow: ['wake'],
   },
 };
 
@@ -68,6 +69,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
 export const SWEEPER_ACCESS: OperationAccess = {
   table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine, replay] },
   secrets: ['storefront', 'stripe'],
-  workflow: ['start'],
+  // It may apply a recovered extension, and wakes the lease's workflow as extendMachine does.
+  workflow: ['start', 'wake'],
 };
 export const SWEEPER_OPERATION_ID = 'sweepPayments';

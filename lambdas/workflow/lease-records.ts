@@ -118,6 +118,8 @@ export const createLeaseRecords =
       case 'check': {
         const machine = await deps.machines.get(input.machine_id, now);
         if (!machine) return { due: true, seconds_remaining: 1 };
+        // Re-armed after an extension (or its end reached): the machine learns its current end.
+        if (machine.status === 'active') await deps.deadlines?.publish(machine);
         return clockOf(machine.expires_at, machine.status === 'active');
       }
       case 'record_failure': {

@@ -105,6 +105,8 @@ describe('payment configuration that would take money it should not', () => {
         'storefront:stripeSecretName': 'storefront/stripe',
         'storefront:stripeNetworkId': 'profile_123',
         'storefront:products': { 'bare-linux-machine': { baseFeeCents: 0, centsPerMinute: 1 } },
+        // Even a product the operator sells at a loss on purpose must be payable at all.
+        'storefront:allowLossMakingProducts': ['bare-linux-machine'],
       }),
     ).toThrow(
       /bare-linux-machine costs 0\.15 USD for its minimum of 15 minutes, below the 0\.50 USD/,

@@ -29,12 +29,14 @@ describe('a paid extension is applied once or refunded', () => {
       const { machineId, tokens } = await buyMachine(api);
       const body = { additional_minutes: 30, request_id: crypto.randomUUID() };
       const credential = testCredential(await extend(machineId, tokens.extend_token, body));
-      const real = api.storefront.payments;
-      api.storefront.payments = crashing<PaymentGateway>(real, { charge: { when: 'after' } });
+      // The crash is injected into the extend function's own payment port.
+      const extending = await api.storefrontOf('extendMachine');
+      const real = extending.payments;
+      extending.payments = crashing<PaymentGateway>(real, { charge: { when: 'after' } });
       try {
         expect((await extend(machineId, tokens.extend_token, body, credential)).status).toBe(500);
       } finally {
-        api.storefront.payments = real;
+        extending.payments = real;
       }
       clock.jump(2 * 60_000);
       if (repair === 'the sweeper') {

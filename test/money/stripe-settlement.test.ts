@@ -194,7 +194,7 @@ describe('Stripe payments survive lost answers', () => {
     expect(ours).toHaveLength(1);
     expect((await api.getOrder(orderId)).body.refund).toMatchObject({
       status: 'refunded',
-      amount: '7.39',
+      amount: '11.99',
     });
   });
 });

@@ -135,6 +135,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
   return {
     url: base,
     storefront: running.storefront,
+    storefrontOf: running.storefrontOf,
     stack: running.stack,
     fleet: running.fleet,
     log,

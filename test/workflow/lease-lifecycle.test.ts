@@ -92,13 +92,15 @@ describe('the lease workflow', () => {
     expect(Date.parse(String(ended.body.terminated_at))).toBeGreaterThanOrEqual(
       Date.parse(String(extended.body.expires_at)),
     );
-    // The hold timed out at the old end, found the lease extended, and held again.
+    // The extension woke the hold at once; it re-armed at the new end (telling the machine),
+    // and ended there: woken once, checked twice (after the wake, and at the end).
     expect(execution.states.filter((state) => state === 'Hold until lease end')).toHaveLength(2);
+    expect(execution.states.filter((state) => state === 'Woken why?')).toHaveLength(1);
     expect(execution.states.filter((state) => state === 'Check lease')).toHaveLength(2);
-    // An extension costs three transitions: Check lease, Lease due?, Hold until lease end.
+    // An extension costs four transitions: Woken why?, Check lease, Lease due?, Hold until lease end.
     const boot = execution.states.filter((state) => state === 'Check instance').length;
     const shutdown = execution.states.filter((state) => state === 'Check shutdown').length;
-    expect(execution.states.length).toBe(14 + 3 + 3 * boot + 3 * shutdown);
+    expect(execution.states.length).toBe(14 + 4 + 3 * boot + 3 * shutdown);
   });
 
   it('terminates on DELETE by waking the held lease', async () => {
@@ -116,8 +118,11 @@ describe('the lease workflow', () => {
       await slow.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
       const execution = await settled(slow, lease.machineId);
       expect(execution.status).toBe('succeeded');
-      const afterHold = execution.states[execution.states.indexOf('Hold until lease end') + 1];
-      expect(afterHold).toBe('Mark terminating');
+      const hold = execution.states.indexOf('Hold until lease end');
+      expect(execution.states.slice(hold + 1, hold + 3)).toEqual([
+        'Woken why?',
+        'Mark terminating',
+      ]);
       expect(slow.fleet.ec2.running()).toEqual([]);
     } finally {
       await slow.close();

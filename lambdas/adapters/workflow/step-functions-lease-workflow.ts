@@ -12,6 +12,8 @@ import type { LeaseWorkflow, Logger } from '../../core/ports.js';
 
 /** The wake-up message a held lease receives when its machine is terminated early. */
 export const TERMINATION_SIGNAL = { reason: 'termination_requested' } as const;
+/** The wake-up message a held lease receives when it was extended: it re-arms at the new end. */
+export const EXTENSION_SIGNAL = { reason: 'lease_extended' } as const;
 
 /**
  * What an execution starts from: the machine, and its instance when one was launched, so an
@@ -50,14 +52,25 @@ export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
     }
   }
 
-  async terminationRequested(machine: MachineRecord): Promise<void> {
+  terminationRequested(machine: MachineRecord): Promise<void> {
+    return this.wake(machine, TERMINATION_SIGNAL);
+  }
+
+  extensionApplied(machine: MachineRecord): Promise<void> {
+    return this.wake(machine, EXTENSION_SIGNAL);
+  }
+
+  private async wake(
+    machine: MachineRecord,
+    signal: typeof TERMINATION_SIGNAL | typeof EXTENSION_SIGNAL,
+  ): Promise<void> {
     // Without a token the workflow is still provisioning; it checks the lease itself.
     if (!machine.wake_token) return;
     try {
       await this.sfn.send(
         new SendTaskSuccessCommand({
           taskToken: machine.wake_token,
-          output: JSON.stringify(TERMINATION_SIGNAL),
+          output: JSON.stringify(signal),
         }),
       );
     } catch (error) {

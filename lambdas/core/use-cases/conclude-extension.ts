@@ -42,8 +42,13 @@ export async function concludePaidExtension(
   const plan = current && planIfStillPossible(current, settings, paid, now);
   const applied = plan && (await machines.applyExtension(machineId, plan, extension, attemptKey));
   if (applied) {
-    // The machine is told its new end (best effort; the lease record stays the truth).
-    await storefront.deadlines.publish(applied);
+    // The held workflow re-arms at the new end and tells the machine (best effort: the lease
+    // record stays the truth, and a workflow not holding now finds the new end itself).
+    await storefront.leases
+      .extensionApplied(applied)
+      .catch((error: unknown) =>
+        log.warn('lease.extension_wake_failed', { machine_id: machineId, error: String(error) }),
+      );
     log.info('lease.extended', {
       machine_id: machineId,
       lease_minutes: applied.lease_minutes,

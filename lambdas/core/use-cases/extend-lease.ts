@@ -64,7 +64,12 @@ export async function extendLease(
     });
     if (!extended)
       throw conflict('the lease changed while it was being extended; read it and try again');
-    await storefront.deadlines.publish(extended);
+    await storefront.leases.extensionApplied(extended).catch((error: unknown) =>
+      log.warn('lease.extension_wake_failed', {
+        machine_id: machine.machine_id,
+        error: String(error),
+      }),
+    );
     log.info('lease.extended', {
       machine_id: machine.machine_id,
       lease_minutes: plan.leaseMinutes,
