@@ -72,19 +72,23 @@ export function storefrontFunction<Schema extends EnvironmentSchema>(
     environment: { NODE_OPTIONS: '--enable-source-maps', ...environment },
     bundling: {
       format: OutputFormat.ESM,
-      target: 'node24',
-      mainFields: ['module', 'main'],
+      target: BUNDLE.target,
+      mainFields: BUNDLE.mainFields,
       minify: true,
       sourceMap: true,
       sourcesContent: false,
-      // The AWS SDK is bundled at the locked version rather than taken from the runtime; mppx's
-      // optional integrations (MCP, x402, web frameworks) are never loaded by the storefront,
-      // nor are the SDK's lazily imported credential sources (see UNUSED_CREDENTIAL_SOURCES).
-      externalModules: [...MPPX_OPTIONAL_PEERS, ...UNUSED_CREDENTIAL_SOURCES],
-      // Some bundled CommonJS dependencies call require(); give the ES module one.
-      banner:
-        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      externalModules: BUNDLE.external,
+      banner: BUNDLE.banner,
       forceDockerBundling: false,
+      // The same build again with the SDK schema plugin (lib/bundling/shaken-bundle.mjs), which
+      // the esbuild command line NodejsFunction drives cannot load: it replaces index.mjs.
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir, outputDir) => [
+          `node "${inputDir}/lib/bundling/shaken-bundle.mjs" "${inputDir}/${props.entry}" "${outputDir}" ${Buffer.from(JSON.stringify(BUNDLE)).toString('base64')}`,
+        ],
+      },
     },
   });
 }
@@ -143,3 +147,16 @@ const MPPX_OPTIONAL_PEERS = [
   'hono',
   'next',
 ];
+
+/** How every function is bundled (by NodejsFunction, then again by lib/bundling/shaken-bundle.mjs). */
+const BUNDLE = {
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // The AWS SDK is bundled at the locked version rather than taken from the runtime; mppx's
+  // optional integrations (MCP, x402, web frameworks) are never loaded by the storefront,
+  // nor are the SDK's lazily imported credential sources (see UNUSED_CREDENTIAL_SOURCES).
+  external: [...MPPX_OPTIONAL_PEERS, ...UNUSED_CREDENTIAL_SOURCES],
+  // Some bundled CommonJS dependencies call require(); give the ES module one.
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+};

@@ -1,9 +1,14 @@
 import { offersOnlyGateway } from '../adapters/payments/offers-only-gateway.js';
-import { noRefunds } from '../adapters/payments/refund-gateway.js';
 import { uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
-import type { LeaseDeadlines, LeaseWorkflow, MachineStore, OrderStore } from '../core/ports.js';
+import type {
+  LeaseDeadlines,
+  LeaseWorkflow,
+  MachineStore,
+  OrderStore,
+  RefundGateway,
+} from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import { readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
@@ -20,6 +25,13 @@ function unavailable<T extends object>(operationId: string, what: string): T {
     },
   });
 }
+
+/** Functions that take no payment give none back (and bundle no payment method). */
+const noRefunds: RefundGateway = {
+  refund: async () => {
+    throw new Error('this function may not refund payments');
+  },
+};
 
 /** Functions without EC2 access never move a machine's lease-end tag. */
 const unpublishedLeaseDeadlines: LeaseDeadlines = { publish: async () => {} };

@@ -1,6 +1,6 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Logger } from '../core/ports.js';
-import { SERVICE_NAME } from './tracing.js';
+import { SERVICE_NAME } from './service-name.js';
 
 /**
  * Secrets must never reach a log, whatever a caller passes in: capability tokens,

@@ -1,7 +1,5 @@
 import { Tracer } from '@aws-lambda-powertools/tracer';
-
-/** Service name in traces, logs and metrics unless the function sets POWERTOOLS_SERVICE_NAME. */
-export const SERVICE_NAME = 'agentic-compute-storefront';
+import { SERVICE_NAME } from './service-name.js';
 
 let shared: Tracer | undefined;
 

@@ -54,10 +54,3 @@ export function paymentRefunds(settings: RefundSettings): RefundGateway {
     },
   };
 }
-
-/** For functions that never refund: any attempt is a bug. */
-export const noRefunds: RefundGateway = {
-  refund: async () => {
-    throw new Error('this function may not refund payments');
-  },
-};
