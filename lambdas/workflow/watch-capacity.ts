@@ -79,7 +79,13 @@ export const handler = onWorkflowLambda<
       clock: context.clock,
       log: context.log,
     });
-    return () => watch();
+    return async () => {
+      const report = await watch();
+      // The others are recorded; failing the invocation raises the function's error alarm.
+      if (report.failed.length)
+        throw new Error(`capacity could not be checked for ${report.failed.join(', ')}`);
+      return report;
+    };
   },
   { environment: capacityWatchEnvironmentSchema, ec2: ec2Client },
 );
