@@ -268,18 +268,19 @@ export async function startLocalStorefront(
       : undefined;
   // The functions that sell read the watcher's snapshots: the first is written before the
   // server answers anything, so the configured limits are already known to a first order.
-  await fleet.watchCapacity();
+  // A failed run stops nothing: without a snapshot the sale goes on unchecked, as on AWS.
+  const watchCapacityNow = () =>
+    fleet
+      .watchCapacity()
+      .catch((error: unknown) => log.error('capacity.watch_failed', { error: String(error) }));
+  await watchCapacityNow();
   const watchCapacityEveryMs =
     options.watchCapacityEveryMs ?? Math.max(250, 60_000 / (options.clockSpeedup ?? 1));
   let watching: Promise<unknown> = Promise.resolve();
   const capacityWatcher =
     watchCapacityEveryMs > 0
       ? setInterval(() => {
-          watching = fleet
-            .watchCapacity()
-            .catch((error: unknown) =>
-              log.error('capacity.watch_failed', { error: String(error) }),
-            );
+          watching = watchCapacityNow();
         }, watchCapacityEveryMs).unref()
       : undefined;
   const apiClients = {
