@@ -32,8 +32,10 @@ export interface CapacityWatchReport {
  * offerings, the account's vCPU quota) for its shortest lease. The functions that sell read
  * these snapshots instead of asking EC2 themselves, so none of them bundles the EC2 client.
  */
-export const createWatchCapacity =
-  (deps: WatchCapacityDependencies) => async (): Promise<CapacityWatchReport> => {
+export const createWatchCapacity = (deps: WatchCapacityDependencies) => {
+  // Runs every minute (locally, every second with a fast clock): it logs what changed only.
+  let lastReported = '';
+  return async (): Promise<CapacityWatchReport> => {
     const report: CapacityWatchReport = { recorded: [], failed: [] };
     for (const product of Object.values(deps.catalog)) {
       try {
@@ -54,9 +56,12 @@ export const createWatchCapacity =
         report.failed.push(product.id);
       }
     }
-    deps.log.info('capacity.watched', { ...report });
+    const summary = JSON.stringify(report);
+    if (summary !== lastReported) deps.log.info('capacity.watched', { ...report });
+    lastReported = summary;
     return report;
   };
+};
 
 /** Lambda entry point (an EventBridge schedule, every minute). */
 export const handler = onWorkflowLambda<

@@ -110,4 +110,32 @@ describe('the capacity watcher', () => {
       expect.objectContaining({ level: 'error', event: 'capacity.watch_failed' }),
     );
   });
+
+  it('logs its findings when they change, not every minute', async () => {
+    const log = memoryLogger();
+    let gpuAvailable = true;
+    const watch = createWatchCapacity({
+      catalog: DEFAULT_CATALOG,
+      capacity: {
+        check: async (product) =>
+          product.id === 'gpu-h100-machine' && !gpuAvailable
+            ? { available: false, reason: 'no quota', retryAfterSeconds: 3600 }
+            : { available: true, checked: ['zone-offerings'] },
+      },
+      record: async () => {},
+      clock: { now: () => NOW },
+      log,
+    });
+    const watched = () => log.entries.filter((entry) => entry.event === 'capacity.watched');
+    await watch();
+    await watch();
+    expect(watched()).toHaveLength(1);
+    gpuAvailable = false;
+    await watch();
+    expect(watched()).toHaveLength(2);
+    expect(watched()[1]?.fields.recorded).toContainEqual({
+      product_id: 'gpu-h100-machine',
+      available: false,
+    });
+  });
 });
