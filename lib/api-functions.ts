@@ -6,22 +6,22 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { KEY_PREFIX } from '../lambdas/adapters/dynamodb/table-design.js';
 import { loadOpenApiDocument, operationsOf } from '../lambdas/contract/openapi-document.js';
 import {
   type ApiFunctionEnvironment,
   apiEnvironmentSchema,
 } from '../lambdas/runtime/environment.js';
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
-import { capacityChecking, leaseDeadlineTagging } from './machine-policies.js';
+import { leaseDeadlineTagging } from './machine-policies.js';
 import { seconds, storefrontFunction } from './node-function.js';
+import { tableItemsUnder } from './table-policies.js';
 
 export interface ApiFunctionsProps {
   table: ITable;
   storefrontSecret: ISecret;
   stripeSecret?: ISecret;
   stateMachine: IStateMachine;
-  /** Availability Zones the machines launch into (checked before payment). */
-  machineZones: string[];
   /** The value of the managed-by tag on the stack's instances. */
   managedBy: string;
   /** Environment shared by every API function (configuration, never secrets). */
@@ -67,25 +67,13 @@ export class ApiFunctions extends Construct {
             ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
             : {}),
           ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
-          ...(access.ec2?.includes('capacity')
-            ? { MACHINE_ZONES: props.machineZones.join(',') }
-            : {}),
           ...(access.ec2?.includes('leaseDeadlines') ? { MANAGED_BY: props.managedBy } : {}),
         },
       });
-      if (access.table) {
+      if (access.table)
         fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: access.table.actions.map((action) => `dynamodb:${action}`),
-            resources: [props.table.tableArn],
-            conditions: {
-              'ForAllValues:StringLike': {
-                'dynamodb:LeadingKeys': access.table.keyPrefixes.map((prefix) => `${prefix}*`),
-              },
-            },
-          }),
+          tableItemsUnder(props.table, access.table.actions, access.table.keyPrefixes),
         );
-      }
       if (access.secrets.includes('storefront')) props.storefrontSecret.grantRead(fn);
       if (access.secrets.includes('stripe')) props.stripeSecret?.grantRead(fn);
       if (access.workflow?.includes('start')) props.stateMachine.grantStartExecution(fn);
@@ -97,7 +85,8 @@ export class ApiFunctions extends Construct {
           }),
         );
       }
-      if (access.ec2?.includes('capacity')) fn.addToRolePolicy(capacityChecking());
+      if (access.capacitySnapshots)
+        fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem'], [KEY_PREFIX.capacity]));
       if (access.ec2?.includes('leaseDeadlines'))
         fn.addToRolePolicy(leaseDeadlineTagging(this, props.managedBy));
       this.byOperation[operationId] = fn;

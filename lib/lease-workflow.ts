@@ -15,6 +15,8 @@ import { Construct } from 'constructs';
 import type * as z from 'zod';
 import type { Catalog } from '../lambdas/core/products.js';
 import {
+  type CapacityWatchFunctionEnvironment,
+  capacityWatchEnvironmentSchema,
   type LaunchFunctionEnvironment,
   launchEnvironmentSchema,
   type RefundFunctionEnvironment,
@@ -23,6 +25,7 @@ import {
   workflowEnvironmentSchema,
 } from '../lambdas/runtime/workflow-environment.js';
 import { EXECUTION_ENDED_BADLY } from '../lambdas/workflow/execution-status.js';
+import { watchCapacityOnSchedule } from './capacity-watch.js';
 import type { Compute } from './compute.js';
 import { leaseWorkflowDefinition } from './lease-workflow-definition.js';
 import { grantLeaseWorkflowPermissions } from './lease-workflow-permissions.js';
@@ -60,7 +63,7 @@ export const RECONCILE_GRACE_MINUTES = 10;
 export class LeaseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly functions: Record<
-    'launch' | 'inspect' | 'records' | 'refund' | 'reconcile' | 'cleanup',
+    'launch' | 'inspect' | 'records' | 'refund' | 'reconcile' | 'cleanup' | 'watchCapacity',
     NodejsFunction
   >;
 
@@ -152,7 +155,18 @@ export class LeaseWorkflow extends Construct {
       refundEnvironmentSchema,
       refunding,
     );
-    this.functions = { launch, inspect, records, refund, reconcile, cleanup };
+    const watchCapacity = fn(
+      'WatchCapacity',
+      'lambdas/workflow/watch-capacity.ts',
+      'Records whether each product can be launched now (read before payment)',
+      capacityWatchEnvironmentSchema,
+      {
+        ...environment,
+        MACHINE_ZONES: compute.subnets.map((subnet) => subnet.availabilityZone).join(','),
+      } satisfies CapacityWatchFunctionEnvironment,
+    );
+    watchCapacityOnSchedule(this, { watcher: watchCapacity, table });
+    this.functions = { launch, inspect, records, refund, reconcile, cleanup, watchCapacity };
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,

@@ -92,7 +92,6 @@ export class StorefrontStack extends Stack {
       storefrontSecret: secrets.storefront,
       ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       stateMachine: workflow.stateMachine,
-      machineZones: compute.subnets.map((subnet) => subnet.availabilityZone),
       managedBy: this.stackName,
       logRetention,
       environment: functionEnvironment,

@@ -2,7 +2,6 @@ import { createUnpaidMachine } from '../core/use-cases/create-unpaid-machine.js'
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
-import { ec2Machines } from '../runtime/parts/ec2-machines.js';
 import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
 import { tableStores } from '../runtime/parts/table-stores.js';
@@ -20,5 +19,4 @@ export const handler = onLambda(createCreateMachineHandler, {
   secrets: secretsManagerSecrets,
   stores: tableStores,
   leases: stepFunctionsLeases,
-  machines: ec2Machines,
 });

@@ -4,7 +4,6 @@ import { apiRoute } from '../http/api-handler.js';
 import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
-import { ec2Machines } from '../runtime/parts/ec2-machines.js';
 import { mppxPayments } from '../runtime/parts/mppx-payments.js';
 import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
@@ -39,5 +38,4 @@ export const handler = onLambda(createCreateOrderHandler, {
   stores: tableStores,
   leases: stepFunctionsLeases,
   payments: mppxPayments,
-  machines: ec2Machines,
 });

@@ -8,7 +8,9 @@ import { handler as launch } from '../workflow/launch-instance.js';
 import { handler as records } from '../workflow/lease-records.js';
 import { handler as reconcile } from '../workflow/reconcile-fleet.js';
 import { handler as refund } from '../workflow/refund-lease.js';
+import { handler as watchCapacity } from '../workflow/watch-capacity.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
+import { localServiceQuotas } from './local-service-quotas.js';
 import { SimulatedEc2, SimulatedEc2Error, type SimulatedEc2Timing } from './simulated-ec2.js';
 import type { SynthesizedStack, WorkflowFunction } from './synthesized-workflow.js';
 
@@ -52,7 +54,12 @@ export function localFleet(options: LocalFleetOptions) {
     () => clients.clock.now().getTime(),
     options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {},
   );
-  const stepClients: RuntimeClients = { ...clients, ec2, sshProbe: ec2.probe };
+  const stepClients: RuntimeClients = {
+    ...clients,
+    ec2,
+    serviceQuotas: localServiceQuotas(ec2),
+    sshProbe: ec2.probe,
+  };
   const runtimeOf = (role: WorkflowFunction) => ({
     env: stack.environments.workflow[role],
     clients: stepClients,
@@ -67,6 +74,7 @@ export function localFleet(options: LocalFleetOptions) {
       refund: refund.with(runtimeOf('refund')),
       reconcile: reconcile.with(runtimeOf('reconcile')),
       cleanup: cleanup.with(runtimeOf('cleanup')),
+      watchCapacity: watchCapacity.with(runtimeOf('watchCapacity')),
     },
     ec2,
     dynamo,
@@ -76,12 +84,15 @@ export function localFleet(options: LocalFleetOptions) {
     onExecutionEndedBadly: cleanup.with(runtimeOf('cleanup')),
   });
   const reconcileNow = reconcile.with(runtimeOf('reconcile'));
+  const watchCapacityNow = watchCapacity.with(runtimeOf('watchCapacity'));
   return {
     ec2,
     workflow,
     /** The refund step's own entry, for leases a restart finds without their machine. */
     refundLease: refund.with(runtimeOf('refund')),
     reconcile: () => reconcileNow({}),
+    /** The capacity watcher's run (a schedule on AWS): after changing the simulated limits. */
+    watchCapacity: () => watchCapacityNow({}),
     close: async () => {
       await workflow.close();
       dynamo.destroy();

@@ -24,7 +24,6 @@ import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
 import { localSecretsManager } from './local-secrets.js';
-import { localServiceQuotas } from './local-service-quotas.js';
 import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
 import { resumeLeases } from './resume-leases.js';
@@ -62,6 +61,11 @@ export interface LocalStorefrontOptions {
   ec2Limits?: SimulatedEc2Limits;
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
+  /**
+   * Runs the capacity watcher this often (0: never on its own; it always runs once at start).
+   * Default: once a clock minute, as on AWS, but at least every 250 ms of real time.
+   */
+  watchCapacityEveryMs?: number;
   /** Runs the payment sweeper this often (0: never on its own). */
   sweepEveryMs?: number;
   log?: Logger;
@@ -266,11 +270,27 @@ export async function startLocalStorefront(
             .catch((error: unknown) => log.error('reconcile.failed', { error: String(error) }));
         }, reconcileEveryMs).unref()
       : undefined;
+  // The functions that sell read the watcher's snapshots: the first is written before the
+  // server answers anything, so the configured limits are already known to a first order.
+  // A failed run stops nothing: without a snapshot the sale goes on unchecked, as on AWS.
+  const watchCapacityNow = () =>
+    fleet
+      .watchCapacity()
+      .catch((error: unknown) => log.error('capacity.watch_failed', { error: String(error) }));
+  await watchCapacityNow();
+  const watchCapacityEveryMs =
+    options.watchCapacityEveryMs ?? Math.max(250, 60_000 / (options.clockSpeedup ?? 1));
+  let watching: Promise<unknown> = Promise.resolve();
+  const capacityWatcher =
+    watchCapacityEveryMs > 0
+      ? setInterval(() => {
+          watching = watchCapacityNow();
+        }, watchCapacityEveryMs).unref()
+      : undefined;
   const apiClients = {
     ...clients,
     stepFunctions: localStepFunctions(() => fleet.workflow, stack.stateMachineArn),
     ec2: fleet.ec2,
-    serviceQuotas: localServiceQuotas(fleet.ec2),
   };
   const functions = Object.fromEntries(
     operations.map(({ operationId }) => {
@@ -312,9 +332,11 @@ export async function startLocalStorefront(
     fleet,
     close: async () => {
       clearInterval(reconciler);
+      clearInterval(capacityWatcher);
       clearInterval(sweeper);
       // A sweep in flight finishes before the table it writes to closes.
       await sweeping;
+      await watching;
       await server.close();
       await fleet.close();
       db.destroy();

@@ -82,9 +82,14 @@ export async function composeStorefront(
     ? deriveKeys(storefrontSecret)
     : unavailable<StorefrontKeys>(operationId, 'access to the storefront secret');
 
-  const stores = access.table
-    ? required(parts.stores, operationId, 'table stores')({ tableName: config.TABLE_NAME, clients })
-    : undefined;
+  const stores =
+    access.table || access.capacitySnapshots
+      ? required(
+          parts.stores,
+          operationId,
+          'table stores',
+        )({ tableName: config.TABLE_NAME, clients, clock, log })
+      : undefined;
   const leases =
     access.workflow && config.STATE_MACHINE_ARN
       ? required(
@@ -112,19 +117,10 @@ export async function composeStorefront(
           refunds: noRefunds,
         };
   const machineAccess = access.ec2 ?? [];
-  const machines = machineAccess.length
-    ? required(
-        parts.machines,
-        operationId,
-        'EC2 access',
-      )({
-        access: machineAccess,
-        zones: config.MACHINE_ZONES ? config.MACHINE_ZONES.split(',') : [],
-        clients,
-        clock,
-        log,
-      })
-    : { capacity: uncheckedCapacity, deadlines: unpublishedLeaseDeadlines };
+  const { deadlines } = machineAccess.length
+    ? required(parts.machines, operationId, 'EC2 access')({ access: machineAccess, clients, log })
+    : { deadlines: unpublishedLeaseDeadlines };
+  const capacity = (access.capacitySnapshots && stores?.capacity) || uncheckedCapacity;
   return {
     settings: {
       ...DEFAULT_SETTINGS,
@@ -136,11 +132,16 @@ export async function composeStorefront(
       provider: clients.provider ?? 'aws-ec2',
       ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
     },
-    orders: stores?.orders ?? unavailable<OrderStore>(operationId, 'order table access'),
-    machines: stores?.machines ?? unavailable<MachineStore>(operationId, 'machine table access'),
+    orders:
+      (access.table && stores?.orders) ||
+      unavailable<OrderStore>(operationId, 'order table access'),
+    machines:
+      (access.table && stores?.machines) ||
+      unavailable<MachineStore>(operationId, 'machine table access'),
     leases,
     ...paid,
-    ...machines,
+    capacity,
+    deadlines,
     clock,
     log,
   };

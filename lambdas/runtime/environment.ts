@@ -21,8 +21,6 @@ export const apiEnvironmentSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   PROVISIONING_TIMEOUT_MINUTES: wholeNumber(1, 120),
   RETENTION_DAYS: wholeNumber(1, 365),
-  /** Availability Zones of the machines' subnets (comma list), for the capacity check. */
-  MACHINE_ZONES: z.string().min(1).optional(),
   /** The stack's name, as tagged on its instances. */
   MANAGED_BY: z.string().min(1).optional(),
 });

@@ -9,14 +9,19 @@ export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 /** `stripe` also marks the operations that take payments: only they hold payment keys. */
 export type SecretName = 'storefront' | 'stripe';
 export type WorkflowAction = 'start' | 'wake';
-/** `capacity`: check availability before payment; `leaseDeadlines`: move a machine's lease-end tag. */
-export type MachineAccess = 'capacity' | 'leaseDeadlines';
+/** `leaseDeadlines`: move a machine's lease-end tag. */
+export type MachineAccess = 'leaseDeadlines';
 
 export interface OperationAccess {
   table?: { actions: TableAction[]; keyPrefixes: KeyPrefix[] };
   secrets: SecretName[];
   workflow?: WorkflowAction[];
   ec2?: MachineAccess[];
+  /**
+   * Refuses a sale the account cannot launch before any challenge: reads the capacity
+   * watcher's snapshots (GetItem on `CAPACITY#` keys only, a statement of its own).
+   */
+  capacitySnapshots?: true;
 }
 
 const { order, machine, replay } = KEY_PREFIX;
@@ -25,10 +30,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getDiscoveryDocument: { secrets: [] },
   getServiceIndex: { secrets: [] },
   getAgentGuide: { secrets: [] },
-  listProducts: { secrets: [], ec2: ['capacity'] },
+  listProducts: { secrets: [], capacitySnapshots: true },
   // Kept lean (no AWS SDK): availability is in GET /api/products.
   health: { secrets: [] },
-  validateOrder: { secrets: [], ec2: ['capacity'] },
+  validateOrder: { secrets: [], capacitySnapshots: true },
   createOrder: {
     table: {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
@@ -36,14 +41,14 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     },
     secrets: ['storefront', 'stripe'],
     workflow: ['start'],
-    ec2: ['capacity'],
+    capacitySnapshots: true,
   },
   getOrder: { table: { actions: ['GetItem'], keyPrefixes: [order, machine] }, secrets: [] },
   createMachine: {
     table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine] },
     secrets: ['storefront'],
     workflow: ['start'],
-    ec2: ['capacity'],
+    capacitySnapshots: true,
   },
   getMachine: { table: { actions: ['GetItem'], keyPrefixes: [machine] }, secrets: [] },
   terminateMachine: {

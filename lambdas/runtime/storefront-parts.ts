@@ -32,10 +32,17 @@ export interface StorefrontParts {
 /** Reads secret strings by ARN, in order. */
 export type SecretsPart = (clients: RuntimeClients, secretArns: string[]) => Promise<string[]>;
 
-export type StoresPart = (input: { tableName: string; clients: RuntimeClients }) => {
+export type StoresPart = (input: {
+  tableName: string;
+  clients: RuntimeClients;
+  clock: Clock;
+  log: Logger;
+}) => {
   db: DynamoDBDocumentClient;
   orders: OrderStore;
   machines: MachineStore;
+  /** Availability as the capacity watcher recorded it (read only where granted). */
+  capacity: CapacityCheck;
 };
 
 export type LeasesPart = (input: {
@@ -55,9 +62,6 @@ export type PaymentsPart = (input: {
 
 export type MachinesPart = (input: {
   access: readonly MachineAccess[];
-  /** The Availability Zones the stack launches into. */
-  zones: readonly string[];
   clients: RuntimeClients;
-  clock: Clock;
   log: Logger;
-}) => { capacity: CapacityCheck; deadlines: LeaseDeadlines };
+}) => { deadlines: LeaseDeadlines };

@@ -29,11 +29,18 @@ export const refundEnvironmentSchema = workflowEnvironmentSchema.extend({
   STRIPE_SECRET_ARN: z.string().min(1).optional(),
 });
 
+/** The capacity watcher checks the zones the machines' subnets are in (comma list). */
+export const capacityWatchEnvironmentSchema = workflowEnvironmentSchema.extend({
+  MACHINE_ZONES: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'a comma list of Availability Zones'),
+});
+
 export type WorkflowEnvironmentSchema =
   | typeof workflowEnvironmentSchema
   | typeof launchEnvironmentSchema
-  | typeof refundEnvironmentSchema;
+  | typeof refundEnvironmentSchema
+  | typeof capacityWatchEnvironmentSchema;
 export type WorkflowConfig = z.output<typeof workflowEnvironmentSchema>;
 export type WorkflowFunctionEnvironment = EnvironmentOf<typeof workflowEnvironmentSchema>;
 export type LaunchFunctionEnvironment = EnvironmentOf<typeof launchEnvironmentSchema>;
 export type RefundFunctionEnvironment = EnvironmentOf<typeof refundEnvironmentSchema>;
+export type CapacityWatchFunctionEnvironment = EnvironmentOf<typeof capacityWatchEnvironmentSchema>;

@@ -44,24 +44,47 @@ describe('leased machines', () => {
     }
   });
 
-  it('are checked for availability before payment by the functions that sell them', () => {
-    const zonesOf = (operationId: string) =>
-      Object.values(functions)
-        .map(variablesOf)
-        .find((variables) => variables.OPERATION_ID === operationId)?.MACHINE_ZONES;
-    for (const operationId of ['listProducts', 'validateOrder', 'createOrder', 'createMachine']) {
-      expect({ operationId, zones: zonesOf(operationId) }).toEqual({
-        operationId,
-        zones: expect.anything(),
-      });
-    }
-    // Health stays lean (no AWS SDK): availability is in GET /api/products.
-    expect(zonesOf('health')).toBeUndefined();
-    expect(zonesOf('getMachine')).toBeUndefined();
-    expect(
-      statements.filter((statement) =>
-        [statement.Action].flat().includes('ec2:DescribeInstanceTypeOfferings'),
-      ),
-    ).toHaveLength(4);
+  it('are checked for availability by a watcher every minute, not by the functions that sell them', () => {
+    const [watcherId, watcher] =
+      Object.entries(functions).find(
+        ([, fn]) => variablesOf(fn).MACHINE_ZONES !== undefined && !variablesOf(fn).OPERATION_ID,
+      ) ?? [];
+    expect(watcher?.Properties?.Description).toMatch(/can be launched now/);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [watcherId, 'Arn'] } })],
+    });
+    // Only the watcher asks EC2 and Service Quotas; no API function bundles or may call them.
+    const capacityStatements = statements.filter((statement) =>
+      [statement.Action].flat().includes('ec2:DescribeInstanceTypeOfferings'),
+    );
+    expect(capacityStatements).toHaveLength(1);
+    expect(capacityStatements[0]?.Action).toEqual(
+      expect.arrayContaining(['servicequotas:GetServiceQuota', 'ec2:DescribeInstances']),
+    );
+    for (const fn of Object.values(functions))
+      if (variablesOf(fn).OPERATION_ID) expect(variablesOf(fn).MACHINE_ZONES).toBeUndefined();
+  });
+
+  it("let the watcher write its snapshots and nothing else of the table's", () => {
+    const roleOf = (fn: { Properties?: Record<string, unknown> } | undefined) =>
+      JSON.stringify(fn?.Properties?.Role).match(/"(\w+Role\w*)"/)?.[1] ?? '!';
+    const watcher = Object.values(functions).find(
+      (fn) => variablesOf(fn).MACHINE_ZONES !== undefined && !variablesOf(fn).OPERATION_ID,
+    );
+    const tableStatements = Object.values(policies)
+      .filter((policy) => JSON.stringify(policy.Properties?.Roles).includes(roleOf(watcher)))
+      .flatMap(
+        (policy) =>
+          (policy.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)
+            ?.Statement ?? [],
+      )
+      .filter((statement) => [statement.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(tableStatements).toEqual([
+      expect.objectContaining({
+        Action: 'dynamodb:PutItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CAPACITY#*'] } },
+      }),
+    ]);
   });
 });

@@ -61,8 +61,9 @@ const UNSCOPABLE = [
 
 describe('functions', () => {
   it('run on a supported Node.js runtime, on arm64', () => {
-    // The API's, the workflow's six and the payment sweeper (the CDK's custom-resource provider is left out above).
-    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 6 + 1);
+    // The API's, the workflow's six, the capacity watcher and the payment sweeper (the CDK's
+    // custom-resource provider is left out above).
+    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties?.Runtime).toBe('nodejs24.x');
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
@@ -105,8 +106,22 @@ describe('IAM', () => {
       const statements = Object.values(policies)
         .filter((policy) => JSON.stringify(policy.Properties?.Roles).includes(roleId ?? '!'))
         .flatMap(statementsOf);
-      const tableStatements = statements.filter((statement) =>
-        actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+      const capacityReads = {
+        Action: 'dynamodb:GetItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CAPACITY#*'] } },
+      };
+      const isCapacityRead = (statement: Statement) =>
+        JSON.stringify(statement.Condition) === JSON.stringify(capacityReads.Condition);
+      // Reading the capacity watcher's snapshots is a statement of its own: GetItem, CAPACITY# only.
+      expect({
+        operationId,
+        capacityReads: statements
+          .filter(isCapacityRead)
+          .map(({ Action, Condition }) => ({ Action, Condition })),
+      }).toEqual({ operationId, capacityReads: access.capacitySnapshots ? [capacityReads] : [] });
+      const tableStatements = statements.filter(
+        (statement) =>
+          actionsOf(statement).some((a) => a.startsWith('dynamodb:')) && !isCapacityRead(statement),
       );
       if (!access.table) {
         expect({ operationId, tableStatements }).toEqual({ operationId, tableStatements: [] });

@@ -57,6 +57,7 @@ const WORKFLOW_EVENTS: Record<string, unknown> = {
   LeaseRecords: { action: 'check', machine_id: MACHINE_ID },
   RefundLease: { machine_id: MACHINE_ID },
   ReconcileFleet: {},
+  WatchCapacity: {},
 };
 
 /** A failure in the function's own start: its environment, or its secrets. */
@@ -161,6 +162,7 @@ describe('the deployed bundles', () => {
         AWS_ENDPOINT_URL_EC2: otherServices,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: otherServices,
         AWS_ENDPOINT_URL_SFN: otherServices,
+        AWS_ENDPOINT_URL_SERVICE_QUOTAS: otherServices,
         AWS_LAMBDA_FUNCTION_NAME: bundle.logicalId,
       });
       const text = JSON.stringify(outcome);

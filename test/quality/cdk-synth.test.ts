@@ -43,8 +43,8 @@ describe('npx cdk synth', () => {
         ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS'),
       )
       .map(([, resource]) => resource);
-    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 6 + 1);
-    // (the workflow's six and the payment sweeper)
+    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1);
+    // (the workflow's six, the capacity watcher and the payment sweeper)
     const edgeTemplate = JSON.parse(
       readFileSync(join(out, 'AgenticComputeStorefrontEdge.template.json'), 'utf8'),
     );

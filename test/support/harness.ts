@@ -56,6 +56,8 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
     ec2Timing: { bootMs: 20, readyMs: 20, shutdownMs: 20 },
     workflowTiming: { pollMs: 10, retryMs: 5 },
     reconcileEveryMs: 0,
+    // It runs once at start; tests that change the simulated limits call fleet.watchCapacity().
+    watchCapacityEveryMs: 0,
     // Journeys poll far faster than an agent may; the limits have their own tests.
     rateLimits: false,
     sweepEveryMs: 0,

@@ -230,7 +230,9 @@ describe('leases in EC2 Capacity Blocks', () => {
   };
   let api: Harness;
   beforeEach(async () => {
-    api = await startHarness({ ...FAST, catalogOverride: blocks });
+    // A slower clock than FAST: the capacity snapshot taken after changing the blocks must stay
+    // fresh (five clock minutes) until the order reads it, however busy the machine.
+    api = await startHarness({ ...FAST, clockSpeedup: 60, catalogOverride: blocks });
   });
   afterEach(() => api.close());
 
@@ -245,6 +247,8 @@ describe('leases in EC2 Capacity Blocks', () => {
         State: 'active',
       },
     ];
+    // The capacity watcher's schedule, run now that the account's blocks changed.
+    await api.fleet.watchCapacity();
     const lease = await buyMachine(api, { product_id: 'gpu-h100-machine' });
     await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
     const [launch] = runsOf(api, RunInstancesCommand);
@@ -261,6 +265,7 @@ describe('leases in EC2 Capacity Blocks', () => {
 
   it('fails the lease, as configured, when no block has room', async () => {
     api.fleet.ec2.capacityReservations = [];
+    await api.fleet.watchCapacity();
     // Checked before payment: no block, no sale.
     expect((await api.order(orderBody({ product_id: 'gpu-h100-machine' }))).status).toBe(503);
     // The block filled up after the (cached) check said yes: the launch still refuses.

@@ -8,6 +8,8 @@
  *   machine by id .......... pk MACHINE#<machine_id>  sk MACHINE
  *   extension by key ....... pk MACHINE#<machine_id>  sk EXTENSION#<request_id | payment ref>
  *   payment replay marker .. pk REPLAY#<key>          sk REPLAY
+ *   capacity snapshot ...... pk CAPACITY#<product_id> sk CAPACITY
+ *                            (written every minute by the capacity watcher, read before payment)
  *   live leases by expiry .. GSI live-leases: live_pk LIVE, live_sk <expires_at>#<machine_id>
  *                            (sparse: only provisioning/active/terminating machines carry it;
  *                            the reconciler reads it to find leases whose workflow is gone)
@@ -46,7 +48,12 @@ export const sweepKey = (checkAt: string, pk: string) => ({
 export const LIVE_PARTITION = 'LIVE';
 
 /** Partition key prefixes; IAM policies scope each function to the prefixes it needs. */
-export const KEY_PREFIX = { order: 'ORDER#', machine: 'MACHINE#', replay: 'REPLAY#' } as const;
+export const KEY_PREFIX = {
+  order: 'ORDER#',
+  machine: 'MACHINE#',
+  replay: 'REPLAY#',
+  capacity: 'CAPACITY#',
+} as const;
 export type KeyPrefix = (typeof KEY_PREFIX)[keyof typeof KEY_PREFIX];
 
 export const itemKeys = {
@@ -57,6 +64,7 @@ export const itemKeys = {
     sk: `EXTENSION#${key}`,
   }),
   replay: (key: string) => ({ pk: `${KEY_PREFIX.replay}${key}`, sk: 'REPLAY' }),
+  capacity: (productId: string) => ({ pk: `${KEY_PREFIX.capacity}${productId}`, sk: 'CAPACITY' }),
 };
 
 export const liveLeaseKey = (expiresAt: string, machineId: string) => ({

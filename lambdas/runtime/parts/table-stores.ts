@@ -1,14 +1,20 @@
+import { capacitySnapshots } from '../../adapters/dynamodb/capacity-snapshot.js';
 import { documentClient } from '../../adapters/dynamodb/document-client.js';
 import { DynamoMachineStore } from '../../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../../adapters/dynamodb/order-store.js';
+import { CAPACITY_CACHE_MS, cachedCapacityCheck } from '../../core/availability.js';
 import type { StoresPart } from '../storefront-parts.js';
 
-/** Orders and machines in the storefront's DynamoDB table. */
-export const tableStores: StoresPart = ({ tableName, clients }) => {
+/** Orders, machines and the capacity watcher's snapshots in the storefront's DynamoDB table. */
+export const tableStores: StoresPart = ({ tableName, clients, clock, log }) => {
   const db = documentClient(clients.dynamodb);
   return {
     db,
     orders: new DynamoOrderStore(db, tableName),
     machines: new DynamoMachineStore(db, tableName),
+    capacity: cachedCapacityCheck(capacitySnapshots({ db, tableName, clock, log }), {
+      ttlMs: CAPACITY_CACHE_MS,
+      clock,
+    }),
   };
 };
