@@ -13,7 +13,6 @@ import {
   apiEnvironmentSchema,
 } from '../lambdas/runtime/environment.js';
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
-import { leaseDeadlineTagging } from './machine-policies.js';
 import { seconds, storefrontFunction } from './node-function.js';
 import { tableItemsUnder } from './table-policies.js';
 
@@ -22,8 +21,6 @@ export interface ApiFunctionsProps {
   storefrontSecret: ISecret;
   stripeSecret?: ISecret;
   stateMachine: IStateMachine;
-  /** The value of the managed-by tag on the stack's instances. */
-  managedBy: string;
   /** Environment shared by every API function (configuration, never secrets). */
   environment: SharedApiEnvironment;
   logRetention: RetentionDays;
@@ -67,7 +64,6 @@ export class ApiFunctions extends Construct {
             ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
             : {}),
           ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
-          ...(access.ec2?.includes('leaseDeadlines') ? { MANAGED_BY: props.managedBy } : {}),
         },
       });
       if (access.table)
@@ -87,8 +83,6 @@ export class ApiFunctions extends Construct {
       }
       if (access.capacitySnapshots)
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem'], [KEY_PREFIX.capacity]));
-      if (access.ec2?.includes('leaseDeadlines'))
-        fn.addToRolePolicy(leaseDeadlineTagging(this, props.managedBy));
       this.byOperation[operationId] = fn;
     }
   }

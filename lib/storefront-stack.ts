@@ -92,7 +92,6 @@ export class StorefrontStack extends Stack {
       storefrontSecret: secrets.storefront,
       ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       stateMachine: workflow.stateMachine,
-      managedBy: this.stackName,
       logRetention,
       environment: functionEnvironment,
     });

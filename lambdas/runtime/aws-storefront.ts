@@ -2,13 +2,7 @@ import { offersOnlyGateway } from '../adapters/payments/offers-only-gateway.js';
 import { uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
-import type {
-  LeaseDeadlines,
-  LeaseWorkflow,
-  MachineStore,
-  OrderStore,
-  RefundGateway,
-} from '../core/ports.js';
+import type { LeaseWorkflow, MachineStore, OrderStore, RefundGateway } from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import { readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
@@ -32,9 +26,6 @@ const noRefunds: RefundGateway = {
     throw new Error('this function may not refund payments');
   },
 };
-
-/** Functions without EC2 access never move a machine's lease-end tag. */
-const unpublishedLeaseDeadlines: LeaseDeadlines = { publish: async () => {} };
 
 function required<T>(part: T | undefined, operationId: string, name: string): T {
   if (!part)
@@ -116,10 +107,6 @@ export async function composeStorefront(
           }),
           refunds: noRefunds,
         };
-  const machineAccess = access.ec2 ?? [];
-  const { deadlines } = machineAccess.length
-    ? required(parts.machines, operationId, 'EC2 access')({ access: machineAccess, clients, log })
-    : { deadlines: unpublishedLeaseDeadlines };
   const capacity = (access.capacitySnapshots && stores?.capacity) || uncheckedCapacity;
   return {
     settings: {
@@ -141,7 +128,6 @@ export async function composeStorefront(
     leases,
     ...paid,
     capacity,
-    deadlines,
     clock,
     log,
   };

@@ -9,14 +9,11 @@ export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 /** `stripe` also marks the operations that take payments: only they hold payment keys. */
 export type SecretName = 'storefront' | 'stripe';
 export type WorkflowAction = 'start' | 'wake';
-/** `leaseDeadlines`: move a machine's lease-end tag. */
-export type MachineAccess = 'leaseDeadlines';
 
 export interface OperationAccess {
   table?: { actions: TableAction[]; keyPrefixes: KeyPrefix[] };
   secrets: SecretName[];
   workflow?: WorkflowAction[];
-  ec2?: MachineAccess[];
   /**
    * Refuses a sale the account cannot launch before any challenge: reads the capacity
    * watcher's snapshots (GetItem on `CAPACITY#` keys only, a statement of its own).

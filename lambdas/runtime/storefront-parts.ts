@@ -3,7 +3,6 @@ import type { StorefrontKeys } from '../core/keys.js';
 import type {
   CapacityCheck,
   Clock,
-  LeaseDeadlines,
   LeaseWorkflow,
   Logger,
   MachineStore,
@@ -12,7 +11,6 @@ import type {
   RefundGateway,
 } from '../core/ports.js';
 import type { LambdaEnvironment } from './environment.js';
-import type { MachineAccess } from './operation-access.js';
 import type { RuntimeClients } from './runtime-clients.js';
 
 /**
@@ -26,7 +24,6 @@ export interface StorefrontParts {
   stores?: StoresPart;
   leases?: LeasesPart;
   payments?: PaymentsPart;
-  machines?: MachinesPart;
 }
 
 /** Reads secret strings by ARN, in order. */
@@ -59,9 +56,3 @@ export type PaymentsPart = (input: {
   clock: Clock;
   clients: RuntimeClients;
 }) => { payments: PaymentGateway; refunds: RefundGateway };
-
-export type MachinesPart = (input: {
-  access: readonly MachineAccess[];
-  clients: RuntimeClients;
-  log: Logger;
-}) => { deadlines: LeaseDeadlines };

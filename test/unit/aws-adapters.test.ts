@@ -15,7 +15,6 @@ import type { MachineRecord } from '../../lambdas/core/machine.js';
 import { composeStorefront } from '../../lambdas/runtime/aws-storefront.js';
 import { onLambda } from '../../lambdas/runtime/lambda-entry.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
-import { ec2Machines } from '../../lambdas/runtime/parts/ec2-machines.js';
 import { mppxPayments } from '../../lambdas/runtime/parts/mppx-payments.js';
 import { secretsManagerSecrets } from '../../lambdas/runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../../lambdas/runtime/parts/step-functions-leases.js';
@@ -33,7 +32,6 @@ const everyPart = {
   stores: tableStores,
   leases: stepFunctionsLeases,
   payments: mppxPayments,
-  machines: ec2Machines,
 };
 /** The composition root with every part, so only OPERATION_ACCESS decides what is used. */
 const awsStorefront = (env: Record<string, string>) => composeStorefront(everyPart, { env });

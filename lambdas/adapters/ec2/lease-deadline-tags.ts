@@ -33,6 +33,3 @@ export function instanceTagLeaseDeadlines(
     },
   };
 }
-
-/** For runtimes that may not tag instances. */
-export const unpublishedLeaseDeadlines: LeaseDeadlines = { publish: async () => {} };

@@ -2,7 +2,6 @@ import type { StorefrontKeys } from '../keys.js';
 import type {
   CapacityCheck,
   Clock,
-  LeaseDeadlines,
   LeaseWorkflow,
   Logger,
   MachineStore,
@@ -42,7 +41,6 @@ export interface Storefront {
   refunds: RefundGateway;
   /** Checked before any challenge, so nothing is sold that cannot be launched. */
   capacity: CapacityCheck;
-  deadlines: LeaseDeadlines;
   clock: Clock;
   log: Logger;
 }
