@@ -35,6 +35,8 @@ export function startStorefrontProcess(options: {
       'bin/local-storefront.ts',
       `--data-dir=${options.dataDirectory}`,
       `--port=${options.port}`,
+      // The test polls far faster than an agent may; the limits have their own tests.
+      '--no-rate-limits',
     ],
     {
       cwd: process.cwd(),
