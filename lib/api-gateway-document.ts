@@ -140,7 +140,7 @@ export function toOpenApi30Schema(schema: unknown): unknown {
 }
 
 export interface Integration {
-  /** The Lambda invocation URI for API Gateway (arn:aws:apigateway:…:lambda:path/…/invocations). */
+  /** The Lambda invocation URI for API Gateway (arn:<partition>:apigateway:…:lambda:path/…/invocations). */
   uri: string;
 }
 

@@ -76,10 +76,11 @@ describe('cfn-lint on the synthesised templates', () => {
   it.each([
     ['the default configuration', {}],
     [
-      'Stripe, a custom domain, an alarm address and test payments',
+      'Stripe in test mode, a custom domain, an alarm address and test payments',
       {
         'storefront:stripeSecretName': 'storefront/stripe',
         'storefront:stripeNetworkId': 'profile_123',
+        'storefront:stripeTestMode': true,
         'storefront:domainName': 'compute.example.com',
         'storefront:certificateArn': 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
         'storefront:alarmEmail': 'ops@example.com',
