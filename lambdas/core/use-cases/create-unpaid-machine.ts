@@ -4,7 +4,6 @@ import type { MachineWithManagement } from '../machine.js';
 import { parseCreateMachineRequest } from '../requests.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { openOrder } from './place-order.js';
-import { requireCapacityForNewSale } from './require-capacity.js';
 import { MACHINE_CHECK_MINUTES } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
@@ -24,7 +23,6 @@ export async function createUnpaidMachine(
     );
   }
   const request = parseCreateMachineRequest(body, settings.catalog);
-  await requireCapacityForNewSale(storefront, request);
   const order = await openOrder(storefront, request, 'unpaid');
   if (order.status !== 'unpaid') return fulfilOrder(storefront, order, request.ssh_public_key);
   const now = clock.now();

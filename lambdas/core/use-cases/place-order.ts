@@ -11,7 +11,7 @@ import {
   parseCreateMachineRequest,
 } from '../requests.js';
 import { fulfilOrder } from './fulfil-order.js';
-import { requireCapacityForNewSale } from './require-capacity.js';
+import { requireCapacity } from './require-capacity.js';
 import { attemptFor, finishEarlierAttempts, settleOrder } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
@@ -43,7 +43,6 @@ export async function placeOrder(
 ): Promise<PlaceOrderOutcome> {
   const { settings, orders, payments, clock, log } = storefront;
   const request = parseCreateMachineRequest(body, settings.catalog);
-  await requireCapacityForNewSale(storefront, request);
   let order = await openOrder(storefront, request, 'mpp');
 
   if (order.status === 'settled') return settledOutcome(storefront, order, request);
@@ -130,8 +129,12 @@ export async function openOrder(
   const orderId = orderIdFor(request.request_id, settings.keys.orderIdKey);
   const fingerprint = orderFingerprint(request);
   const quote = quoteLease(settings.catalog[request.product_id], request.duration_minutes);
+  const stored = await orders.get(orderId, now);
+  // Nothing is sold that cannot be launched: checked before an order is stored or a challenge
+  // sent. A retry of an order already paid for is answered whatever the capacity now.
+  if (stored?.status !== 'settled') await requireCapacity(storefront, request);
   const order =
-    (await orders.get(orderId, now)) ??
+    stored ??
     (await orders.open(
       {
         order_id: orderId,

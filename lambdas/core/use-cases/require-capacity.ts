@@ -1,5 +1,4 @@
 import { ApiProblem } from '../errors.js';
-import { orderIdFor } from '../ids.js';
 import type { Availability } from '../ports.js';
 import type { ProductId } from '../products.js';
 import type { Storefront } from './storefront.js';
@@ -45,19 +44,4 @@ export async function requireCapacity(
     `${request.product_id} cannot be provided right now: ${availability.reason}. Nothing was charged; try again later`,
     availability.retryAfterSeconds,
   );
-}
-
-/**
- * The check for an order: a retry of an order already paid for is answered whatever the
- * capacity now (its machine exists or is being provided); anything else must be available
- * before an order is stored or a challenge is sent.
- */
-export async function requireCapacityForNewSale(
-  storefront: Storefront,
-  request: { request_id: string; product_id: ProductId; duration_minutes: number },
-): Promise<void> {
-  const orderId = orderIdFor(request.request_id, storefront.settings.keys.orderIdKey);
-  const existing = await storefront.orders.get(orderId, storefront.clock.now());
-  if (existing?.status === 'settled') return;
-  await requireCapacity(storefront, request);
 }
