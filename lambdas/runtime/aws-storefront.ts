@@ -9,6 +9,7 @@ import { jsonLogger } from './logger.js';
 import { OPERATION_ACCESS, SWEEPER_ACCESS, SWEEPER_OPERATION_ID } from './operation-access.js';
 import type { FunctionRuntime } from './runtime-clients.js';
 import type { StorefrontParts } from './storefront-parts.js';
+import { startTracing } from './tracing.js';
 
 /** A port this function was not given: any use is a bug, and says which. */
 function unavailable<T extends object>(operationId: string, what: string): T {
@@ -46,6 +47,8 @@ export async function composeStorefront(
   runtime: FunctionRuntime,
 ): Promise<Storefront> {
   const config = readEnvironment(runtime.env);
+  // Before any part builds its AWS clients, so that they are traced (on Lambda only).
+  await startTracing();
   const operationId = config.OPERATION_ID;
   // The payment sweeper composes the same storefront as the paid operations, on a schedule.
   const access =

@@ -9,7 +9,7 @@ import { parseEnvironment } from './environment-values.js';
 import { jsonLogger } from './logger.js';
 import { embeddedMetrics } from './metrics.js';
 import type { CommandSender, FunctionRuntime } from './runtime-clients.js';
-import { tracedClient } from './tracing.js';
+import { startTracing, tracedClient } from './tracing.js';
 import {
   type WorkflowEnvironmentSchema,
   workflowEnvironmentSchema,
@@ -93,6 +93,8 @@ export function onWorkflowLambda<
     let step: Promise<(input: I) => Promise<O>> | undefined;
     return async (input: I): Promise<O> => {
       step ??= Promise.resolve()
+        // Before the context builds its AWS clients, so that they are traced (on Lambda only).
+        .then(() => startTracing())
         .then(() => build(awsWorkflowContext(runtime(), options)))
         .catch((error: unknown) => {
           step = undefined;
