@@ -1,8 +1,8 @@
-import { Receipt } from 'mppx';
 // The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { stripe } from 'mppx/stripe/server/spt';
 import type { PaymentAttempt } from '../../core/order.js';
 import type { AttemptRecovery, Clock } from '../../core/ports.js';
+import { recoveredCharge } from './recovered-charge.js';
 import { type StripeApi, type StripeRefund, stripeError } from './stripe-api.js';
 
 export interface StripeSettings {
@@ -116,23 +116,7 @@ export async function recoverStripeCharge(
     return { kind: 'unknown', reason: String(error) };
   }
   const paid = intents.find((intent) => intent.status === 'succeeded');
-  if (paid) {
-    const receipt = {
-      method: 'stripe',
-      reference: paid.id,
-      status: 'success' as const,
-      timestamp: now.toISOString(),
-      externalId: attempt.external_id,
-    };
-    return {
-      kind: 'charged',
-      payment: {
-        method: 'stripe',
-        reference: paid.id,
-        receipt_header: Receipt.serialize(receipt),
-      },
-    };
-  }
+  if (paid) return recoveredCharge('stripe', paid.id, attempt, now);
   const open = intents.find((intent) => UNSETTLED_STATUSES.has(intent.status));
   if (open) return { kind: 'unknown', reason: `PaymentIntent ${open.id} is ${open.status}` };
   return { kind: 'not_charged' };

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Credential, Errors, Method, Receipt, Store, z } from 'mppx';
+import { Credential, Errors, Method, Store, z } from 'mppx';
 import type { PaymentAttempt } from '../../core/order.js';
 import type { AttemptRecovery } from '../../core/ports.js';
+import { recoveredCharge } from './recovered-charge.js';
 
 /**
  * The `test` payment method: intent `charge`, credential payload `{ "outcome": "paid" }`
@@ -41,21 +42,7 @@ export async function recoverTestCharge(
   if ((await replayStore.get(replayKey(attempt.challenge_id))) === null) {
     return { kind: 'not_charged' };
   }
-  const receipt = {
-    method: 'test',
-    reference: testReference(attempt.challenge_id),
-    status: 'success' as const,
-    timestamp: now.toISOString(),
-    externalId: attempt.external_id,
-  };
-  return {
-    kind: 'charged',
-    payment: {
-      method: receipt.method,
-      reference: receipt.reference,
-      receipt_header: Receipt.serialize(receipt),
-    },
-  };
+  return recoveredCharge('test', testReference(attempt.challenge_id), attempt, now);
 }
 
 export function testChargeServer(replayStore: Store.AtomicStore) {
