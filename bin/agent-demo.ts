@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Mppx } from 'mppx/client';
 import { testChargeClient } from '../lambdas/adapters/payments/test-method.js';
-import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
+import { throwawayEd25519Key } from '../lambdas/operator/throwaway-ssh-key.js';
 
 const { values } = parseArgs({
   options: { url: { type: 'string', default: 'http://127.0.0.1:3000' } },

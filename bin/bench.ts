@@ -12,7 +12,7 @@ import { DEFAULT_CATALOG } from '../lambdas/core/catalog.js';
 import type { Logger } from '../lambdas/core/ports.js';
 import { marginTable } from '../lambdas/core/unit-economics.js';
 import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
-import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
+import { throwawayEd25519Key } from '../lambdas/operator/throwaway-ssh-key.js';
 import { benchBundles } from './bench-bundles.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

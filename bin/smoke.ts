@@ -6,8 +6,8 @@
  * a paid 15-minute extension) and terminates it.
  */
 import { parseArgs } from 'node:util';
-import { throwawayEd25519Key } from '../lambdas/local/throwaway-ssh-key.js';
 import { runSmokeJourney } from '../lambdas/operator/smoke-journey.js';
+import { throwawayEd25519Key } from '../lambdas/operator/throwaway-ssh-key.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -6,8 +6,8 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-design.js';
+import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
 import type { Catalog } from '../lambdas/core/products.js';
-import { INSTANCE_TAGS } from '../lambdas/workflow/instance-tags.js';
 import type { Compute } from './compute.js';
 import { leaseDeadlineTagging } from './machine-policies.js';
 

@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { INSTANCE_TAGS } from '../lambdas/workflow/instance-tags.js';
+import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
 
 /**
  * Lets a function move a storefront machine's lease-end tag, and nothing else: only on

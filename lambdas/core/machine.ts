@@ -1,7 +1,6 @@
 import type { ManagementTokens, TokenRecord } from './capability-tokens.js';
 import { invalidRequest } from './errors.js';
-import type { PaymentAttempt } from './order.js';
-import type { ExtensionRecord } from './ports.js';
+import type { PaymentAttempt, PaymentRecord, RefundRecord } from './payment-records.js';
 import type { Product, ProductId } from './products.js';
 
 export const MACHINE_STATUSES = [
@@ -54,6 +53,23 @@ export interface MachineRecord extends TokenRecord {
   extensions?: Record<string, ExtensionRecord>;
   /** Extension credentials being charged and not yet concluded, by attempt key. */
   extension_attempts?: Record<string, PaymentAttempt>;
+}
+
+/** A paid extension of a lease, applied or owed back; kept on the machine it extends. */
+export interface ExtensionRecord {
+  machine_id: string;
+  /** The agent's request_id, or `challenge-<id>` of the paying credential when none was sent. */
+  extension_key: string;
+  additional_minutes: number;
+  lease_minutes_after: number;
+  applied_at: string;
+  payment?: PaymentRecord;
+  amount_cents?: number;
+  /** Set when a payment succeeded but the lease could no longer be extended: owed back to the agent. */
+  refund_due?: boolean;
+  /** When the refund fell due, for the alarm on refunds owed too long. */
+  refund_due_since?: string;
+  refund?: RefundRecord;
 }
 
 export interface MachineView {

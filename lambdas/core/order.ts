@@ -1,36 +1,14 @@
 import type { MachineStatus, MachineWithManagement } from './machine.js';
-import type { RefundRecord } from './ports.js';
+import type {
+  DuplicatePayment,
+  PaymentAttempt,
+  PaymentRecord,
+  RefundRecord,
+} from './payment-records.js';
 import { formatCents } from './pricing.js';
 import type { ProductId } from './products.js';
 
 export type OrderStatus = 'unpaid' | 'settled';
-
-export interface PaymentRecord {
-  /** mppx method name (`stripe`, `test`) or `none` for the unpaid create. */
-  method: string;
-  reference: string;
-  /** The Payment-Receipt header sent with the first 202, sent again on every identical retry. */
-  receipt_header?: string;
-}
-
-/**
- * A credential about to be charged, written before the method is called, so that a crash or a
- * lost answer after the charge can be recovered instead of charging the agent again.
- */
-export interface PaymentAttempt {
-  /** One per credential: a digest of it (the credential itself is never stored). */
-  key: string;
-  challenge_id: string;
-  method: string;
-  /** What the money is for: the order id, or the machine and extension key. */
-  external_id: string;
-  amount_cents: number;
-  started_at: string;
-  /** The request that recorded it; a different holder treats it as an earlier, unfinished attempt. */
-  owner: string;
-  /** For an extension: what the payment buys, to apply it when the attempt is recovered. */
-  extension?: { extension_key: string; additional_minutes: number; lease_minutes_before: number };
-}
 
 export interface OrderRecord {
   order_id: string;
@@ -60,13 +38,6 @@ export interface OrderRecord {
   payment_attempts?: Record<string, PaymentAttempt>;
   /** Second payments for an order already settled (a lapsed lock), owed back, by reference. */
   duplicate_payments?: Record<string, DuplicatePayment>;
-}
-
-export interface DuplicatePayment {
-  payment: PaymentRecord;
-  amount_cents: number;
-  due_since: string;
-  refund?: RefundRecord;
 }
 
 export interface OrderView {

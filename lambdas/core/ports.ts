@@ -1,5 +1,11 @@
-import type { MachineRecord } from './machine.js';
-import type { DuplicatePayment, OrderRecord, PaymentAttempt, PaymentRecord } from './order.js';
+import type { ExtensionRecord, MachineRecord } from './machine.js';
+import type { OrderRecord } from './order.js';
+import type {
+  DuplicatePayment,
+  PaymentAttempt,
+  PaymentRecord,
+  RefundRecord,
+} from './payment-records.js';
 import type { Product } from './products.js';
 
 /**
@@ -59,31 +65,6 @@ export interface OrderStore {
   scheduleSweep(orderId: string, checkAt: string): Promise<void>;
   /** Takes the order off the sweeper's list, unless a payment attempt is recorded meanwhile. */
   closeSweep(orderId: string): Promise<void>;
-}
-
-export interface ExtensionRecord {
-  machine_id: string;
-  /** The agent's request_id, or `challenge-<id>` of the paying credential when none was sent. */
-  extension_key: string;
-  additional_minutes: number;
-  lease_minutes_after: number;
-  applied_at: string;
-  payment?: PaymentRecord;
-  amount_cents?: number;
-  /** Set when a payment succeeded but the lease could no longer be extended: owed back to the agent. */
-  refund_due?: boolean;
-  /** When the refund fell due, for the alarm on refunds owed too long. */
-  refund_due_since?: string;
-  refund?: RefundRecord;
-}
-
-/** Money given back: a failed lease's order and extensions, or an extension that could not apply. */
-export interface RefundRecord {
-  status: 'refunded' | 'pending';
-  amount_cents: number;
-  /** The provider's refund id (Stripe re_…), or a test reference. */
-  reference: string;
-  refunded_at: string;
 }
 
 export interface RefundGateway {
@@ -222,6 +203,9 @@ export interface PaymentGateway {
   /** Asks the method that took (or did not take) the money what an attempt came to. */
   recover(attempt: PaymentAttempt): Promise<AttemptRecovery>;
 }
+
+/** Whether the machine's SSH server is up and announces that the machine is ready. */
+export type SshProbe = (host: string, port: number) => Promise<boolean>;
 
 export interface Clock {
   now(): Date;

@@ -12,8 +12,8 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { VcpuQuotaReader } from '../adapters/ec2/ec2-capacity.js';
-import { INSTANCE_TAGS } from '../workflow/instance-tags.js';
-import type { SshProbe } from '../workflow/ssh-probe.js';
+import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
+import type { SshProbe } from '../core/ports.js';
 import { type LeaseNotice, leaseNotice } from '../workflow/user-data.js';
 import { AddressPool, DOCUMENTATION_ADDRESSES } from './address-pool.js';
 import { FleetJournal } from './fleet-journal.js';

@@ -1,7 +1,7 @@
-import { throwawayEd25519Key } from '../local/throwaway-ssh-key.js';
 import { parseEnvironment } from '../runtime/environment-values.js';
 import { smokeAgentEnvironmentSchema } from './smoke-agent-environment.js';
 import { runSmokeJourney, type SmokeResult } from './smoke-journey.js';
+import { throwawayEd25519Key } from './throwaway-ssh-key.js';
 
 /** The log line the integration test's assertion waits for (its CloudWatch Logs filter term). */
 export const JOURNEY_PASSED = 'smoke.journey.passed';

@@ -1,6 +1,5 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import type { Clock, Logger } from '../core/ports.js';
-import type { SshProbe } from '../workflow/ssh-probe.js';
+import type { Clock, Logger, SshProbe } from '../core/ports.js';
 
 /** Anything that sends AWS SDK v3 commands: a real client, or a local stand-in. */
 export interface CommandSender {

@@ -1,8 +1,7 @@
 import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import type { Clock, MachineStore } from '../core/ports.js';
+import type { Clock, MachineStore, SshProbe } from '../core/ports.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
-import type { SshProbe } from './ssh-probe.js';
 
 export interface InspectDependencies {
   ec2: Pick<EC2Client, 'send'>;

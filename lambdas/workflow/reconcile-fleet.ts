@@ -4,13 +4,13 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
 import type { MachineRecord } from '../core/machine.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import { orphanReason } from '../core/reconciliation.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
 import { refundEnvironmentSchema } from '../runtime/workflow-environment.js';
-import { INSTANCE_TAGS } from './instance-tags.js';
 import { awsRefundLease, type RefundLease } from './refund-lease.js';
 
 export interface ReconcileDependencies {

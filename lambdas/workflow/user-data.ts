@@ -1,5 +1,6 @@
+import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
 import type { Readiness } from '../core/products.js';
-import { INSTANCE_TAGS } from './instance-tags.js';
+import { READY_BANNER_MARKER } from '../core/ready-banner.js';
 
 /**
  * The machine's first-boot script (cloud-init). It installs the agent's key for the
@@ -8,8 +9,6 @@ import { INSTANCE_TAGS } from './instance-tags.js';
  * The workflow reports the machine active only when the banner carries the marker, so
  * "active" means "ready to log in" and the machine needs no AWS credentials to say so.
  */
-export const READY_BANNER_MARKER = 'storefront-ready';
-
 const LEASE_DIRECTORY = '/run/storefront';
 /** Where scripts on the machine read the lease's end (one ISO 8601 line). */
 export const LEASE_FILE = `${LEASE_DIRECTORY}/lease`;

@@ -3,7 +3,7 @@ import {
   opensshLine,
   sshString,
   throwawayEd25519Key,
-} from '../../lambdas/local/throwaway-ssh-key.js';
+} from '../../lambdas/operator/throwaway-ssh-key.js';
 
 /** Real OpenSSH public key lines, built from freshly generated keys. */
 

@@ -3,10 +3,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
+import { READY_BANNER_MARKER } from '../../lambdas/core/ready-banner.js';
 import {
   LEASE_FILE,
   leaseNotice,
-  READY_BANNER_MARKER,
   renderUserData,
   timerScript,
 } from '../../lambdas/workflow/user-data.js';

@@ -4,13 +4,13 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
+import { INSTANCE_TAGS } from '../../lambdas/adapters/ec2/instance-tags.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
-import type { RefundRecord } from '../../lambdas/core/ports.js';
+import type { RefundRecord } from '../../lambdas/core/payment-records.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { createCleanupOnStatusChange } from '../../lambdas/workflow/cleanup-lease.js';
 import type { ExecutionStatusChange } from '../../lambdas/workflow/execution-status.js';
-import { INSTANCE_TAGS } from '../../lambdas/workflow/instance-tags.js';
 import { createReconcileFleet } from '../../lambdas/workflow/reconcile-fleet.js';
 import { createRefundLease } from '../../lambdas/workflow/refund-lease.js';
 import { machineFixture, orderFixture } from '../support/fixtures.js';

@@ -2,10 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
+import { tcpSshProbe } from '../../lambdas/adapters/ssh/tcp-ssh-probe.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
+import { READY_BANNER_MARKER } from '../../lambdas/core/ready-banner.js';
 import { createInspectInstance } from '../../lambdas/workflow/inspect-instance.js';
-import { tcpSshProbe } from '../../lambdas/workflow/ssh-probe.js';
-import { READY_BANNER_MARKER } from '../../lambdas/workflow/user-data.js';
 import { machineFixture } from '../support/fixtures.js';
 
 const ec2 = mockClient(EC2Client);

@@ -1,6 +1,6 @@
 import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { INSTANCE_TAGS } from '../../lambdas/adapters/ec2/instance-tags.js';
 import { uncheckedCapacity } from '../../lambdas/core/availability.js';
-import { INSTANCE_TAGS } from '../../lambdas/workflow/instance-tags.js';
 import { buyMachine, type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';

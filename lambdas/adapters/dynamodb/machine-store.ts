@@ -4,9 +4,9 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { MachineRecord } from '../../core/machine.js';
-import type { PaymentAttempt } from '../../core/order.js';
-import type { ExtensionRecord, MachineStore, RefundRecord } from '../../core/ports.js';
+import type { ExtensionRecord, MachineRecord } from '../../core/machine.js';
+import type { PaymentAttempt, RefundRecord } from '../../core/payment-records.js';
+import type { MachineStore } from '../../core/ports.js';
 import { conditionally, recordOf, updateRecord } from './document-client.js';
 import { type ItemLock, releaseItemLock } from './item-lock.js';
 import { dueForSweep } from './sweep-queue.js';

@@ -4,14 +4,14 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  type DuplicatePayment,
-  isExpiredUnpaid,
-  type OrderRecord,
-  type PaymentAttempt,
-  type PaymentRecord,
-} from '../../core/order.js';
-import type { OrderStore, RefundRecord } from '../../core/ports.js';
+import { isExpiredUnpaid, type OrderRecord } from '../../core/order.js';
+import type {
+  DuplicatePayment,
+  PaymentAttempt,
+  PaymentRecord,
+  RefundRecord,
+} from '../../core/payment-records.js';
+import type { OrderStore } from '../../core/ports.js';
 import { conditionally, recordOf, updateRecord } from './document-client.js';
 import { type ItemLock, releaseItemLock } from './item-lock.js';
 import { dueForSweep } from './sweep-queue.js';

@@ -1,6 +1,6 @@
 import { CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { LeaseDeadlines, Logger } from '../../core/ports.js';
-import { INSTANCE_TAGS } from '../../workflow/instance-tags.js';
+import { INSTANCE_TAGS } from './instance-tags.js';
 
 /**
  * The lease end as an instance tag. The launch template allows tags in instance metadata

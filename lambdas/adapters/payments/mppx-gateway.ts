@@ -1,8 +1,8 @@
 import { Receipt, type Store } from 'mppx';
 // The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { Mppx } from 'mppx/server/core';
-import type { PaymentAttempt } from '../../core/order.js';
 import { catalogBelowMinimum, testMethodBesideLiveKey } from '../../core/payment-configuration.js';
+import type { PaymentAttempt } from '../../core/payment-records.js';
 import type {
   AttemptRecovery,
   ChargeOutcome,

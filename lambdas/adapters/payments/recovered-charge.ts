@@ -1,5 +1,5 @@
 import { Receipt } from 'mppx';
-import type { PaymentAttempt } from '../../core/order.js';
+import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery } from '../../core/ports.js';
 
 /**

@@ -1,4 +1,5 @@
-import type { Clock, RefundGateway, RefundRecord } from '../../core/ports.js';
+import type { RefundRecord } from '../../core/payment-records.js';
+import type { Clock, RefundGateway } from '../../core/ports.js';
 import { StripeApi } from './stripe-api.js';
 import { refundStripePayment } from './stripe-method.js';
 import { testRefundReference } from './test-method.js';

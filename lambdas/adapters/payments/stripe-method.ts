@@ -1,6 +1,6 @@
 // The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { stripe } from 'mppx/stripe/server/spt';
-import type { PaymentAttempt } from '../../core/order.js';
+import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery, Clock } from '../../core/ports.js';
 import { recoveredCharge } from './recovered-charge.js';
 import { type StripeApi, type StripeRefund, stripeError } from './stripe-api.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Credential, Errors, Method, Store, z } from 'mppx';
-import type { PaymentAttempt } from '../../core/order.js';
+import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery } from '../../core/ports.js';
 import { recoveredCharge } from './recovered-charge.js';
 

@@ -1,7 +1,6 @@
 import { ApiProblem } from '../errors.js';
-import { type MachineRecord, planExtension } from '../machine.js';
-import type { PaymentAttempt, PaymentRecord } from '../order.js';
-import type { ExtensionRecord, RefundRecord } from '../ports.js';
+import { type ExtensionRecord, type MachineRecord, planExtension } from '../machine.js';
+import type { PaymentAttempt, PaymentRecord, RefundRecord } from '../payment-records.js';
 import type { Storefront } from './storefront.js';
 
 export type PaidExtension = NonNullable<PaymentAttempt['extension']>;

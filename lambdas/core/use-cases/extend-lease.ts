@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ApiProblem, conflict, invalidRequest } from '../errors.js';
-import { type MachineRecord, type MachineView, planExtension, toMachineView } from '../machine.js';
-import type { ChargeOutcome, ExtensionRecord } from '../ports.js';
+import {
+  type ExtensionRecord,
+  type MachineRecord,
+  type MachineView,
+  planExtension,
+  toMachineView,
+} from '../machine.js';
+import type { ChargeOutcome } from '../ports.js';
 import { type ExtensionQuote, formatCents, quoteExtension } from '../pricing.js';
 import { parseExtendMachineRequest } from '../requests.js';
 import { authorizeMachine } from './authorize-machine.js';

@@ -1,7 +1,13 @@
 import { ApiProblem } from '../errors.js';
 import { newMachineId } from '../ids.js';
-import type { DuplicatePayment, OrderRecord, PaymentAttempt, PaymentRecord } from '../order.js';
-import type { PresentedCredential, RefundRecord } from '../ports.js';
+import type { OrderRecord } from '../order.js';
+import type {
+  DuplicatePayment,
+  PaymentAttempt,
+  PaymentRecord,
+  RefundRecord,
+} from '../payment-records.js';
+import type { PresentedCredential } from '../ports.js';
 import type { Storefront } from './storefront.js';
 
 /** After settlement, the sweeper checks this much later that the order's machine runs. */

@@ -1,8 +1,6 @@
 import { connect } from 'node:net';
-import { READY_BANNER_MARKER } from './user-data.js';
-
-/** Whether the machine's SSH server is up and announces that the machine is ready. */
-export type SshProbe = (host: string, port: number) => Promise<boolean>;
+import type { SshProbe } from '../../core/ports.js';
+import { READY_BANNER_MARKER } from '../../core/ready-banner.js';
 
 /** Reads the SSH identification line (RFC 4253 §4.2) and looks for the ready marker. */
 export const tcpSshProbe =
