@@ -5,7 +5,7 @@ import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.
 import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { ON_DEMAND_VCPU_QUOTAS, type QuotaGroup } from '../adapters/ec2/ec2-capacity.js';
-import type { StripeSettings } from '../adapters/payments/mppx-gateway.js';
+import type { StripeSettings } from '../adapters/payments/payment-method.js';
 import { OPERATION_HANDLERS } from '../api/operations.js';
 import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
 import { resolveCatalog } from '../core/catalog.js';

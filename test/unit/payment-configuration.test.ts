@@ -1,5 +1,6 @@
 import { Store } from 'mppx';
 import { MppxPaymentGateway } from '../../lambdas/adapters/payments/mppx-gateway.js';
+import { METHOD_FACTS, PAYMENT_METHODS } from '../../lambdas/adapters/payments/payment-methods.js';
 import { resolveCatalog } from '../../lambdas/core/catalog.js';
 
 const gateway = (overrides: Partial<ConstructorParameters<typeof MppxPaymentGateway>[0]>) =>
@@ -37,5 +38,13 @@ describe('payment methods that would take money they should not', () => {
     );
     // The test method takes any amount, so the same catalog is payable with it.
     expect(gateway({ testPayments: true, catalog: cheap }).minimumChargeCents).toBe(1);
+  });
+});
+
+describe('the payment method registry', () => {
+  it('lists the same methods, in the same order, as facts and as methods', () => {
+    expect(PAYMENT_METHODS.map((method) => method.facts)).toEqual(METHOD_FACTS);
+    expect(new Set(METHOD_FACTS.map((method) => method.name)).size).toBe(METHOD_FACTS.length);
+    for (const method of METHOD_FACTS) expect(method.key).toBe(`${method.name}/charge`);
   });
 });

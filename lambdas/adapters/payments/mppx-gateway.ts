@@ -1,4 +1,4 @@
-import { Receipt, type Store } from 'mppx';
+import { Receipt } from 'mppx';
 // The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { Mppx } from 'mppx/server/core';
 import { catalogBelowMinimum, testMethodBesideLiveKey } from '../../core/payment-configuration.js';
@@ -11,76 +11,35 @@ import type {
   PaymentGateway,
   PresentedCredential,
 } from '../../core/ports.js';
-import { formatCents } from '../../core/pricing.js';
 import type { Catalog } from '../../core/products.js';
-import { METHOD_MINIMUM_CENTS, type MethodKey, minimumChargeCents } from './accepted-methods.js';
+import { minimumChargeCents } from './accepted-methods.js';
+import {
+  type ChargingMethod,
+  type MethodFacts,
+  type MethodSettings,
+  switchesOf,
+} from './payment-method.js';
+import { PAYMENT_METHODS } from './payment-methods.js';
 import { readPresentedCredential } from './presented-credential.js';
-import { StripeApi } from './stripe-api.js';
-import { recoverStripeCharge, type StripeSettings, stripeChargeMethod } from './stripe-method.js';
-import { recoverTestCharge, TEST_METHOD_LABEL, testChargeServer } from './test-method.js';
 
-export type { StripeSettings } from './stripe-method.js';
-
-export interface PaymentSettings {
+export interface PaymentSettings extends MethodSettings {
   /** Signs challenges; derived from the storefront secret. */
   secretKey: string;
   /** Shown to agents in every challenge; the API's public host. */
   realm: string;
-  stripe?: StripeSettings;
-  /** Where Stripe is reached; a stand-in in tests. */
-  stripeFetch?: typeof fetch;
-  /** The no-money test method; never on unless the operator turned it on. */
-  testPayments: boolean;
-  replayStore: Store.AtomicStore;
   clock?: Clock;
   /** Checked at start: every price it can produce must be payable by some method. */
   catalog?: Catalog;
 }
 
-/**
- * One accepted payment method: its mppx server method, what its challenge offers for given
- * terms, and how to find out what a lost attempt came to. Adding a method is one more of these.
- */
-interface MethodPlugin {
-  key: MethodKey;
-  minimumChargeCents: number;
-  server: unknown;
-  offer(terms: ChargeTerms): Record<string, unknown>;
-  recover(attempt: PaymentAttempt, now: Date): Promise<AttemptRecovery>;
-}
+/** One accepted method, set up: its facts and how it charges (payment-methods.ts lists them). */
+type AcceptedMethod = ChargingMethod & { facts: MethodFacts };
 
-function plugins(settings: PaymentSettings): MethodPlugin[] {
-  const methods: MethodPlugin[] = [];
-  if (settings.stripe) {
-    const api = new StripeApi({
-      secretKey: settings.stripe.secretKey,
-      ...(settings.stripeFetch ? { fetch: settings.stripeFetch } : {}),
-    });
-    methods.push({
-      key: 'stripe/charge',
-      minimumChargeCents: METHOD_MINIMUM_CENTS['stripe/charge'],
-      server: stripeChargeMethod(settings.stripe, api),
-      offer: (terms) => ({
-        description: terms.description,
-        amount: formatCents(terms.amountCents),
-        // Set on the PaymentIntent, so Stripe's dashboard and searches find the order.
-        metadata: { external_id: terms.externalId },
-      }),
-      recover: (attempt, now) => recoverStripeCharge(api, attempt, now),
-    });
-  }
-  if (settings.testPayments) {
-    methods.push({
-      key: 'test/charge',
-      minimumChargeCents: METHOD_MINIMUM_CENTS['test/charge'],
-      server: testChargeServer(settings.replayStore),
-      offer: (terms) => ({
-        description: `${TEST_METHOD_LABEL}: ${terms.description}`,
-        amount: String(terms.amountCents),
-      }),
-      recover: (attempt, now) => recoverTestCharge(settings.replayStore, attempt, now),
-    });
-  }
+function setUpMethods(settings: PaymentSettings): AcceptedMethod[] {
+  const switches = switchesOf(settings);
+  const methods = PAYMENT_METHODS.filter((method) => method.facts.accepted(switches)).map(
+    (method) => ({ facts: method.facts, ...method.charging(settings) }),
+  );
   if (methods.length === 0) {
     throw new Error(
       'no payment method is configured: set up Stripe, or enable test payments outside production',
@@ -104,7 +63,7 @@ async function problemDetail(response: Response): Promise<string | undefined> {
 export class MppxPaymentGateway implements PaymentGateway {
   readonly methods: readonly string[];
   readonly minimumChargeCents: number;
-  private readonly plugins: MethodPlugin[];
+  private readonly accepted: AcceptedMethod[];
   private readonly plain;
   private readonly besideAuthorization;
   private readonly clock: Clock;
@@ -115,20 +74,17 @@ export class MppxPaymentGateway implements PaymentGateway {
       ...(settings.stripe ? { stripeSecretKey: settings.stripe.secretKey } : {}),
     });
     if (refusal) throw new Error(refusal);
-    this.plugins = plugins(settings);
+    this.accepted = setUpMethods(settings);
+    this.minimumChargeCents = minimumChargeCents(this.accepted.map((method) => method.facts));
     const unpayable = settings.catalog
-      ? catalogBelowMinimum(
-          settings.catalog,
-          minimumChargeCents(this.plugins.map((plugin) => plugin.key)),
-        )
+      ? catalogBelowMinimum(settings.catalog, this.minimumChargeCents)
       : [];
     if (unpayable.length)
       throw new Error(`the catalog cannot be paid for: ${unpayable.join('; ')}`);
-    this.methods = this.plugins.map((plugin) => plugin.key);
-    this.minimumChargeCents = minimumChargeCents(this.plugins.map((plugin) => plugin.key));
+    this.methods = this.accepted.map((method) => method.facts.key);
     this.clock = settings.clock ?? { now: () => new Date() };
     const common = {
-      methods: this.plugins.map((plugin) => plugin.server) as never[],
+      methods: this.accepted.map((method) => method.server) as never[],
       secretKey: settings.secretKey,
       realm: settings.realm,
     };
@@ -142,11 +98,11 @@ export class MppxPaymentGateway implements PaymentGateway {
   }
 
   async recover(attempt: PaymentAttempt): Promise<AttemptRecovery> {
-    const plugin = this.plugins.find((candidate) => candidate.key === `${attempt.method}/charge`);
-    if (!plugin) {
+    const method = this.accepted.find((candidate) => candidate.facts.name === attempt.method);
+    if (!method) {
       return { kind: 'unknown', reason: `payment method ${attempt.method} is not configured` };
     }
-    return plugin.recover(attempt, this.clock.now());
+    return method.recover(attempt, this.clock.now());
   }
 
   async charge(request: Request, terms: ChargeTerms): Promise<ChargeOutcome> {
@@ -156,9 +112,9 @@ export class MppxPaymentGateway implements PaymentGateway {
       meta: terms.binding,
       externalId: terms.externalId,
     };
-    const entries = this.plugins
-      .filter((plugin) => terms.amountCents >= plugin.minimumChargeCents)
-      .map((plugin) => [plugin.key, { ...common, ...plugin.offer(terms) }] as const);
+    const entries = this.accepted
+      .filter((method) => terms.amountCents >= method.facts.minimumChargeCents)
+      .map((method) => [method.facts.key, { ...common, ...method.offer(terms) }] as const);
     const presented = this.readCredential(request, terms.authorizationTaken).kind !== 'none';
     const result = await mppx.compose(...(entries as never[]))(request);
     if (result.status === 402) {

@@ -2,15 +2,66 @@
 import { stripe } from 'mppx/stripe/server/spt';
 import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery, Clock } from '../../core/ports.js';
+import { formatCents } from '../../core/pricing.js';
+import type { MethodFacts, PaymentMethod, StripeSettings } from './payment-method.js';
 import { recoveredCharge } from './recovered-charge.js';
-import { type StripeApi, type StripeRefund, stripeError } from './stripe-api.js';
+import { StripeApi, type StripeRefund, stripeError } from './stripe-api.js';
 
-export interface StripeSettings {
-  secretKey: string;
-  /** Stripe Business Network profile id (profile_…). */
-  networkId: string;
-  paymentMethodTypes: string[];
-}
+/**
+ * Stripe, with Shared Payment Tokens: cards and wallets, in dollars. Stripe's card minimum for
+ * USD is 50 cents (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts;
+ * mppx's Stripe method refuses to offer less).
+ */
+export const STRIPE_CHARGE: MethodFacts = {
+  key: 'stripe/charge',
+  name: 'stripe',
+  minimumChargeCents: 50,
+  accepted: (switches) => switches.stripe,
+};
+
+/** The Stripe method: its mppx server method, its recovery and its refund. */
+export const stripeMethod: PaymentMethod = {
+  facts: STRIPE_CHARGE,
+  charging(settings) {
+    if (!settings.stripe) throw new Error('the Stripe method needs its Stripe settings');
+    const api = new StripeApi({
+      secretKey: settings.stripe.secretKey,
+      ...(settings.stripeFetch ? { fetch: settings.stripeFetch } : {}),
+    });
+    return {
+      server: stripeChargeMethod(settings.stripe, api),
+      offer: (terms) => ({
+        description: terms.description,
+        amount: formatCents(terms.amountCents),
+        // Set on the PaymentIntent, so Stripe's dashboard and searches find the order.
+        metadata: { external_id: terms.externalId },
+      }),
+      recover: (attempt, now) => recoverStripeCharge(api, attempt, now),
+    };
+  },
+  refunding(settings) {
+    const api = settings.stripeSecretKey
+      ? new StripeApi({
+          secretKey: settings.stripeSecretKey,
+          ...(settings.stripeFetch ? { fetch: settings.stripeFetch } : {}),
+        })
+      : undefined;
+    return async ({ reference, amountCents, idempotencyKey }) => {
+      if (!api) throw new Error('Stripe refunds need the Stripe secret key');
+      const refund = await refundStripePayment(
+        api,
+        reference,
+        amountCents,
+        idempotencyKey,
+        settings.clock,
+      );
+      return {
+        status: refund.status === 'succeeded' ? 'refunded' : 'pending',
+        reference: refund.id,
+      };
+    };
+  },
+};
 
 /** PaymentIntent statuses from which money may still be taken without the agent. */
 const UNSETTLED_STATUSES = new Set(['processing', 'requires_capture', 'requires_confirmation']);
@@ -43,7 +94,7 @@ const OUTCOME_UNKNOWN = { id: 'pi_outcome_unknown', status: 'outcome_unknown' };
  *    the success it is. Indeterminate answers (5xx, 409 from a concurrent request on the key,
  *    429, network errors, `processing`) are reported as "outcome unknown", never as a decline.
  */
-export function stripeChargeMethod(settings: StripeSettings, api: StripeApi) {
+function stripeChargeMethod(settings: StripeSettings, api: StripeApi) {
   return stripe.charge({
     client: {
       paymentIntents: {
@@ -101,7 +152,7 @@ export function stripeChargeMethod(settings: StripeSettings, api: StripeApi) {
  * PaymentIntent's metadata (`mpp_challenge_id`), among the PaymentIntents created since the
  * attempt started (with five minutes for clock skew).
  */
-export async function recoverStripeCharge(
+async function recoverStripeCharge(
   api: StripeApi,
   attempt: PaymentAttempt,
   now: Date,
@@ -139,7 +190,7 @@ const ERROR_KEY_BUCKET_MS = 5 * 60_000;
  *   own time window. Two refunders racing with different keys cannot refund twice: each is the
  *   full amount of one PaymentIntent, and Stripe refunds no PaymentIntent beyond its amount.
  */
-export async function refundStripePayment(
+async function refundStripePayment(
   stripe: StripeApi,
   paymentIntent: string,
   amountCents: number,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Credential, Errors, Method, Store, z } from 'mppx';
 import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery } from '../../core/ports.js';
+import type { MethodFacts, PaymentMethod } from './payment-method.js';
 import { recoveredCharge } from './recovered-charge.js';
 
 /**
@@ -9,23 +10,56 @@ import { recoveredCharge } from './recovered-charge.js';
  * or `{ "outcome": "declined" }`. No money moves. It is on by default only in the local
  * storefront; a deployment refuses it unless the operator explicitly enables it.
  */
-export const TEST_METHOD_LABEL = 'TEST PAYMENT, no money moves';
+const TEST_METHOD_LABEL = 'TEST PAYMENT, no money moves';
 
-export const testCharge = Method.from({
+/** The test method moves no money and takes any amount. */
+export const TEST_CHARGE: MethodFacts = {
+  key: 'test/charge',
   name: 'test',
-  intent: 'charge',
-  schema: {
-    credential: {
-      payload: z.object({ outcome: z.enum(['paid', 'declined']) }),
-    },
-    request: z.object({
-      amount: z.string(),
-      currency: z.string(),
-      description: z.optional(z.string()),
-      externalId: z.optional(z.string()),
+  minimumChargeCents: 1,
+  accepted: (switches) => switches.testPayments,
+};
+
+/** The test method: its mppx server method, its recovery and its (no-op) refund. */
+export const testMethod: PaymentMethod = {
+  facts: TEST_CHARGE,
+  charging: ({ replayStore }) => ({
+    server: testChargeServer(replayStore),
+    offer: (terms) => ({
+      description: `${TEST_METHOD_LABEL}: ${terms.description}`,
+      amount: String(terms.amountCents),
     }),
-  },
-});
+    recover: (attempt, now) => recoverTestCharge(replayStore, attempt, now),
+  }),
+  // Nothing moves back either: a stable reference per refund key.
+  refunding:
+    () =>
+    async ({ idempotencyKey }) => ({
+      status: 'refunded',
+      reference: `test_refund_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`,
+    }),
+};
+
+/**
+ * The method's definition, made when a server or client is built: as a module constant its
+ * schema calls would keep mppx and zod in the functions that only read the method's facts.
+ */
+const testCharge = () =>
+  Method.from({
+    name: 'test',
+    intent: 'charge',
+    schema: {
+      credential: {
+        payload: z.object({ outcome: z.enum(['paid', 'declined']) }),
+      },
+      request: z.object({
+        amount: z.string(),
+        currency: z.string(),
+        description: z.optional(z.string()),
+        externalId: z.optional(z.string()),
+      }),
+    },
+  });
 
 const replayKey = (challengeId: string) => `test:charge:${challengeId}`;
 const testReference = (challengeId: string) => `test_${challengeId.slice(0, 24)}`;
@@ -34,7 +68,7 @@ const testReference = (challengeId: string) => `test_${challengeId.slice(0, 24)}
  * What a test attempt came to: its replay marker is written in the same step that "takes the
  * money", so a marker for the attempt's challenge means it was charged.
  */
-export async function recoverTestCharge(
+async function recoverTestCharge(
   replayStore: Store.AtomicStore,
   attempt: PaymentAttempt,
   now: Date,
@@ -45,8 +79,8 @@ export async function recoverTestCharge(
   return recoveredCharge('test', testReference(attempt.challenge_id), attempt, now);
 }
 
-export function testChargeServer(replayStore: Store.AtomicStore) {
-  return Method.toServer(testCharge, {
+function testChargeServer(replayStore: Store.AtomicStore) {
+  return Method.toServer(testCharge(), {
     defaults: { currency: 'usd' },
     async validate({ credential }) {
       if (credential.payload.outcome !== 'paid') {
@@ -92,13 +126,9 @@ export function testChargeServer(replayStore: Store.AtomicStore) {
 
 /** Client side of the test method, for tests, demos and agents trying the local storefront. */
 export function testChargeClient(outcome: 'paid' | 'declined' = 'paid') {
-  return Method.toClient(testCharge, {
+  return Method.toClient(testCharge(), {
     async createCredential({ challenge }) {
       return Credential.serialize({ challenge, payload: { outcome } });
     },
   });
 }
-
-/** The test method's refund: nothing moves back either; a stable reference per refund key. */
-export const testRefundReference = (refundKey: string) =>
-  `test_refund_${createHash('sha256').update(refundKey).digest('hex').slice(0, 24)}`;
