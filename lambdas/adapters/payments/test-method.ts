@@ -44,7 +44,7 @@ export const testMethod: PaymentMethod = {
  * The method's definition, made when a server or client is built: as a module constant its
  * schema calls would keep mppx and zod in the functions that only read the method's facts.
  */
-const testCharge = () =>
+const testChargeDefinition = () =>
   Method.from({
     name: 'test',
     intent: 'charge',
@@ -80,7 +80,7 @@ async function recoverTestCharge(
 }
 
 function testChargeServer(replayStore: Store.AtomicStore) {
-  return Method.toServer(testCharge(), {
+  return Method.toServer(testChargeDefinition(), {
     defaults: { currency: 'usd' },
     async validate({ credential }) {
       if (credential.payload.outcome !== 'paid') {
@@ -126,7 +126,7 @@ function testChargeServer(replayStore: Store.AtomicStore) {
 
 /** Client side of the test method, for tests, demos and agents trying the local storefront. */
 export function testChargeClient(outcome: 'paid' | 'declined' = 'paid') {
-  return Method.toClient(testCharge(), {
+  return Method.toClient(testChargeDefinition(), {
     async createCredential({ challenge }) {
       return Credential.serialize({ challenge, payload: { outcome } });
     },
