@@ -35,8 +35,9 @@ const EDGE_EVENT_TYPES = {
  * viewer-response functions on 400 and above, so they never see a 401 or 402). Agents use
  * its URL (or the operator's domain on it); the execute-api URL is not published.
  *
- * CloudFront takes Lambda@Edge functions from us-east-1 only, so they live in a support
- * stack there (lib/edge-functions.ts) that `cdk deploy` deploys first. Unlike
+ * CloudFront takes Lambda@Edge functions from us-east-1 only, so they live in the
+ * storefront's us-east-1 stack (lib/us-east-1-stack.ts, beside the web ACL) that `cdk deploy`
+ * deploys first (lib/edge-functions.ts). Unlike
  * `cloudfront.experimental.EdgeFunction`, this needs no explicit region on the storefront
  * stack, which keeps it environment-agnostic and its ARNs partition-aware.
  */
