@@ -119,6 +119,7 @@ export class StorefrontStack extends Stack {
     });
     const frontDoor = new FrontDoor(this, 'FrontDoor', {
       api: api.api,
+      originSecret: secrets.frontDoorOrigin,
       webAclArn: webAclArnFrom(this, { parameterName: webAclParameter, logRetention }),
       ...(config.domainName && config.certificateArn
         ? { domainName: config.domainName, certificateArn: config.certificateArn }
