@@ -42,9 +42,10 @@ export function viewerRequestHeaders(list: HeaderList): HeaderList {
 }
 
 /**
- * Origin custom headers: "If the header names and values are not already present in the
- * viewer request, CloudFront adds them; if a header is present, CloudFront overwrites the
- * header value before forwarding the request to the origin" (CloudFront developer guide).
+ * Origin custom headers: "If the header names and values that you specify are not already
+ * present in the viewer request, CloudFront adds them to the origin request. If a header is
+ * present, CloudFront overwrites the header value before forwarding the request to the
+ * origin" (CloudFront developer guide, "Add custom headers to origin requests").
  */
 export function withOriginHeaders(list: HeaderList, origin: Record<string, string>): HeaderList {
   let result = list;

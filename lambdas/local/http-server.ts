@@ -171,8 +171,8 @@ const closeServer = (server: ReturnType<typeof createServer>) =>
 export async function startLocalHttpServer(options: LocalHttpOptions): Promise<LocalHttpServer> {
   const frontDoor = localFrontDoor(options.frontDoor);
   const limiter = options.rateLimits ? rateLimiter(options.rateLimits) : undefined;
-  let url = '';
-  const guard = localOriginGuard(() => url);
+  let frontDoorUrl = '';
+  const guard = localOriginGuard(() => frontDoorUrl);
   const answer = async (
     entrance: Entrance,
     request: IncomingMessage,
@@ -246,7 +246,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
   const frontDoorServer = createServer((request, response) =>
     answer('front-door', request, response),
   );
-  url = await listen(frontDoorServer, options.host, options.port);
+  frontDoorUrl = await listen(frontDoorServer, options.host, options.port);
   const executeApiServer = options.frontDoor?.executeApiEntrance
     ? createServer((request, response) => answer('execute-api', request, response))
     : undefined;
@@ -254,7 +254,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     ? await listen(executeApiServer, options.host, 0)
     : undefined;
   return {
-    url,
+    url: frontDoorUrl,
     ...(executeApiUrl ? { executeApiUrl } : {}),
     close: async () => {
       await Promise.all(
