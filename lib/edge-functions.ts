@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, Duration, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import {
   CompositePrincipal,
   ManagedPolicy,
@@ -20,9 +20,10 @@ import type { Construct } from 'constructs';
 import type { ResponseEdgeFunction } from '../lambdas/edge/edge-associations.js';
 import { edgeFunctionCode } from './edge-function-code.js';
 import { PROJECT_ROOT } from './node-function.js';
+import { US_EAST_1, UsEast1Stack } from './us-east-1-stack.js';
 
-/** Where CloudFront takes Lambda@Edge functions from. */
-export const EDGE_REGION = 'us-east-1';
+/** Where CloudFront takes Lambda@Edge functions from (lib/us-east-1-stack.ts). */
+export const EDGE_REGION = US_EAST_1;
 
 /**
  * Lambda@Edge offers only some Lambda runtimes, on x86_64 only; 22.x is used rather than
@@ -38,70 +39,44 @@ const EDGE_FUNCTION_SETTINGS = {
 };
 
 /**
- * The stack that holds a storefront's Lambda@Edge functions in us-east-1, next to the
- * storefront stack (which stays environment-agnostic, its ARNs partition-aware). Each
- * function's current version ARN is published as an SSM parameter there.
+ * Deploys an edge function in the storefront's us-east-1 stack and publishes its current
+ * version ARN there as an SSM parameter; returns the parameter's name.
  */
-export class EdgeFunctionsStack extends Stack {
-  static beside(storefront: Stack): EdgeFunctionsStack {
-    const id = `${storefront.node.id}Edge`;
-    const stage = Stage.of(storefront);
-    if (!stage) throw new Error('the storefront stack must belong to a CDK app');
-    const existing = stage.node.tryFindChild(id);
-    if (existing instanceof EdgeFunctionsStack) return existing;
-    const stack = new EdgeFunctionsStack(stage, id, storefront);
-    storefront.addStackDependency(stack, 'Lambda@Edge functions are created in us-east-1 first');
-    return stack;
-  }
-
-  readonly parameterPrefix: string;
-
-  private constructor(scope: Construct, id: string, storefront: Stack) {
-    super(scope, id, {
-      env: { region: EDGE_REGION },
-      stackName: `${storefront.stackName}-edge`,
-      description: `Lambda@Edge functions of ${storefront.stackName} (CloudFront takes them from us-east-1)`,
-    });
-    this.parameterPrefix = `/${storefront.stackName}/edge`;
-  }
-
-  /** Deploys the function here; returns the SSM parameter that holds its version ARN. */
-  add(edge: ResponseEdgeFunction): string {
-    const role = new Role(this, `${edge.name}Role`, {
-      assumedBy: new CompositePrincipal(
-        new ServicePrincipal('lambda.amazonaws.com'),
-        new ServicePrincipal('edgelambda.amazonaws.com'),
-      ),
-      description: edge.description,
-      managedPolicies: [
-        ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
-      ],
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        'Lambda@Edge writes logs to /aws/lambda/us-east-1.<name> in whichever region served the request; the basic execution role covers exactly that.',
-    });
-    const fn = new LambdaFunction(this, edge.name, {
-      role,
-      ...EDGE_FUNCTION_SETTINGS,
-      handler: 'index.handler',
-      code: edgeFunctionCode(edge.entry),
-      description: edge.description,
-    });
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Lambda@Edge offers only some Lambda runtimes; the edge function stays on Node.js 22.x rather than assume the newer runtime of the other functions is among them.',
-    });
-    const parameterName = `${this.parameterPrefix}/${edge.name}`;
-    new StringParameter(this, `${edge.name}VersionArn`, {
-      parameterName,
-      stringValue: fn.currentVersion.functionArn,
-      description: `Current version of ${edge.name}, read by the storefront stack's distribution`,
-    });
-    return parameterName;
-  }
+function publishEdgeFunction(stack: UsEast1Stack, edge: ResponseEdgeFunction): string {
+  const role = new Role(stack, `${edge.name}Role`, {
+    assumedBy: new CompositePrincipal(
+      new ServicePrincipal('lambda.amazonaws.com'),
+      new ServicePrincipal('edgelambda.amazonaws.com'),
+    ),
+    description: edge.description,
+    managedPolicies: [
+      ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+    ],
+  });
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason:
+      'Lambda@Edge writes logs to /aws/lambda/us-east-1.<name> in whichever region served the request; the basic execution role covers exactly that.',
+  });
+  const fn = new LambdaFunction(stack, edge.name, {
+    role,
+    ...EDGE_FUNCTION_SETTINGS,
+    handler: 'index.handler',
+    code: edgeFunctionCode(edge.entry),
+    description: edge.description,
+  });
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason:
+      'Lambda@Edge offers only some Lambda runtimes; the edge function stays on Node.js 22.x rather than assume the newer runtime of the other functions is among them.',
+  });
+  const parameterName = `/${stack.storefrontName}/edge/${edge.name}`;
+  new StringParameter(stack, `${edge.name}VersionArn`, {
+    parameterName,
+    stringValue: fn.currentVersion.functionArn,
+    description: `Current version of ${edge.name}, read by the storefront stack's distribution`,
+  });
+  return parameterName;
 }
 
 /**
@@ -126,8 +101,7 @@ function edgeVersionHash(): string {
  */
 export function edgeFunctionVersion(scope: Construct, edge: ResponseEdgeFunction) {
   const storefront = Stack.of(scope);
-  const edgeStack = EdgeFunctionsStack.beside(storefront);
-  const parameterName = edgeStack.add(edge);
+  const parameterName = publishEdgeFunction(UsEast1Stack.beside(storefront), edge);
   const read = {
     service: 'SSM',
     action: 'getParameter',

@@ -18,10 +18,13 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RESPONSE_EDGE_FUNCTIONS } from '../lambdas/edge/edge-associations.js';
+import { ORIGIN_VERIFY_HEADER } from '../lambdas/http/front-door-only.js';
 import { edgeFunctionVersion } from './edge-functions.js';
 import { FORWARD_PUBLIC_HOST } from './front-door-functions.js';
+import { OriginGuard } from './origin-guard.js';
 
 const EDGE_EVENT_TYPES = {
   'origin-response': LambdaEdgeEventType.ORIGIN_RESPONSE,
@@ -35,8 +38,9 @@ const EDGE_EVENT_TYPES = {
  * viewer-response functions on 400 and above, so they never see a 401 or 402). Agents use
  * its URL (or the operator's domain on it); the execute-api URL is not published.
  *
- * CloudFront takes Lambda@Edge functions from us-east-1 only, so they live in a support
- * stack there (lib/edge-functions.ts) that `cdk deploy` deploys first. Unlike
+ * CloudFront takes Lambda@Edge functions from us-east-1 only, so they live in the
+ * storefront's us-east-1 stack (lib/us-east-1-stack.ts, beside the web ACL) that `cdk deploy`
+ * deploys first (lib/edge-functions.ts). Unlike
  * `cloudfront.experimental.EdgeFunction`, this needs no explicit region on the storefront
  * stack, which keeps it environment-agnostic and its ARNs partition-aware.
  */
@@ -47,7 +51,14 @@ export class FrontDoor extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { api: RestApiBase; domainName?: string; certificateArn?: string; webAclArn?: string },
+    props: {
+      api: RestApiBase;
+      /** Sent to the API with every request; the API stage refuses requests without it. */
+      originSecret: ISecret;
+      domainName?: string;
+      certificateArn?: string;
+      webAclArn?: string;
+    },
   ) {
     super(scope, id);
     const forwardHost = new CloudFrontFunction(this, 'ForwardPublicHost', {
@@ -56,6 +67,8 @@ export class FrontDoor extends Construct {
       comment: 'Passes the public host to the API as X-Forwarded-Host',
     });
     const edgeLambdas = this.responseEdgeFunctions();
+    // A dynamic reference: CloudFormation resolves it, the template holds only the secret's ARN.
+    const originHeaderValue = props.originSecret.secretValue.unsafeUnwrap();
     // With its own certificate the distribution enforces TLS 1.2; CloudFront's default one cannot.
     const custom =
       props.domainName && props.certificateArn
@@ -72,7 +85,9 @@ export class FrontDoor extends Construct {
       httpVersion: HttpVersion.HTTP2_AND_3,
       priceClass: PriceClass.PRICE_CLASS_100,
       defaultBehavior: {
-        origin: new RestApiOrigin(props.api),
+        origin: new RestApiOrigin(props.api, {
+          customHeaders: { [ORIGIN_VERIFY_HEADER]: originHeaderValue },
+        }),
         viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: AllowedMethods.ALLOW_ALL,
         cachePolicy: CachePolicy.CACHING_DISABLED,
@@ -83,9 +98,14 @@ export class FrontDoor extends Construct {
         edgeLambdas,
       },
     });
-    // Agents get the front door only: the execute-api URL answers with the renamed header.
+    // Agents get the front door only: the execute-api URL answers 421, naming the front door.
     props.api.node.tryRemoveChild('Endpoint');
     this.url = `https://${props.domainName ?? this.distribution.distributionDomainName}`;
+    new OriginGuard(this, 'OriginGuard', {
+      stage: props.api.deploymentStage,
+      originHeaderValue,
+      frontDoorUrl: this.url,
+    });
     new CfnOutput(scope, 'ApiUrl', {
       value: this.url,
       description: 'The storefront API for agents (GET /api/health)',

@@ -13,7 +13,8 @@ import { Monitoring } from './monitoring.js';
 import { suppressAcceptedFindings } from './nag-suppressions.js';
 import { PaymentSweeper } from './payment-sweeper.js';
 import { StorefrontSecrets } from './secrets.js';
-import { WebAclStack, webAclArnFrom } from './waf.js';
+import { UsEast1Stack } from './us-east-1-stack.js';
+import { publishWebAcl, webAclArnFrom } from './waf.js';
 
 export interface StorefrontStackProps extends StackProps {
   config: StorefrontConfig;
@@ -112,16 +113,14 @@ export class StorefrontStack extends Stack {
       throttleBurstLimit: config.throttleBurstLimit,
       logRetention,
     });
-    // Per-client limits: a WAF web ACL on the front door, which must live in us-east-1 (lib/waf.ts).
-    const webAcl = new WebAclStack(scope, `${id}WebAcl`, {
+    // Per-client limits: a WAF web ACL on the front door, in the us-east-1 stack (lib/waf.ts).
+    const webAclParameter = publishWebAcl(UsEast1Stack.beside(this), {
       limits: rateLimitsOf(config),
-      arnParameterName: `/agentic-compute-storefront/${this.stackName}/front-door-web-acl-arn`,
-      ...(props.env?.account ? { env: { account: props.env.account } } : {}),
     });
-    this.addStackDependency(webAcl);
     const frontDoor = new FrontDoor(this, 'FrontDoor', {
       api: api.api,
-      webAclArn: webAclArnFrom(this, { parameterName: webAcl.arnParameterName, logRetention }),
+      originSecret: secrets.frontDoorOrigin,
+      webAclArn: webAclArnFrom(this, { parameterName: webAclParameter, logRetention }),
       ...(config.domainName && config.certificateArn
         ? { domainName: config.domainName, certificateArn: config.certificateArn }
         : {}),

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -19,16 +19,18 @@ import {
   throttledResponse,
 } from '../lambdas/http/rate-limit-rules.js';
 import { FUNCTION_ARCHITECTURE } from './node-function.js';
+import { US_EAST_1, type UsEast1Stack } from './us-east-1-stack.js';
 
 /**
  * "AWS WAF is available globally for CloudFront distributions, but you must use the Region
  * US East (N. Virginia) to create your web ACL and any resources used in the web ACL" (AWS
  * WAF developer guide, resources that you can protect). The storefront's stack is
- * environment-agnostic and may live in any region, so the web ACL gets a small stack of its
- * own pinned to us-east-1, which also publishes the ACL's ARN in an SSM parameter there; the
- * storefront's stack depends on it and reads that parameter across regions at deploy time.
+ * environment-agnostic and may live in any region, so the web ACL goes to the storefront's
+ * us-east-1 stack (lib/us-east-1-stack.ts), which also publishes the ACL's ARN in an SSM
+ * parameter there; the storefront's stack depends on it and reads that parameter across
+ * regions at deploy time.
  */
-export const WEB_ACL_REGION = 'us-east-1';
+export const WEB_ACL_REGION = US_EAST_1;
 
 const BUDGETS: readonly Budget[] = ['writes', 'reads'];
 
@@ -122,30 +124,19 @@ export class StorefrontWebAcl extends Construct {
   }
 }
 
-export interface WebAclStackProps extends StackProps {
-  limits: RateLimits;
-  /** Where the ACL's ARN is published in us-east-1, for the storefront stack to read. */
-  arnParameterName: string;
-}
-
-/** The front door's web ACL, in us-east-1 whatever region the storefront is in. */
-export class WebAclStack extends Stack {
-  readonly arnParameterName: string;
-
-  constructor(scope: Construct, id: string, props: WebAclStackProps) {
-    super(scope, id, {
-      ...props,
-      env: { ...props.env, region: WEB_ACL_REGION },
-      description: 'Agentic Compute Storefront: the web ACL of the CloudFront front door',
-    });
-    const { webAcl } = new StorefrontWebAcl(this, 'FrontDoorLimits', { limits: props.limits });
-    new StringParameter(this, 'WebAclArn', {
-      parameterName: props.arnParameterName,
-      stringValue: webAcl.attrArn,
-      description: 'ARN of the storefront front door web ACL (read by the storefront stack)',
-    });
-    this.arnParameterName = props.arnParameterName;
-  }
+/**
+ * Puts the front door's web ACL in the storefront's us-east-1 stack and publishes its ARN
+ * there as an SSM parameter, for the storefront stack to read; returns the parameter's name.
+ */
+export function publishWebAcl(stack: UsEast1Stack, props: { limits: RateLimits }): string {
+  const parameterName = `/agentic-compute-storefront/${stack.storefrontName}/front-door-web-acl-arn`;
+  const { webAcl } = new StorefrontWebAcl(stack, 'FrontDoorLimits', { limits: props.limits });
+  new StringParameter(stack, 'WebAclArn', {
+    parameterName,
+    stringValue: webAcl.attrArn,
+    description: 'ARN of the storefront front door web ACL (read by the storefront stack)',
+  });
+  return parameterName;
 }
 
 /**

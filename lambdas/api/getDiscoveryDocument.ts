@@ -5,11 +5,11 @@ import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createGetDiscoveryDocumentHandler = apiRoute(
   { operationId: 'getDiscoveryDocument' },
-  async ({ storefront, baseUrl }) =>
+  async ({ storefront, knownBaseUrl }) =>
     json(
       200,
       discoveryDocument({
-        baseUrl,
+        baseUrl: knownBaseUrl,
         methods: storefront.payments.methods,
         catalog: storefront.settings.catalog,
       }),

@@ -45,16 +45,19 @@ function pricing(catalog: Catalog, baseUrl: string, baseFee: boolean) {
  * The MPP discovery document: the contract, pointed at this deployment, with
  * x-service-info and per-operation x-payment-info for the accepted methods. Amounts vary
  * with the order, so each offer states the price formula and terms; the 402 challenge is
- * authoritative.
+ * authoritative. `servers` and the links are absolute where the deployment's URL is known
+ * (the front door's, or the stage's), relative to wherever the document was fetched from
+ * otherwise.
  */
 export function discoveryDocument(options: {
-  baseUrl: string;
+  baseUrl: string | undefined;
   methods: readonly string[];
   catalog: Catalog;
 }): OpenApiDocument {
-  const { baseUrl, catalog } = options;
+  const { catalog } = options;
+  const baseUrl = options.baseUrl ?? '';
   const document = loadOpenApiDocument();
-  document.servers = [{ url: baseUrl }];
+  document.servers = [{ url: options.baseUrl ?? '/' }];
   document['x-service-info'] = {
     categories: ['compute', 'infrastructure'],
     docs: {

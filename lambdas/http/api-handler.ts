@@ -4,7 +4,13 @@ import { ApiProblem, invalidRequest } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Storefront } from '../core/use-cases/storefront.js';
 import { PROBLEM_STATUS } from './problem-status.js';
-import { bodyText, header as headerValue, publicBaseUrl, toFetchRequest } from './proxy-event.js';
+import {
+  bodyText,
+  header as headerValue,
+  knownBaseUrl,
+  publicBaseUrl,
+  toFetchRequest,
+} from './proxy-event.js';
 import { errorResponse } from './responses.js';
 
 /** Far above any valid body (an SSH key is capped at 8 KiB), far below API Gateway's 10 MB. */
@@ -17,6 +23,8 @@ export interface RouteInput {
   body: unknown;
   /** Public URL of the API root, for links such as order_complete_url. */
   baseUrl: string;
+  /** The same where the request tells it, undefined where nothing does (see knownBaseUrl). */
+  knownBaseUrl: string | undefined;
   /** The same request as a Fetch Request, for mppx. */
   fetchRequest(): Request;
   pathParameter(name: string): string;
@@ -105,6 +113,7 @@ export function apiRoute(options: RouteOptions, logic: RouteLogic) {
         storefront,
         body: event.parsedBody,
         baseUrl,
+        knownBaseUrl: knownBaseUrl(event, storefront.settings.publicBaseUrl),
         fetchRequest: () => toFetchRequest(event, baseUrl),
         pathParameter: (name) => event.pathParameters?.[name] ?? '',
         header: (name) => headerValue(event, name),

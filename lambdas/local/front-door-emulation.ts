@@ -157,6 +157,12 @@ export interface FrontDoorOptions {
    * remapping without any edge function, to show what agents would get without the fix.
    */
   edgeFunctions?: 'deployed' | 'none';
+  /**
+   * Also listen where API Gateway's execute-api URL would be: a request there skips
+   * CloudFront (its limits, functions and origin header) and the stage's web ACL refuses it
+   * with 421 (lambdas/local/front-door-requests.ts).
+   */
+  executeApiEntrance?: boolean;
 }
 
 export interface LocalFrontDoor {

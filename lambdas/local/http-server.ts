@@ -5,6 +5,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { ApiHandler } from '../http/api-handler.js';
 import type { RateLimits } from '../http/rate-limit-rules.js';
 import { type FrontDoorOptions, localFrontDoor } from './front-door-emulation.js';
+import {
+  type HeaderList,
+  localOriginGuard,
+  viewerRequestHeaders,
+  withOriginHeaders,
+} from './front-door-requests.js';
 import { answerClientError, jsonError, methodNotAllowed } from './http-conformance.js';
 import type { Route } from './openapi-router.js';
 import { matchRoute } from './openapi-router.js';
@@ -14,7 +20,10 @@ import { rateLimiter } from './rate-limiter.js';
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 export interface LocalHttpServer {
+  /** The front door: what agents call. */
   url: string;
+  /** Where API Gateway's execute-api URL would be, when asked for (FrontDoorOptions). */
+  executeApiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -50,8 +59,18 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The request's headers in order, as the client sent them. */
+function headerListOf(request: IncomingMessage): HeaderList {
+  const list: HeaderList = [];
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    list.push([request.rawHeaders[i] ?? '', request.rawHeaders[i + 1] ?? '']);
+  }
+  return list;
+}
+
 function proxyEvent(
   request: IncomingMessage,
+  headerList: HeaderList,
   url: URL,
   route: Route,
   pathParameters: Record<string, string>,
@@ -59,9 +78,7 @@ function proxyEvent(
 ): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i] ?? '';
-    const value = request.rawHeaders[i + 1] ?? '';
+  for (const [name, value] of headerList) {
     headers[name] = value;
     const existing = multiValueHeaders[name];
     if (existing) existing.push(value);
@@ -121,14 +138,46 @@ function send(response: ServerResponse, result: APIGatewayProxyResult): void {
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
+type Entrance = 'front-door' | 'execute-api';
+
+async function listen(
+  server: ReturnType<typeof createServer>,
+  host: string,
+  port: number,
+): Promise<string> {
+  server.on('clientError', answerClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return `http://${host}:${(server.address() as AddressInfo).port}`;
+}
+
+const closeServer = (server: ReturnType<typeof createServer>) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+
 /**
- * Serves the API over HTTP the way API Gateway's REST proxy integration would: each request
- * becomes a proxy event for the handler of the operation openapi.json routes it to.
+ * Serves the API over HTTP the way the deployed stack does. At the front door (`url`), a
+ * request meets the per-client limits (the front door's WAF), the viewer-request function and
+ * the origin's custom header (CloudFront), the stage's web ACL, then API Gateway's routing of
+ * openapi.json to the operation's handler as a proxy event; the answer takes API Gateway's
+ * header remapping and the edge functions on its way back. At the execute-api entrance
+ * (`executeApiUrl`, when asked for) a request skips CloudFront and the stage's web ACL
+ * refuses it.
  */
 export async function startLocalHttpServer(options: LocalHttpOptions): Promise<LocalHttpServer> {
   const frontDoor = localFrontDoor(options.frontDoor);
   const limiter = options.rateLimits ? rateLimiter(options.rateLimits) : undefined;
-  const server = createServer(async (request, response) => {
+  let frontDoorUrl = '';
+  const guard = localOriginGuard(() => frontDoorUrl);
+  const answer = async (
+    entrance: Entrance,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> => {
     const started = performance.now();
     const url = new URL(
       request.url ?? '/',
@@ -137,7 +186,14 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     let result: APIGatewayProxyResult;
     let operationId: string | undefined;
     let fromIntegration = false;
-    const admitted = limiter?.admit(request.socket.remoteAddress ?? '', request.method ?? 'GET');
+    const throughFrontDoor = entrance === 'front-door';
+    const admitted = throughFrontDoor
+      ? limiter?.admit(request.socket.remoteAddress ?? '', request.method ?? 'GET')
+      : undefined;
+    const viewerHeaders = headerListOf(request);
+    const headers = throughFrontDoor
+      ? withOriginHeaders(viewerRequestHeaders(viewerHeaders), guard.originHeaders)
+      : viewerHeaders;
     try {
       const body = await readBody(request);
       let match: ReturnType<typeof matchRoute>;
@@ -148,15 +204,18 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       }
       const handler =
         match.kind === 'matched' ? options.handlers[match.route.operationId] : undefined;
+      const refused = guard.refuse(headers);
       if (admitted && !admitted.allowed) {
         result = admitted.response;
+      } else if (refused) {
+        result = refused;
       } else if (match.kind === 'method_not_allowed') {
         result = methodNotAllowed(request.method ?? 'GET', url.pathname, match.allowed);
       } else if (match.kind !== 'matched' || !handler) {
         result = jsonError(404, `no endpoint ${request.method} ${url.pathname}; see /openapi.json`);
       } else {
         operationId = match.route.operationId;
-        const event = proxyEvent(request, url, match.route, match.pathParameters, body);
+        const event = proxyEvent(request, headers, url, match.route, match.pathParameters, body);
         const context = {
           awsRequestId: event.requestContext.requestId,
           functionName: operationId,
@@ -170,9 +229,11 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
           ? jsonError(413, `request body must be at most ${MAX_REQUEST_BYTES} bytes`)
           : jsonError(500, 'internal error in the local server');
     }
-    result = fromIntegration
-      ? await frontDoor.integrationResponse(result)
-      : await frontDoor.gatewayResponse(result);
+    if (throughFrontDoor) {
+      result = fromIntegration
+        ? await frontDoor.integrationResponse(result)
+        : await frontDoor.gatewayResponse(result);
+    }
     send(response, result);
     options.onRequest?.({
       method: request.method ?? 'GET',
@@ -181,19 +242,26 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       ms: Math.round(performance.now() - started),
       ...(operationId ? { operationId } : {}),
     });
-  });
-  server.on('clientError', answerClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  };
+  const frontDoorServer = createServer((request, response) =>
+    answer('front-door', request, response),
+  );
+  frontDoorUrl = await listen(frontDoorServer, options.host, options.port);
+  const executeApiServer = options.frontDoor?.executeApiEntrance
+    ? createServer((request, response) => answer('execute-api', request, response))
+    : undefined;
+  const executeApiUrl = executeApiServer
+    ? await listen(executeApiServer, options.host, 0)
+    : undefined;
   return {
-    url: `http://${options.host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url: frontDoorUrl,
+    ...(executeApiUrl ? { executeApiUrl } : {}),
+    close: async () => {
+      await Promise.all(
+        [frontDoorServer, executeApiServer]
+          .filter((server) => server !== undefined)
+          .map(closeServer),
+      );
+    },
   };
 }

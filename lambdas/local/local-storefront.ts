@@ -109,7 +109,10 @@ export function ec2LimitsFromEnvironment(env: NodeJS.ProcessEnv): SimulatedEc2Li
 }
 
 export interface RunningStorefront {
+  /** The front door: what agents call. */
   url: string;
+  /** Where API Gateway's execute-api URL would be (frontDoor.executeApiEntrance): refused. */
+  executeApiUrl?: string;
   fleet: ReturnType<typeof localFleet>;
   storefront: Storefront;
   /** The storefront one function composed (tests inject faults into a function's own ports). */
@@ -319,6 +322,7 @@ export async function startLocalStorefront(
   if (!storefront) throw new Error('the stack deploys no createOrder function');
   return {
     url: server.url,
+    ...(server.executeApiUrl ? { executeApiUrl: server.executeApiUrl } : {}),
     storefront,
     storefrontOf: async (operationId) => {
       const fn = functions[operationId];

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RESPONSE_EDGE_FUNCTIONS } from '../../lambdas/edge/edge-associations.js';
 import { EDGE_REGION } from '../../lib/edge-functions.js';
@@ -6,7 +6,7 @@ import { resourcesOf, storefrontStack } from '../support/stack.js';
 
 describe('the front door on AWS', () => {
   const { app, stack, template } = storefrontStack({ 'storefront:testPayments': true });
-  const edgeStack = app.node.findChild(`${stack.node.id}Edge`) as typeof stack;
+  const edgeStack = app.node.findChild(`${stack.node.id}-us-east-1`) as typeof stack;
   const edgeTemplate = Template.fromStack(edgeStack);
 
   it('deploys each response edge function as Lambda@Edge in us-east-1, with no environment', () => {
@@ -35,6 +35,23 @@ describe('the front door on AWS', () => {
 
   it('deploys the edge stack before the storefront stack', () => {
     expect(stack.dependencies).toContain(edgeStack);
+  });
+
+  it('keeps all CloudFront takes from us-east-1 in one stack beside the storefront', () => {
+    const stacks = app.node.children.filter((child): child is Stack => child instanceof Stack);
+    expect(stacks.map((each) => each.stackName).sort()).toEqual([
+      'TestStorefront',
+      'TestStorefront-us-east-1',
+    ]);
+    expect(Object.keys(resourcesOf(edgeTemplate, 'AWS::WAFv2::WebACL'))).toHaveLength(1);
+    // One parameter per thing the storefront stack reads: the edge function version, the ACL.
+    const parameters = Object.values(resourcesOf(edgeTemplate, 'AWS::SSM::Parameter')).map(
+      (parameter) => parameter.Properties?.Name,
+    );
+    expect(parameters.sort()).toEqual([
+      '/TestStorefront/edge/RestorePaymentChallenge',
+      '/agentic-compute-storefront/TestStorefront/front-door-web-acl-arn',
+    ]);
   });
 
   it('associates the challenge restorer with origin responses, which CloudFront runs on 401 and 402', () => {

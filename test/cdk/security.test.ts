@@ -205,9 +205,12 @@ describe('secrets', () => {
       GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
     });
     const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets)).toHaveLength(1);
-    for (const secret of Object.values(secrets))
+    // The storefront secret and the front door's origin secret (lib/origin-guard.ts).
+    expect(Object.keys(secrets)).toHaveLength(2);
+    for (const secret of Object.values(secrets)) {
       expect(secret.Properties?.SecretString).toBeUndefined();
+      expect(secret.Properties?.GenerateSecretString).toBeDefined();
+    }
     for (const fn of Object.values(functions)) {
       const variables = variablesOf(fn);
       for (const [name, value] of Object.entries(variables)) {

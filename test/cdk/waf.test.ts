@@ -2,7 +2,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { throttledResponse } from '../../lambdas/http/rate-limit-rules.js';
 import { cdkJsonContext, readConfig } from '../../lib/config.js';
-import { WEB_ACL_REGION, type WebAclStack } from '../../lib/waf.js';
+import type { UsEast1Stack } from '../../lib/us-east-1-stack.js';
+import { WEB_ACL_REGION } from '../../lib/waf.js';
 import { resourcesOf, storefrontStack } from '../support/stack.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are read loosely
@@ -10,7 +11,7 @@ type Loose = Record<string, any>;
 
 function webAclOf(overrides: Record<string, unknown> = {}) {
   const built = storefrontStack(overrides);
-  const aclStack = built.app.node.findChild('TestStorefrontWebAcl') as WebAclStack;
+  const aclStack = built.app.node.findChild('TestStorefront-us-east-1') as UsEast1Stack;
   const template = Template.fromStack(aclStack);
   const [acl] = Object.values(resourcesOf(template, 'AWS::WAFv2::WebACL'));
   return { ...built, aclStack, acl: acl?.Properties as Loose };
@@ -21,7 +22,7 @@ describe('per-client limits on the front door (AWS WAF)', () => {
   const rules = acl.Rules as Loose[];
   const ruleFor = (name: string) => rules.find((rule) => rule.Name === name);
 
-  it('puts a CLOUDFRONT web ACL in its own us-east-1 stack that the storefront deploys after', () => {
+  it('puts a CLOUDFRONT web ACL in the us-east-1 stack that the storefront deploys after', () => {
     expect(acl.Scope).toBe('CLOUDFRONT');
     expect(aclStack.region).toBe(WEB_ACL_REGION);
     expect(Stack.of(stack).dependencies).toContain(aclStack);

@@ -1,4 +1,7 @@
 import { Receipt } from 'mppx';
+import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
+import { ORIGIN_VERIFY_HEADER } from '../../lambdas/http/front-door-only.js';
+import { expectContract } from '../support/contract.js';
 import { buyMachine, type Harness, orderBody, startHarness } from '../support/harness.js';
 
 /**
@@ -74,5 +77,73 @@ describe('through API Gateway without the edge function', () => {
     await expect(api.payOrder(orderBody())).rejects.toThrow(/No method found for challenges: \./);
     // The unpaid order is opened, as with any first 402; nothing is paid or provisioned.
     expect(await api.itemCount()).toBe(before + 1);
+  });
+});
+
+describe("on the API's own (execute-api) URL, past the front door", () => {
+  let api: Harness;
+  let executeApi: string;
+  beforeAll(async () => {
+    api = await startHarness({ frontDoor: { executeApiEntrance: true } });
+    executeApi = api.executeApiUrl ?? '';
+  });
+  afterAll(() => api.close());
+
+  const direct = (method: string, path: string, init: RequestInit = {}) =>
+    fetch(`${executeApi}${path}`, { method, ...init });
+
+  it('refuses every operation with 421, naming the front door, before anything runs', async () => {
+    const { machineId, tokens } = await buyMachine(api);
+    const before = await api.itemCount();
+    const samples: Record<string, unknown> = {
+      createOrder: orderBody(),
+      validateOrder: orderBody(),
+      createMachine: orderBody(),
+      extendMachine: { additional_minutes: 15 },
+    };
+    for (const { operationId, method, path } of operationsOf(loadOpenApiDocument())) {
+      const body = samples[operationId];
+      const response = await direct(
+        method.toUpperCase(),
+        path.replace('{machine_id}', machineId).replace('{order_id}', `order_${'0'.repeat(32)}`),
+        {
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${tokens.terminate_token}`,
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        },
+      );
+      const reply = (await response.json()) as { error: string };
+      expect({ operationId, status: response.status }).toEqual({ operationId, status: 421 });
+      expectContract(operationId, response.status, reply);
+      expect(reply.error).toBe(
+        `Call the storefront through its front door: ${api.url}/ (this address is its origin and answers the front door only; the API description is ${api.url}/openapi.json)`,
+      );
+      // No payment challenge either: nothing past the stage's web ACL ran.
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(response.headers.get('x-amzn-remapped-www-authenticate')).toBeNull();
+    }
+    expect(await api.itemCount()).toBe(before);
+    expect((await api.machine(machineId, tokens.read_token)).body.status).not.toBe('terminated');
+  });
+
+  it('refuses a request that names the origin header with a guessed value, and unknown paths too', async () => {
+    for (const value of ['', 'guess', 'x'.repeat(48)]) {
+      const response = await direct('GET', '/api/health', {
+        headers: { [ORIGIN_VERIFY_HEADER]: value },
+      });
+      expect(response.status).toBe(421);
+    }
+    expect((await direct('GET', '/no/such/path')).status).toBe(421);
+  });
+
+  it('still answers at the front door, whatever origin header or forwarded host a viewer sends', async () => {
+    const reply = await api.request('GET', '/openapi.json', {
+      headers: { [ORIGIN_VERIFY_HEADER]: 'guess', 'x-forwarded-host': 'attacker.example' },
+    });
+    expect(reply.status).toBe(200);
+    // CloudFront overwrites both: the viewer-request function sets the forwarded host.
+    expect(reply.body.servers).toEqual([{ url: api.url }]);
   });
 });

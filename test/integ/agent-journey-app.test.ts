@@ -28,7 +28,7 @@ describe('the agent-journey integration test app', () => {
   });
 
   it('starts the agent once and waits for its log to say the journey passed', () => {
-    // The stage's own stacks (itself and its us-east-1 edge and web ACL stacks) aside.
+    // The stage's own stacks (itself and its us-east-1 stack) aside.
     const assertions = assembly.stacks.filter(
       (artifact) => !artifact.stackName.startsWith(stack.stackName),
     );

@@ -45,18 +45,23 @@ describe('npx cdk synth', () => {
       .map(([, resource]) => resource);
     expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1);
     // (the workflow's six, the capacity watcher and the payment sweeper)
-    const edgeTemplate = JSON.parse(
-      readFileSync(join(out, 'AgenticComputeStorefrontEdge.template.json'), 'utf8'),
+    // Its us-east-1 stack: the Lambda@Edge function and the front door's web ACL.
+    const usEast1Template = JSON.parse(
+      readFileSync(join(out, 'AgenticComputeStorefront-us-east-1.template.json'), 'utf8'),
     );
     functions.push(
       ...Object.values(
-        edgeTemplate.Resources as Record<
+        usEast1Template.Resources as Record<
           string,
           { Type: string; Metadata?: Record<string, string> }
         >,
       ).filter((resource) => resource.Type === 'AWS::Lambda::Function'),
     );
-    expect(existsSync(join(out, 'AgenticComputeStorefrontWebAcl.template.json'))).toBe(true);
+    expect(
+      Object.values(usEast1Template.Resources as Record<string, { Type: string }>).map(
+        (resource) => resource.Type,
+      ),
+    ).toContain('AWS::WAFv2::WebACL');
     for (const fn of functions) {
       const asset = fn.Metadata?.['aws:asset:path'];
       expect(asset && existsSync(join(out, asset, 'index.mjs'))).toBe(true);

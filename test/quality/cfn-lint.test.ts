@@ -92,11 +92,10 @@ describe('cfn-lint on the synthesised templates', () => {
     async (_name, overrides) => {
       if (!version) return;
       const templates = await synthesiseTemplates(overrides);
-      // The storefront stack and its two us-east-1 stacks: Lambda@Edge functions, WAF web ACL.
+      // The storefront stack and its us-east-1 stack (Lambda@Edge functions, WAF web ACL).
       expect(templates.map((file) => file.split('/').pop())).toEqual([
+        'AgenticComputeStorefront-us-east-1.template.json',
         'AgenticComputeStorefront.template.json',
-        'AgenticComputeStorefrontEdge.template.json',
-        'AgenticComputeStorefrontWebAcl.template.json',
       ]);
       expect(await cfnLint(templates)).toBe('');
     },

@@ -136,6 +136,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
 
   return {
     url: base,
+    executeApiUrl: running.executeApiUrl,
     storefront: running.storefront,
     storefrontOf: running.storefrontOf,
     stack: running.stack,

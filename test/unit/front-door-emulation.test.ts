@@ -1,11 +1,17 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { ResponseEdgeFunction } from '../../lambdas/edge/edge-associations.js';
+import { misdirectedError, ORIGIN_VERIFY_HEADER } from '../../lambdas/http/front-door-only.js';
 import {
   apiGatewayProxyResponse,
   cloudFrontResponse,
   LAMBDA_PROXY_RESPONSE_HEADERS,
   localFrontDoor,
 } from '../../lambdas/local/front-door-emulation.js';
+import {
+  localOriginGuard,
+  viewerRequestHeaders,
+  withOriginHeaders,
+} from '../../lambdas/local/front-door-requests.js';
 
 const fixedNow = () => new Date('2026-01-02T03:04:05Z');
 const challenge = 'Payment id="a1", realm="x", method="test", intent="charge"';
@@ -125,5 +131,64 @@ describe('the local front door', () => {
     const out = await localFrontDoor({ edgeFunctions: 'none' }).integrationResponse(twoChallenges);
     expect(out.multiValueHeaders).not.toHaveProperty('WWW-Authenticate');
     expect(out.multiValueHeaders?.['x-amzn-Remapped-WWW-Authenticate']).toHaveLength(2);
+  });
+});
+
+describe('CloudFront on the request path, and the API stage that answers it alone', () => {
+  const frontDoorUrl = 'https://d111111abcdef8.cloudfront.net';
+
+  it("runs the deployed viewer-request function: the viewer's Host becomes the only X-Forwarded-Host", () => {
+    const headers = viewerRequestHeaders([
+      ['Host', 'd111111abcdef8.cloudfront.net'],
+      ['X-Forwarded-Host', 'attacker.example'],
+      ['x-forwarded-host', 'second.example'],
+      ['Accept', 'application/json'],
+    ]);
+    expect(headers).toEqual([
+      ['Host', 'd111111abcdef8.cloudfront.net'],
+      ['Accept', 'application/json'],
+      ['x-forwarded-host', 'd111111abcdef8.cloudfront.net'],
+    ]);
+  });
+
+  it("adds the origin's custom header over any the viewer sent", () => {
+    expect(
+      withOriginHeaders(
+        [
+          ['X-Storefront-Origin-Verify', 'guess'],
+          ['Accept', '*/*'],
+        ],
+        { [ORIGIN_VERIFY_HEADER]: 'secret' },
+      ),
+    ).toEqual([
+      ['Accept', '*/*'],
+      [ORIGIN_VERIFY_HEADER, 'secret'],
+    ]);
+  });
+
+  it("lets through exactly the front door's value and refuses anything else with 421", () => {
+    const guard = localOriginGuard(() => frontDoorUrl);
+    const [[name, secret] = ['', '']] = Object.entries(guard.originHeaders);
+    expect(name).toBe(ORIGIN_VERIFY_HEADER);
+    expect(secret).toMatch(/^[0-9a-f]{48}$/);
+    expect(guard.refuse([[name, secret]])).toBeUndefined();
+    expect(guard.refuse([['X-Storefront-Origin-Verify', secret]])).toBeUndefined();
+    const refused = [
+      [],
+      [[name, `${secret}x`]],
+      [[name, secret.slice(1)]],
+      [
+        [name, secret],
+        [name, secret],
+      ],
+    ] as [string, string][][];
+    for (const headers of refused) {
+      const response = guard.refuse(headers);
+      expect(response?.statusCode).toBe(421);
+      expect(JSON.parse(response?.body ?? '{}')).toEqual({
+        error: misdirectedError(frontDoorUrl),
+      });
+    }
+    expect(localOriginGuard(() => frontDoorUrl).originHeaders[name]).not.toBe(secret);
   });
 });
