@@ -6,9 +6,10 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import {
   EXTENSION_SIGNAL,
   leaseExecutionInput,
+  READY_SIGNAL,
   TERMINATION_SIGNAL,
 } from '../adapters/workflow/step-functions-lease-workflow.js';
-import type { MachineRecord } from '../core/machine.js';
+import type { LeaseClock, MachineRecord } from '../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../core/ports.js';
 import type { ExecutionStatus, ExecutionStatusChange } from '../workflow/execution-status.js';
 import { LOCAL_PARTITION } from './cloudformation-intrinsics.js';
@@ -207,7 +208,12 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   }
 
   async extensionApplied(machine: MachineRecord): Promise<void> {
-    if (machine.wake_token) this.sendTaskSuccess(machine.wake_token, EXTENSION_SIGNAL);
+    if (machine.wake_token && machine.status === 'active')
+      this.sendTaskSuccess(machine.wake_token, EXTENSION_SIGNAL);
+  }
+
+  async readinessReported(machine: MachineRecord, clock: LeaseClock): Promise<void> {
+    if (machine.wake_token) this.sendTaskSuccess(machine.wake_token, { ...READY_SIGNAL, ...clock });
   }
 
   /** SendTaskSuccess: the held task with this token ends with this output (if still held). */
