@@ -115,13 +115,18 @@ export interface MachineReadyRequest {
   host: string;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
+const IPV4 =
+  /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
 
 const rawMachineReadyRequest = z.strictObject(
   {
     host: z
-      .string({ error: requiredOr('host', "must be a string holding the machine's public IPv4 address") })
-      .regex(IPV4, { error: "host must be the machine's public IPv4 address, such as 203.0.113.7" }),
+      .string({
+        error: requiredOr('host', "must be a string holding the machine's public IPv4 address"),
+      })
+      .regex(IPV4, {
+        error: "host must be the machine's public IPv4 address, such as 203.0.113.7",
+      }),
   },
   { error: 'request body must be a JSON object' },
 );

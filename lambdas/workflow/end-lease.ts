@@ -17,8 +17,7 @@ export interface LeaseEnded {
   instance_state?: string;
 }
 
-export const NEVER_USABLE =
-  'the machine could not be provisioned; the operator has been alerted';
+export const NEVER_USABLE = 'the machine could not be provisioned; the operator has been alerted';
 
 /**
  * Step "End lease": closes the lease (active → terminating, so no extension applies any

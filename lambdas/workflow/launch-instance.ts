@@ -12,12 +12,12 @@ import {
 } from '../adapters/ec2/capacity-blocks.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import type { CapacityBlockPolicy, Catalog, Product, ProductId } from '../core/products.js';
+import { issueReadinessSecret } from '../core/readiness-secret.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
 import { launchEnvironmentSchema } from '../runtime/workflow-environment.js';
 import { INSTANCE_TAGS } from './instance-tags.js';
 import { classifyLaunchError, launchFailure } from './launch-errors.js';
-import { issueReadinessSecret } from '../core/readiness-secret.js';
 import { renderUserData } from './user-data.js';
 import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
 

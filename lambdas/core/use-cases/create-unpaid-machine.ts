@@ -26,7 +26,8 @@ export async function createUnpaidMachine(
   }
   const request = parseCreateMachineRequest(body, settings.catalog);
   const order = await openOrder(storefront, request, 'unpaid');
-  if (order.status !== 'unpaid') return fulfilOrder(storefront, order, request.ssh_public_key, false, publicBaseUrl);
+  if (order.status !== 'unpaid')
+    return fulfilOrder(storefront, order, request.ssh_public_key, false, publicBaseUrl);
   const now = clock.now();
   const settled = await orders.settle(order.order_id, {
     payment: { method: 'none', reference: 'unpaid-create' },

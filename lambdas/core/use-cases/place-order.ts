@@ -91,14 +91,16 @@ export async function placeOrder(
   );
   if (!locked) {
     const current = await orders.get(order.order_id, clock.now());
-    if (current?.status === 'settled') return settledOutcome(storefront, current, request, publicBaseUrl);
+    if (current?.status === 'settled')
+      return settledOutcome(storefront, current, request, publicBaseUrl);
     throw new ApiProblem(
       'payment_in_progress',
       'a payment for this order is already being processed; retry the same request in a few seconds',
     );
   }
   const earlier = await finishEarlierAttempts(storefront, locked, lockOwner);
-  if (earlier) return settledOutcome(storefront, earlier.order, request, publicBaseUrl, earlier.justSettled);
+  if (earlier)
+    return settledOutcome(storefront, earlier.order, request, publicBaseUrl, earlier.justSettled);
 
   let outcome: ChargeOutcome;
   try {

@@ -1,4 +1,4 @@
-import { conflict, notFound, unauthenticated, forbidden } from '../errors.js';
+import { conflict, forbidden, notFound, unauthenticated } from '../errors.js';
 import { MACHINE_ID_PATTERN } from '../ids.js';
 import { leaseClock, leaseEndFromActivation, type MachineView, toMachineView } from '../machine.js';
 import {
