@@ -30,18 +30,17 @@ const definition = JSON.parse(
 /** The IAM statements attached to the role of the function whose logical id contains `name`. */
 function statementsOfFunction(name: string): Record<string, unknown>[] {
   const functions = resourcesOf(template, 'AWS::Lambda::Function');
-  const [, fn] =
-    Object.entries(functions).find(
-      ([id, resource]) => id.includes(name) && resource.Properties?.Role,
-    ) ?? [];
-  const role = JSON.stringify(
-    (fn?.Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0],
-  );
+  const fn = Object.entries(functions).find(
+    ([id, resource]) => id.includes(name) && resource.Properties?.Role,
+  )?.[1];
+  const roleRef = fn?.Properties?.Role as { 'Fn::GetAtt': string[] } | undefined;
+  const role = JSON.stringify(roleRef?.['Fn::GetAtt'][0]);
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
     .filter((policy) => JSON.stringify(policy.Properties?.Roles).includes(role))
     .flatMap(
       (policy) =>
-        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+          ?.Statement ?? [],
     );
 }
 
