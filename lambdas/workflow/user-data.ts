@@ -94,7 +94,7 @@ const gpuCheck = (gpuModel: string) =>
  */
 export const reportReadyScript = () => `#!/bin/bash
 set -u
-file=${READY_CALLBACK_FILE}
+file="\${STOREFRONT_READY_FILE:-${READY_CALLBACK_FILE}}"
 [ -r "$file" ] || exit 0
 { read -r url; read -r secret; } < "$file"
 imds=http://169.254.169.254/latest
