@@ -12,8 +12,6 @@ import {
 } from './end-lease.js';
 import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
 
-export type { LeaseClock } from '../core/machine.js';
-
 export interface LeaseRecordDependencies {
   machines: Pick<MachineStore, 'get'>;
   lifecycle: Pick<
