@@ -1,7 +1,7 @@
 /**
  * npm run bench: measures the local storefront (in memory, one process, real HTTP):
  * request latency and throughput per endpoint, the paid-order round trip, how long a lease
- * takes from paid to active, how many Step Functions transitions a lease costs, and each
+ * takes from paid to active, the lease's timing targets (bench-lease-timing.ts), and each
  * function bundle's size and cold import time (`npm run bench -- --bundles-only` for those alone).
  * Numbers depend on the machine; compare runs on the same one.
  */
@@ -14,6 +14,7 @@ import { marginTable } from '../lambdas/core/unit-economics.js';
 import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
 import { throwawayEd25519Key } from '../lambdas/operator/throwaway-ssh-key.js';
 import { benchBundles } from './bench-bundles.js';
+import { benchLeaseTiming, formatLeaseTiming } from './bench-lease-timing.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -126,7 +127,7 @@ async function main() {
   await measure('GET /api/machines/{id} (read token)', 500, 10, read);
 
   console.info(
-    '\nPaid to active (default local timings: boot 1.5 s, ready +1 s, 1 s provisioning polls):',
+    '\nPaid to active (default local timings: boot 1.5 s, ready +1 s, then the machine calls back):',
   );
   const waits: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -148,62 +149,10 @@ async function main() {
   );
   await running.close();
 
-  const fast = await startLocalStorefront({
-    port: 0,
-    log: quiet,
-    reconcileEveryMs: 0,
-    clockSpeedup: 600,
-    rateLimits: false,
-    ec2Timing: { bootMs: 6_000, readyMs: 6_000, shutdownMs: 6_000 },
-    workflowTiming: { pollMs: 10, retryMs: 5 },
-  });
-  const fastAgent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
-  const transitions = async (extensions: number) => {
-    const response = await fastAgent.fetch(`${fast.url}/api/machine/mpp/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(orderBody('bare-linux-machine', 60)),
-    });
-    const lease = (
-      (await response.json()) as {
-        machine: { machine_id: string; management: Record<string, string> };
-      }
-    ).machine;
-    const status = async () =>
-      (
-        (await (
-          await fetch(`${fast.url}/api/machines/${lease.machine_id}`, {
-            headers: { authorization: `Bearer ${lease.management.read_token}` },
-          })
-        ).json()) as { status: string }
-      ).status;
-    while ((await status()) !== 'active') await new Promise((resolve) => setTimeout(resolve, 10));
-    for (let i = 0; i < extensions; i++) {
-      await fastAgent.fetch(`${fast.url}/api/machines/${lease.machine_id}/extend`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${lease.management.extend_token}`,
-        },
-        body: JSON.stringify({ additional_minutes: 15 }),
-      });
-    }
-    await fast.fleet.workflow.execution(lease.machine_id)?.done;
-    const states = fast.fleet.workflow.execution(lease.machine_id)?.states ?? [];
-    const polls = states.filter((state) => state === 'Check instance').length;
-    const shutdown = states.filter((state) => state === 'Check shutdown').length;
-    return { total: states.length, polls, shutdown };
-  };
   console.info(
-    '\nStep Functions state transitions per lease (Standard workflows are billed per transition):',
+    '\nLease timing (ready -> active, state transitions of a plain lease, terminate after expiry):',
   );
-  for (const extensions of [0, 1, 3]) {
-    const { total, polls, shutdown } = await transitions(extensions);
-    console.info(
-      `  ${extensions} extension(s): ${total} transitions (${polls} provisioning polls, ${shutdown} shutdown polls; each poll is 3)`,
-    );
-  }
-  await fast.close();
+  console.info(formatLeaseTiming(await benchLeaseTiming()));
 }
 
 printPriceMargins();

@@ -1,10 +1,9 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
   Choice,
   Condition,
-  CustomState,
   Fail,
   IntegrationPattern,
   JsonPath,
@@ -18,24 +17,31 @@ import {
 import {
   DynamoAttributeValue,
   DynamoGetItem,
-  DynamoUpdateItem,
   LambdaInvoke,
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { itemKeys } from '../lambdas/adapters/dynamodb/table-design.js';
-import { EXTENSION_SIGNAL } from '../lambdas/adapters/workflow/step-functions-lease-workflow.js';
+import {
+  EXTENSION_SIGNAL,
+  READY_SIGNAL,
+} from '../lambdas/adapters/workflow/step-functions-lease-workflow.js';
 import { WORKFLOW_ERRORS } from '../lambdas/workflow/workflow-errors.js';
 
-/** How often provisioning and shutdown are polled; a lease itself is never polled. */
+/** How often the fallback polls provisioning (only when no ready callback came in time). */
 export const BOOT_POLL_SECONDS = 15;
-export const SHUTDOWN_POLL_SECONDS = 10;
+/**
+ * How long the launch waits for the machine's ready callback before falling back to polling.
+ * A bare machine calls back within a minute or two; a GPU machine that takes longer is still
+ * activated the moment it calls back (the callback writes the lease), and the next poll sees it.
+ */
+export const READY_CALLBACK_WAIT_SECONDS = 300;
 
 /** State names are the lease's story as an operator reads it in the Step Functions console. */
 export const STATES = {
   readLease: 'Read lease',
   stillToLaunch: 'Still to launch?',
-  launch: 'Launch instance',
-  launchCancelled: 'Launch cancelled?',
+  launch: 'Launch and await ready',
+  readyOrEnded: 'Ready or ended?',
   waitForBoot: 'Wait for boot',
   checkInstance: 'Check instance',
   machineReady: 'Machine ready?',
@@ -44,13 +50,7 @@ export const STATES = {
   checkLease: 'Check lease',
   wokenWhy: 'Woken why?',
   leaseDue: 'Lease due?',
-  markTerminating: 'Mark terminating',
-  anyInstance: 'Any instance?',
-  terminateInstance: 'Terminate instance',
-  waitForShutdown: 'Wait for shutdown',
-  checkShutdown: 'Check shutdown',
-  instanceGone: 'Instance gone?',
-  recordTermination: 'Record termination',
+  endLease: 'End lease',
   howItEnded: 'How did it end?',
   recordLaunchFailure: 'Record launch failure',
   recordProvisioningFailure: 'Record provisioning failure',
@@ -60,7 +60,6 @@ export const STATES = {
   nothingToRun: 'Lease already ended',
   provisioningFailed: 'Provisioning failed',
   terminationFailed: 'Termination failed',
-  recordingFailed: 'Recording failed',
   leaseNotFound: 'Lease not found',
 } as const;
 
@@ -70,6 +69,11 @@ export interface LeaseStepFunctions {
   inspect: IFunction;
   records: IFunction;
   refund: IFunction;
+}
+
+export interface LeaseWorkflowTimings {
+  /** How long the launch waits for the ready callback (at most the provisioning window). */
+  readyCallbackWaitSeconds: number;
 }
 
 const ALL = ['States.ALL'];
@@ -87,24 +91,24 @@ const retryUnlessLeaseEnded = (task: TaskStateBase) =>
   });
 
 /**
- * The lease's state machine: launch the instance, wait until it is usable, hold until the
- * lease ends (woken at once by an early DELETE, re-armed by extensions), terminate, record.
+ * The lease's state machine: launch the instance and wait for the machine to call back
+ * ready (the callback itself activates the lease; polling is only the fallback), hold until
+ * the lease ends (woken at once by an early DELETE, re-armed by extensions), then end it:
+ * terminate and record in one step. A plain lease costs 10 state transitions.
  *
  * No path ends with a machine running: every Task state has a catch-all. Before the lease
  * is usable, an error records the lease as failed (which marks its payment `refund_due`);
- * after, it ends the lease. Both lead to "Any instance?" → terminate → "Record termination",
- * which fails a lease still provisioning, and a failed lease is refunded last, so neither a
- * refund nor a record that fails can stop the terminate. The cleanup path only moves
- * forward: its one loop (waiting for shutdown) is bounded by the execution timeout, and an
+ * after, it ends the lease. Both lead to "End lease", which terminates the instance and fails
+ * a lease still provisioning, and a failed lease is refunded last, so neither a refund nor a
+ * record that fails can stop the terminate. The cleanup path only moves forward, and an
  * execution that fails, times out or is aborted is cleaned up by the status-change rule.
  */
 export function leaseWorkflowDefinition(
   scope: Construct,
   table: ITable,
   functions: LeaseStepFunctions,
+  timings: LeaseWorkflowTimings,
 ) {
-  const { partition } = Stack.of(scope);
-  const ec2Call = (action: string) => `arn:${partition}:states:::aws-sdk:ec2:${action}`;
   const machineKey = {
     pk: DynamoAttributeValue.fromString(
       JsonPath.format(itemKeys.machine('{}').pk, JsonPath.stringAt('$.machine_id')),
@@ -139,11 +143,8 @@ export function leaseWorkflowDefinition(
   });
   const terminationFailed = new Fail(scope, STATES.terminationFailed, {
     error: 'Lease.TerminationFailed',
-    cause: 'The instance could not be terminated; the cleanup function and reconciler retry.',
-  });
-  const recordingFailed = new Fail(scope, STATES.recordingFailed, {
-    error: 'Lease.RecordingFailed',
-    cause: 'The instance is gone but the lease could not be recorded; the cleanup function does.',
+    cause:
+      'The lease could not be ended (instance terminated and recorded); the cleanup function and reconciler finish it.',
   });
 
   // A failed lease is refunded last; a refund that keeps failing leaves `refund_due` on the
@@ -153,15 +154,12 @@ export function leaseWorkflowDefinition(
     .addCatch(provisioningFailed, { errors: ALL, resultPath: '$.refund_error' });
   refundPayment.next(provisioningFailed);
 
-  // Ending: mark terminating → terminate → wait until gone → record → refund if failed.
-  const recordTermination = recordsTask(
-    STATES.recordTermination,
-    { action: 'record_termination' },
-    '$.ended',
-  )
-    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 })
-    .addCatch(recordingFailed, { errors: ALL, resultPath: '$.record_error' });
-  recordTermination.next(
+  // Ending, in one step: close the lease (no extension applies after), terminate its
+  // instance, record the end; then refund a lease that failed.
+  const endLease = recordsTask(STATES.endLease, { action: 'end_lease' }, '$.ended')
+    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 4 })
+    .addCatch(terminationFailed, { errors: ALL, resultPath: '$.end_error' });
+  endLease.next(
     new Choice(scope, STATES.howItEnded)
       .when(
         Condition.and(
@@ -173,73 +171,12 @@ export function leaseWorkflowDefinition(
       .otherwise(leaseOver),
   );
 
-  const instanceGone = new Choice(scope, STATES.instanceGone);
-  const waitForShutdown = new Wait(scope, STATES.waitForShutdown, {
-    time: WaitTime.duration(Duration.seconds(SHUTDOWN_POLL_SECONDS)),
-  });
-  // EC2 accepted the terminate already: a shutdown that cannot be confirmed is still recorded.
-  const checkShutdown = new CustomState(scope, STATES.checkShutdown, {
-    stateJson: {
-      Type: 'Task',
-      Resource: ec2Call('describeInstances'),
-      Parameters: { 'InstanceIds.$': 'States.Array($.instance.instance_id)' },
-      ResultSelector: { 'state.$': '$.Reservations[0].Instances[0].State.Name' },
-      ResultPath: '$.shutdown',
-    },
-  })
-    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 4 })
-    .addCatch(recordTermination, { errors: ALL, resultPath: '$.shutdown_error' });
-  waitForShutdown.next(checkShutdown);
-  checkShutdown.next(
-    instanceGone
-      .when(Condition.stringEquals('$.shutdown.state', 'terminated'), recordTermination)
-      .otherwise(waitForShutdown),
-  );
-  const terminateInstance = new CustomState(scope, STATES.terminateInstance, {
-    stateJson: {
-      Type: 'Task',
-      Resource: ec2Call('terminateInstances'),
-      Parameters: { 'InstanceIds.$': 'States.Array($.instance.instance_id)' },
-      ResultPath: null,
-    },
-  })
-    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 5 })
-    .addCatch(terminationFailed, { errors: ALL, resultPath: '$.termination_error' });
-  terminateInstance.next(waitForShutdown);
-  const anyInstance = new Choice(scope, STATES.anyInstance)
-    .when(Condition.isPresent('$.instance.instance_id'), terminateInstance)
-    .otherwise(recordTermination);
-
-  const markTerminating = new DynamoUpdateItem(scope, STATES.markTerminating, {
-    table,
-    key: machineKey,
-    updateExpression: 'SET #status = :terminating, termination_requested_at = :now',
-    conditionExpression: '#status IN (:provisioning, :active)',
-    expressionAttributeNames: { '#status': 'status' },
-    expressionAttributeValues: {
-      ':terminating': DynamoAttributeValue.fromString('terminating'),
-      ':provisioning': DynamoAttributeValue.fromString('provisioning'),
-      ':active': DynamoAttributeValue.fromString('active'),
-      ':now': DynamoAttributeValue.fromString(JsonPath.stringAt('$$.State.EnteredTime')),
-    },
-    resultPath: JsonPath.DISCARD,
-  });
-  // Already terminating (an agent's DELETE) or ended: go on terminating. Any other error:
-  // terminate all the same; "Record termination" writes the lease's end.
-  markTerminating.addCatch(anyInstance, {
-    errors: ['DynamoDB.ConditionalCheckFailedException'],
-    resultPath: JsonPath.DISCARD,
-  });
-  markTerminating.addCatch(anyInstance, { errors: ALL, resultPath: '$.mark_error' });
-  markTerminating.next(anyInstance);
-
-  // Failure: record why (the lease becomes failed, its payment owed back), release anything
-  // launched. A record that fails still releases the instance; the lease, still
-  // provisioning, is then failed by "Record termination".
+  // Failure: record why (the lease becomes failed, its payment owed back), then end it. A
+  // record that fails still ends it; the lease, still provisioning, is then failed there.
   const failureRecord = (name: string, payload: Record<string, unknown>) => {
     const task = recordsTask(name, { action: 'record_failure', ...payload }, '$.failure');
-    task.addCatch(anyInstance, { errors: ALL, resultPath: '$.record_error' });
-    task.next(anyInstance);
+    task.addCatch(endLease, { errors: ALL, resultPath: '$.record_error' });
+    task.next(endLease);
     return task;
   };
   const recordLaunchFailure = failureRecord(STATES.recordLaunchFailure, {
@@ -256,7 +193,7 @@ export function leaseWorkflowDefinition(
   // agent has had the machine, any error ends the lease rather than letting it run on.
   const checkLease = recordsTask(STATES.checkLease, { action: 'check' }, '$.clock')
     .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 })
-    .addCatch(markTerminating, { errors: ALL, resultPath: '$.check_error' });
+    .addCatch(endLease, { errors: ALL, resultPath: '$.check_error' });
   const hold = new LambdaInvoke(scope, STATES.hold, {
     lambdaFunction: functions.records,
     integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -265,30 +202,32 @@ export function leaseWorkflowDefinition(
       machine_id: JsonPath.stringAt('$.machine_id'),
       token: JsonPath.taskToken,
     }),
+    // Whole seconds, rounded up from the lease's end: the hold wakes less than a second after it.
     taskTimeout: Timeout.at('$.clock.seconds_remaining'),
     resultPath: '$.wake',
   });
   // No retrier on the hold: its lease-end timeout must reach the catcher, and the hold's
   // function is one conditional write (the SDK retries throttling inside it).
   hold.addCatch(checkLease, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD });
-  hold.addCatch(markTerminating, {
+  hold.addCatch(endLease, {
     errors: [WORKFLOW_ERRORS.leaseNotActive],
     resultPath: JsonPath.DISCARD,
   });
-  hold.addCatch(markTerminating, { errors: ALL, resultPath: '$.hold_error' });
-  // Woken by an extension: re-arm at the new end (Check lease also tells the machine its new
-  // end); woken by anything else (an early DELETE): terminate.
+  hold.addCatch(endLease, { errors: ALL, resultPath: '$.hold_error' });
+  // Woken by an extension: re-arm at the new end (the hold also tells the machine its new
+  // end); woken by anything else (an early DELETE): end the lease.
   hold.next(
     new Choice(scope, STATES.wokenWhy)
       .when(Condition.stringEquals('$.wake.reason', EXTENSION_SIGNAL.reason), checkLease)
-      .otherwise(markTerminating),
+      .otherwise(endLease),
   );
   checkLease.next(
     new Choice(scope, STATES.leaseDue)
-      .when(Condition.booleanEquals('$.clock.due', true), markTerminating)
+      .when(Condition.booleanEquals('$.clock.due', true), endLease)
       .otherwise(hold),
   );
 
+  // Fallback activation, when no callback came: the poll found the machine usable.
   const startClock = recordsTask(
     STATES.startClock,
     {
@@ -299,23 +238,18 @@ export function leaseWorkflowDefinition(
     '$.clock',
   );
   retryUnlessLeaseEnded(startClock);
-  startClock.addCatch(markTerminating, {
+  startClock.addCatch(endLease, {
     errors: [WORKFLOW_ERRORS.leaseNotActive],
     resultPath: JsonPath.DISCARD,
   });
   startClock.addCatch(recordProvisioningError, { errors: ALL, resultPath: '$.error' });
   startClock.next(hold);
 
-  // Provisioning: launch, then poll until usable, gone, or out of time.
+  // The fallback: poll until usable, activated by a late callback, gone, or out of time.
   const waitForBoot = new Wait(scope, STATES.waitForBoot, {
     time: WaitTime.duration(Duration.seconds(BOOT_POLL_SECONDS)),
   });
-  const checkInstance = stepTask(
-    STATES.checkInstance,
-    functions.inspect,
-    { instance_id: JsonPath.stringAt('$.instance.instance_id') },
-    '$.check',
-  )
+  const checkInstance = stepTask(STATES.checkInstance, functions.inspect, {}, '$.check')
     .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 })
     .addCatch(recordProvisioningError, { errors: ALL, resultPath: '$.error' });
   waitForBoot.next(checkInstance);
@@ -323,11 +257,25 @@ export function leaseWorkflowDefinition(
     new Choice(scope, STATES.machineReady)
       .when(Condition.stringEquals('$.check.phase', 'ready'), startClock)
       .when(Condition.stringEquals('$.check.phase', 'booting'), waitForBoot)
-      .when(Condition.stringEquals('$.check.phase', 'lease_ended'), markTerminating)
+      .when(Condition.stringEquals('$.check.phase', 'active'), checkLease)
+      .when(Condition.stringEquals('$.check.phase', 'lease_ended'), endLease)
       .otherwise(recordProvisioningFailure),
   );
 
-  const launchTask = stepTask(STATES.launch, functions.launch, {}, '$.instance')
+  // Provisioning: launch, then wait for the machine's ready callback. The launch function
+  // stores this task's token with the instance; the ready endpoint activates the lease and
+  // completes the task with the lease clock (an early DELETE completes it with its signal).
+  // No callback in time: poll.
+  const launchTask = new LambdaInvoke(scope, STATES.launch, {
+    lambdaFunction: functions.launch,
+    integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: TaskInput.fromObject({
+      machine_id: JsonPath.stringAt('$.machine_id'),
+      token: JsonPath.taskToken,
+    }),
+    taskTimeout: Timeout.duration(Duration.seconds(timings.readyCallbackWaitSeconds)),
+    resultPath: '$.clock',
+  })
     .addRetry({
       errors: [WORKFLOW_ERRORS.launchThrottled],
       interval: Duration.seconds(10),
@@ -340,11 +288,18 @@ export function leaseWorkflowDefinition(
       backoffRate: 2,
       maxAttempts: 2,
     })
+    .addCatch(waitForBoot, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD })
+    .addCatch(endLease, {
+      errors: [WORKFLOW_ERRORS.leaseNotActive],
+      resultPath: JsonPath.DISCARD,
+    })
     .addCatch(recordLaunchFailure, { errors: ALL, resultPath: '$.error' });
   launchTask.next(
-    new Choice(scope, STATES.launchCancelled)
-      .when(Condition.booleanEquals('$.instance.cancelled', true), markTerminating)
-      .otherwise(waitForBoot),
+    new Choice(scope, STATES.readyOrEnded)
+      .when(Condition.stringEquals('$.clock.reason', READY_SIGNAL.reason), hold)
+      // An extension that landed between activation and this wake: re-read the clock.
+      .when(Condition.stringEquals('$.clock.reason', EXTENSION_SIGNAL.reason), checkLease)
+      .otherwise(endLease),
   );
 
   // Nothing launched yet: a lease that cannot be read ends the execution, and the
@@ -367,7 +322,7 @@ export function leaseWorkflowDefinition(
       .when(Condition.stringEquals('$.lease.status', 'provisioning'), launchTask)
       // A lease already under way (its execution was lost) resumes: holds, or ends its machine.
       .when(Condition.stringEquals('$.lease.status', 'active'), checkLease)
-      .when(Condition.stringEquals('$.lease.status', 'terminating'), markTerminating)
+      .when(Condition.stringEquals('$.lease.status', 'terminating'), endLease)
       .otherwise(new Succeed(scope, STATES.nothingToRun)),
   );
 }

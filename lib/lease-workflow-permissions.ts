@@ -3,7 +3,6 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-design.js';
 import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
@@ -22,7 +21,6 @@ export interface LeaseWorkflowGrants {
     'launch' | 'inspect' | 'records' | 'refund' | 'reconcile' | 'cleanup',
     IFunction
   >;
-  stateMachine: StateMachine;
 }
 
 /**
@@ -112,6 +110,8 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
 
   records.addToRolePolicy(machineItems(['GetItem', 'UpdateItem']));
   records.addToRolePolicy(leaseDeadlineTagging(scope, grants.managedBy));
+  // "End lease" terminates the lease's instance.
+  records.addToRolePolicy(managedInstances);
 
   refunds(refund);
 
@@ -130,8 +130,4 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
   cleanup.addToRolePolicy(describe('ec2:DescribeInstances'));
   cleanup.addToRolePolicy(managedInstances);
   refunds(cleanup);
-
-  grants.stateMachine.addToRolePolicy(managedInstances);
-  // DescribeInstances has no resource-level permissions in EC2; '*' is the only scope AWS offers.
-  grants.stateMachine.addToRolePolicy(describe('ec2:DescribeInstances'));
 }

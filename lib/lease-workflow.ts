@@ -27,13 +27,16 @@ import {
 import { EXECUTION_ENDED_BADLY } from '../lambdas/workflow/execution-status.js';
 import { watchCapacityOnSchedule } from './capacity-watch.js';
 import type { Compute } from './compute.js';
-import { leaseWorkflowDefinition } from './lease-workflow-definition.js';
+import {
+  leaseWorkflowDefinition,
+  READY_CALLBACK_WAIT_SECONDS,
+} from './lease-workflow-definition.js';
 import { grantLeaseWorkflowPermissions } from './lease-workflow-permissions.js';
 import { type EnvironmentSchema, storefrontFunction } from './node-function.js';
 
 export {
   BOOT_POLL_SECONDS,
-  SHUTDOWN_POLL_SECONDS,
+  READY_CALLBACK_WAIT_SECONDS,
   STATES,
 } from './lease-workflow-definition.js';
 
@@ -130,7 +133,7 @@ export class LeaseWorkflow extends Construct {
     const records = fn(
       'LeaseRecords',
       'lambdas/workflow/lease-records.ts',
-      "Lease workflow: record the lease's transitions",
+      "Lease workflow: record the lease's transitions, end the lease",
       workflowEnvironmentSchema,
       environment,
     );
@@ -172,7 +175,17 @@ export class LeaseWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       comment: 'One execution per machine lease; the execution name is the machine id',
       definitionBody: DefinitionBody.fromChainable(
-        leaseWorkflowDefinition(this, table, { launch, inspect, records, refund }),
+        leaseWorkflowDefinition(
+          this,
+          table,
+          { launch, inspect, records, refund },
+          {
+            readyCallbackWaitSeconds: Math.min(
+              READY_CALLBACK_WAIT_SECONDS,
+              props.provisioningTimeoutMinutes * 60,
+            ),
+          },
+        ),
       ),
       timeout: Duration.minutes(
         Math.max(...Object.values(props.catalog).map((product) => product.maxMinutes)) +
@@ -194,7 +207,6 @@ export class LeaseWorkflow extends Construct {
       ...props,
       managedBy,
       functions: this.functions,
-      stateMachine: this.stateMachine,
     });
 
     // Step Functions sends "Step Functions Execution Status Change" events to the default

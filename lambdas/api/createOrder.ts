@@ -12,7 +12,7 @@ import { tableStores } from '../runtime/parts/table-stores.js';
 export const createCreateOrderHandler = apiRoute(
   { operationId: 'createOrder', takesBody: true },
   async ({ storefront, body, baseUrl, fetchRequest }) => {
-    const outcome = await placeOrder(storefront, fetchRequest(), body);
+    const outcome = await placeOrder(storefront, fetchRequest(), body, baseUrl);
     const url = orderUrl(baseUrl, outcome.order.order_id);
     if (outcome.kind === 'payment_required') {
       return paymentRefusal(outcome.refusal, {

@@ -9,6 +9,7 @@ import { handler as getOrder } from './getOrder.js';
 import { handler as getServiceIndex } from './getServiceIndex.js';
 import { handler as health } from './health.js';
 import { handler as listProducts } from './listProducts.js';
+import { handler as reportMachineReady } from './reportMachineReady.js';
 import { handler as terminateMachine } from './terminateMachine.js';
 import { handler as validateOrder } from './validateOrder.js';
 
@@ -28,6 +29,7 @@ export const OPERATION_HANDLERS: Readonly<Record<string, ApiFunction>> = {
   getMachine,
   terminateMachine,
   extendMachine,
+  reportMachineReady,
   getServiceIndex,
   getAgentGuide,
   listProducts,

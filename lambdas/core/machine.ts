@@ -47,8 +47,19 @@ export interface MachineRecord extends TokenRecord {
   refund_due?: boolean;
   /** Internal: why the last refund attempt of a `refund_due` lease failed. */
   refund_error?: string;
-  /** Internal: wakes the lease workflow early (a Step Functions task token). Never shown. */
+  /**
+   * Internal: wakes the lease workflow (a Step Functions task token): the wait for the
+   * machine's readiness callback while provisioning, then the hold until the lease's end.
+   * Never shown.
+   */
   wake_token?: string;
+  /**
+   * Internal: where the machine reports itself ready (POST …/ready on the storefront's public
+   * URL, as the order's request reached it). Absent: the workflow polls for readiness.
+   */
+  ready_url?: string;
+  /** Internal: SHA-256 of the machine's one-time readiness secret (set at launch). */
+  ready_secret_hash?: string;
   /** Paid extensions by key, applied or owed back; stored on the machine so one write changes both. */
   extensions?: Record<string, ExtensionRecord>;
   /** Extension credentials being charged and not yet concluded, by attempt key. */
@@ -141,7 +152,13 @@ export interface NewMachine {
   tokens: TokenRecord;
   now: Date;
   provisioningTimeoutMinutes: number;
+  /** The storefront's public URL as the order's request reached it (for the ready callback). */
+  publicBaseUrl?: string;
 }
+
+/** The machine's readiness callback: the one operation it calls itself. */
+export const readyUrl = (publicBaseUrl: string, machineId: string) =>
+  `${publicBaseUrl.replace(/\/+$/, '')}/api/machines/${machineId}/ready`;
 
 export function newMachineRecord(input: NewMachine): MachineRecord {
   const createdAt = input.now.toISOString();
@@ -160,6 +177,7 @@ export function newMachineRecord(input: NewMachine): MachineRecord {
     lease_minutes: input.leaseMinutes,
     expires_at: addMinutes(createdAt, input.leaseMinutes),
     provision_deadline: addMinutes(createdAt, input.provisioningTimeoutMinutes),
+    ...(input.publicBaseUrl ? { ready_url: readyUrl(input.publicBaseUrl, input.machineId) } : {}),
     ...input.tokens,
   };
 }
@@ -210,4 +228,25 @@ export function planExtension(
     );
   }
   return { leaseMinutesBefore: machine.lease_minutes, leaseMinutes: total, expiresAt };
+}
+
+/** Where a lease's clock stands, as the workflow's hold reads it. */
+export interface LeaseClock {
+  /** The lease has ended (its time is up, or it was terminated early). */
+  due: boolean;
+  /**
+   * Whole seconds until the lease ends, rounded up (a Task state's timeout is whole seconds,
+   * so the hold wakes at the end or less than a second after it, never before); at least 1.
+   */
+  seconds_remaining: number;
+  expires_at?: string;
+}
+
+export function leaseClock(expiresAt: string, now: Date, active: boolean): LeaseClock {
+  const remaining = Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000);
+  return {
+    due: !active || remaining <= 0,
+    seconds_remaining: Math.max(1, remaining),
+    expires_at: expiresAt,
+  };
 }

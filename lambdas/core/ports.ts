@@ -1,4 +1,4 @@
-import type { ExtensionRecord, MachineRecord } from './machine.js';
+import type { ExtensionRecord, LeaseClock, MachineRecord } from './machine.js';
 import type { OrderRecord } from './order.js';
 import type {
   DuplicatePayment,
@@ -105,6 +105,14 @@ export interface MachineStore {
     checkAt: string,
     concludedAttempt?: string,
   ): Promise<boolean>;
+  /**
+   * provisioning → active on the machine's own ready report, only if `readySecretHash` is the
+   * hash stored at launch; returns the active machine, or undefined if either does not hold.
+   */
+  activateOnReadiness(
+    machineId: string,
+    change: { host: string; readySecretHash: string; activatedAt: string; expiresAt: string },
+  ): Promise<MachineRecord | undefined>;
   /** provisioning|active → terminating; returns the updated machine, or undefined if not live. */
   requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined>;
   /**
@@ -146,6 +154,12 @@ export interface LeaseWorkflow {
    * tells the machine (best effort: a workflow that is not holding finds the new end itself).
    */
   extensionApplied(machine: MachineRecord): Promise<void>;
+  /**
+   * Tells the workflow waiting on the launch that the machine reported ready and its lease is
+   * active (already written): it goes on to hold until `clock` runs out. Best effort: a
+   * workflow no longer waiting finds the lease active when it polls.
+   */
+  readinessReported(machine: MachineRecord, clock: LeaseClock): Promise<void>;
 }
 
 export interface ChargeTerms {

@@ -111,6 +111,33 @@ export function parseExtendMachineRequest(body: unknown): ExtendMachineRequest {
   return parsed.data;
 }
 
+export interface MachineReadyRequest {
+  host: string;
+}
+
+const IPV4 =
+  /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
+
+const rawMachineReadyRequest = z.strictObject(
+  {
+    host: z
+      .string({
+        error: requiredOr('host', "must be a string holding the machine's public IPv4 address"),
+      })
+      .regex(IPV4, {
+        error: "host must be the machine's public IPv4 address, such as 203.0.113.7",
+      }),
+  },
+  { error: 'request body must be a JSON object' },
+);
+
+/** The machine's own ready report (POST /api/machines/{machine_id}/ready). */
+export function parseMachineReadyRequest(body: unknown): MachineReadyRequest {
+  const parsed = rawMachineReadyRequest.safeParse(body);
+  if (!parsed.success) throw invalidRequest(firstProblem(parsed.error));
+  return parsed.data;
+}
+
 /**
  * The fingerprint of what was ordered. A retry must match it exactly; keys are in a
  * fixed order so the same order always hashes the same way.

@@ -11,6 +11,7 @@ import { handler as refund } from '../workflow/refund-lease.js';
 import { handler as watchCapacity } from '../workflow/watch-capacity.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
 import { localServiceQuotas } from './local-service-quotas.js';
+import { SimulatedBoot } from './simulated-boot.js';
 import { SimulatedEc2, SimulatedEc2Error, type SimulatedEc2Timing } from './simulated-ec2.js';
 import type { SynthesizedStack, WorkflowFunction } from './synthesized-workflow.js';
 
@@ -54,6 +55,13 @@ export function localFleet(options: LocalFleetOptions) {
     () => clients.clock.now().getTime(),
     options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {},
   );
+  // The machines' boot scripts call the storefront's ready endpoint, as real machines do.
+  const boot = new SimulatedBoot({
+    ec2,
+    timing: options.ec2Timing,
+    clockSpeedup: options.workflowTiming.clockSpeedup,
+    log: clients.log,
+  });
   const stepClients: RuntimeClients = {
     ...clients,
     ec2,
@@ -87,6 +95,7 @@ export function localFleet(options: LocalFleetOptions) {
   const watchCapacityNow = watchCapacity.with(runtimeOf('watchCapacity'));
   return {
     ec2,
+    boot,
     workflow,
     /** The refund step's own entry, for leases a restart finds without their machine. */
     refundLease: refund.with(runtimeOf('refund')),
@@ -94,6 +103,7 @@ export function localFleet(options: LocalFleetOptions) {
     /** The capacity watcher's run (a schedule on AWS): after changing the simulated limits. */
     watchCapacity: () => watchCapacityNow({}),
     close: async () => {
+      boot.close();
       await workflow.close();
       dynamo.destroy();
     },

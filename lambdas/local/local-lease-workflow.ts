@@ -6,9 +6,10 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import {
   EXTENSION_SIGNAL,
   leaseExecutionInput,
+  READY_SIGNAL,
   TERMINATION_SIGNAL,
 } from '../adapters/workflow/step-functions-lease-workflow.js';
-import type { MachineRecord } from '../core/machine.js';
+import type { LeaseClock, MachineRecord } from '../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../core/ports.js';
 import type { ExecutionStatus, ExecutionStatusChange } from '../workflow/execution-status.js';
 import { LOCAL_PARTITION } from './cloudformation-intrinsics.js';
@@ -19,8 +20,13 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type StepHandler = (input: never) => Promise<unknown>;
 
 export interface LocalWorkflowTiming {
-  /** Replaces the Wait states' polling intervals (boot, shutdown). */
+  /** Replaces the Wait states' polling intervals (the fallback's boot polls). */
   pollMs: number;
+  /**
+   * Replaces the fixed timeout of a callback task (the launch's wait for the ready callback),
+   * in real milliseconds; by default that timeout runs on the lease clock.
+   */
+  readyWaitMs?: number;
   /** Replaces every Retry interval. */
   retryMs: number;
   /** Lease holds run this many times faster than real time. */
@@ -73,10 +79,17 @@ const statesTimeout = () => {
   return error;
 };
 
+const isCallbackTask = (state: Record<string, unknown>) =>
+  String(state.Resource).endsWith('.waitForTaskToken');
+
+/** Far beyond any lease, and below Node's timer ceiling (2^31 ms, about 24.8 days). */
+const RUNNER_CEILING_SECONDS = 20 * 86_400;
+
 /**
  * aws-local-stepfunctions reads TimeoutSecondsPath from the task's Parameters output;
- * Step Functions reads it from the state input. The local hold enforces that timeout
- * itself (see hold()), so the runner gets a fixed ceiling instead of the path.
+ * Step Functions reads it from the state input. The local callback tasks enforce their
+ * timeouts themselves (see callbackTask()), on the lease clock, so the runner gets a fixed
+ * ceiling instead.
  */
 function withLocalTimeouts(
   definition: Record<string, unknown>,
@@ -91,11 +104,9 @@ function withLocalTimeouts(
   if (copy.TimeoutSeconds)
     copy.TimeoutSeconds = Math.max(1, Math.ceil(copy.TimeoutSeconds / timing.clockSpeedup));
   for (const state of Object.values(copy.States)) {
-    if (state.TimeoutSecondsPath) {
-      delete state.TimeoutSecondsPath;
-      // Far beyond any lease, and below Node's timer ceiling (2^31 ms, about 24.8 days).
-      state.TimeoutSeconds = 20 * 86_400;
-    }
+    if (!isCallbackTask(state)) continue;
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = RUNNER_CEILING_SECONDS;
   }
   return copy;
 }
@@ -207,7 +218,12 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   }
 
   async extensionApplied(machine: MachineRecord): Promise<void> {
-    if (machine.wake_token) this.sendTaskSuccess(machine.wake_token, EXTENSION_SIGNAL);
+    if (machine.wake_token && machine.status === 'active')
+      this.sendTaskSuccess(machine.wake_token, EXTENSION_SIGNAL);
+  }
+
+  async readinessReported(machine: MachineRecord, clock: LeaseClock): Promise<void> {
+    if (machine.wake_token) this.sendTaskSuccess(machine.wake_token, { ...READY_SIGNAL, ...clock });
   }
 
   /** SendTaskSuccess: the held task with this token ends with this output (if still held). */
@@ -310,9 +326,11 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
 
     if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
       const functionName = String((state.Parameters as Record<string, unknown>).FunctionName);
-      const holdStep = workflow.functionByArn[functionName];
-      if (!holdStep) throw new Error(`${name}: no local function for ${functionName}`);
-      return (input) => this.hold((input as { Payload: Json }).Payload, steps[holdStep]);
+      const callbackStep = workflow.functionByArn[functionName];
+      if (!callbackStep) throw new Error(`${name}: no local function for ${functionName}`);
+      const timeoutMs = this.callbackTimeout(state);
+      return (input) =>
+        this.callbackTask((input as { Payload: Json }).Payload, steps[callbackStep], timeoutMs);
     }
 
     const sdk = new RegExp(`^arn:${LOCAL_PARTITION}:states:::aws-sdk:ec2:(\\w+)$`).exec(resource);
@@ -352,13 +370,34 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
   }
 
   /**
-   * The callback task: the function stores the token and returns the lease clock; the
-   * task then waits until woken (an early termination) or until the lease is due, which
-   * is reported as States.Timeout like Step Functions' TimeoutSecondsPath.
+   * How long a callback task waits, in real milliseconds, given what its function returned:
+   * the hold until the lease's end (TimeoutSecondsPath, the `seconds_remaining` the function
+   * computed, rounded up to whole seconds as Step Functions needs), or a fixed timeout.
    */
-  private async hold(payload: Json, register: StepHandler): Promise<Json> {
+  private callbackTimeout(state: Record<string, unknown>): (registered: Json) => number {
+    const { timing } = this.deps;
+    if (state.TimeoutSecondsPath) {
+      return (registered) =>
+        ((registered as { seconds_remaining: number }).seconds_remaining * 1000) /
+        timing.clockSpeedup;
+    }
+    const fixedMs =
+      timing.readyWaitMs ?? (Number(state.TimeoutSeconds) * 1000) / timing.clockSpeedup;
+    return () => fixedMs;
+  }
+
+  /**
+   * A callback task: the function stores the token (and does its work); the task then waits
+   * until SendTaskSuccess completes it (the ready callback, an early termination, an
+   * extension) or until its timeout, reported as States.Timeout as in Step Functions.
+   */
+  private async callbackTask(
+    payload: Json,
+    register: StepHandler,
+    timeoutMs: (registered: Json) => number,
+  ): Promise<Json> {
     const token = (payload as { token: string }).token;
-    const clock = (await register(payload as never)) as { seconds_remaining: number };
+    const registered = (await register(payload as never)) as Json;
     if (this.closed) throw new Error('the local storefront is shutting down');
     return new Promise<Json>((resolve, reject) => {
       const timer = setTimeout(
@@ -366,7 +405,7 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
           this.held.delete(token);
           reject(statesTimeout());
         },
-        Math.min((clock.seconds_remaining * 1000) / this.deps.timing.clockSpeedup, MAX_TIMER_MS),
+        Math.min(timeoutMs(registered), MAX_TIMER_MS),
       );
       // A lease may hold for hours; its timer must not keep a stopping process alive.
       timer.unref();

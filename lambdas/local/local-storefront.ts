@@ -52,8 +52,11 @@ export interface LocalStorefrontOptions {
   clockSpeedup?: number;
   /** How long a simulated machine takes to boot, become ready and shut down (clock time). */
   ec2Timing?: { bootMs: number; readyMs: number; shutdownMs: number };
-  /** Polling and retry intervals of the local state machine run. */
-  workflowTiming?: { pollMs: number; retryMs: number };
+  /**
+   * Polling and retry intervals of the local state machine run, and (optionally) how long the
+   * launch waits for a ready callback before polling, in real milliseconds.
+   */
+  workflowTiming?: { pollMs: number; retryMs: number; readyWaitMs?: number };
   /**
    * What the simulated AWS account may launch: On-Demand vCPU quotas by group (`{"p": 0}` is
    * a fresh account with no GPU quota) and instance types offered in none of its zones.

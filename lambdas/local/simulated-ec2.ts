@@ -81,7 +81,10 @@ export class SimulatedEc2 {
   private sequence = 0;
   private readonly addresses: AddressPool;
   private readonly journal: FleetJournal<SimulatedInstance> | undefined;
-  readonly calls: { command: string; input: unknown }[] = [];
+  /** Every call, with the simulated clock's time it was made at. */
+  readonly calls: { command: string; input: unknown; at: number }[] = [];
+  /** Told of each new instance and its user data (its boot script runs elsewhere: simulated-boot.ts). */
+  onLaunched?: (launch: { instanceId: string; host: string; userData: string }) => void;
   /** Instance types that have no capacity now (RunInstances fails with InsufficientInstanceCapacity). */
   readonly outOfCapacity = new Set<string>();
   /** The next RunInstances calls fail with these codes, in order. */
@@ -109,7 +112,7 @@ export class SimulatedEc2 {
   /** The EC2Client.send subset the workflow uses. */
   async send(command: object): Promise<never> {
     const input = (command as { input: unknown }).input;
-    this.calls.push({ command: command.constructor.name, input });
+    this.calls.push({ command: command.constructor.name, input, at: this.now() });
     if (command instanceof RunInstancesCommand) return this.runInstances(command.input) as never;
     if (command instanceof DescribeInstancesCommand)
       return this.describeInstances(command.input) as never;
@@ -222,6 +225,8 @@ export class SimulatedEc2 {
       tags,
       input.ClientToken ?? `token-${this.sequence}`,
     );
+    const launched = this.instances.get(id) as SimulatedInstance;
+    this.onLaunched?.({ instanceId: id, host: launched.host, userData: input.UserData ?? '' });
     return { Instances: [this.view(this.instances.get(id) as SimulatedInstance)] };
   }
 

@@ -62,6 +62,12 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     // Wakes the held workflow, which re-arms at the new end and moves the machine's lease tag.
     workflow: ['wake'],
   },
+  // Called by the machine itself: activates its lease, then wakes the workflow waiting on it.
+  reportMachineReady: {
+    table: { actions: ['GetItem', 'UpdateItem'], keyPrefixes: [machine] },
+    secrets: [],
+    workflow: ['wake'],
+  },
 };
 
 /**

@@ -12,11 +12,12 @@ export interface InspectDependencies {
 
 export interface InspectInput {
   machine_id: string;
-  instance_id: string;
 }
 
 export type InspectResult =
   | { phase: 'booting' }
+  /** The machine's own ready callback activated the lease after the workflow stopped waiting. */
+  | { phase: 'active' }
   | { phase: 'ready'; host: string; ssh_port: number }
   | { phase: 'lease_ended' }
   | { phase: 'timed_out' | 'gone'; failure_reason: string };
@@ -40,16 +41,18 @@ async function describe(
 }
 
 /**
- * Step "Check instance": where provisioning stands. Ready means running, with a public
- * address, and the SSH banner carrying the ready marker that user data adds once the
- * agent's key is installed (and, for the GPU product, the H100 answers nvidia-smi).
+ * Step "Check instance", the fallback when no ready callback came in time: where
+ * provisioning stands. Ready means running, with a public address, and the SSH banner
+ * carrying the ready marker that user data adds once the agent's key is installed (and, for
+ * the GPU product, the H100 answers nvidia-smi). The instance is the one the lease records.
  */
 export const createInspectInstance =
   (deps: InspectDependencies) =>
   async (input: InspectInput): Promise<InspectResult> => {
     const machine = await deps.machines.get(input.machine_id, deps.clock.now());
+    if (machine?.status === 'active') return { phase: 'active' };
     if (machine?.status !== 'provisioning') return { phase: 'lease_ended' };
-    const instance = await describe(deps, input.instance_id);
+    const instance = machine.instance_id ? await describe(deps, machine.instance_id) : undefined;
     const state = instance?.State?.Name ?? 'pending';
     if (GONE_STATES.has(state)) {
       const why = instance?.StateReason?.Message ?? state;

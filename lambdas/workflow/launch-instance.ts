@@ -13,6 +13,7 @@ import {
 import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import type { CapacityBlockPolicy, Catalog, Product, ProductId } from '../core/products.js';
+import { issueReadinessSecret } from '../core/readiness-secret.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
 import { launchEnvironmentSchema } from '../runtime/workflow-environment.js';
@@ -28,7 +29,7 @@ export interface Subnet {
 export interface LaunchDependencies {
   ec2: Pick<EC2Client, 'send'>;
   machines: Pick<MachineStore, 'get'>;
-  lifecycle: Pick<LeaseLifecycleStore, 'recordInstance'>;
+  lifecycle: Pick<LeaseLifecycleStore, 'recordLaunch'>;
   catalog: Catalog;
   /** Launch template per product; a product without one cannot be launched here. */
   launchTemplates: Readonly<Partial<Record<ProductId, string>>>;
@@ -41,12 +42,15 @@ export interface LaunchDependencies {
 
 export interface LaunchInput {
   machine_id: string;
+  /**
+   * The task token of the workflow's wait for the machine's ready callback: stored with the
+   * instance, it is what the ready endpoint (or an early DELETE) completes.
+   */
+  token?: string;
 }
 
 export interface LaunchResult {
-  instance_id?: string;
-  /** The lease ended before or during the launch; any instance was terminated at once. */
-  cancelled: boolean;
+  instance_id: string;
 }
 
 interface Placement {
@@ -120,18 +124,33 @@ async function placementFor(
   return onDemand;
 }
 
+const leaseEnded = (status: string | undefined) =>
+  new WorkflowError(WORKFLOW_ERRORS.leaseNotActive, `lease is ${status ?? 'gone'}`);
+
 /**
- * Step "Launch instance": runs the lease's instance from the product's launch template.
- * The client token is derived from the machine id (and the zone tried), so a retried step
- * returns the instance it already launched instead of launching another; zones are tried
- * in turn when one has no capacity.
+ * Step "Launch instance": runs the lease's instance from the product's launch template,
+ * with a one-time readiness secret in its user data, and records the instance, the secret's
+ * hash and the workflow's wait token in one write; the workflow then waits for the machine's
+ * ready callback. The client token is derived from the machine id (and the zone tried), so a
+ * retried step returns the instance it already launched instead of launching another; zones
+ * are tried in turn when one has no capacity. A lease that ended before or during the launch
+ * fails the step with LeaseNotActive (any instance it launched is terminated first).
  */
 export const createLaunchInstance =
   (deps: LaunchDependencies) =>
   async (input: LaunchInput): Promise<LaunchResult> => {
     const machine = await deps.machines.get(input.machine_id, deps.clock.now());
-    if (machine?.status !== 'provisioning') return { cancelled: true };
-    if (machine.instance_id) return { instance_id: machine.instance_id, cancelled: false };
+    if (machine?.status !== 'provisioning') throw leaseEnded(machine?.status);
+    if (machine.instance_id) {
+      // Relaunched (a retried step, a resumed execution): the instance and its secret stand;
+      // only the wait token is new.
+      const recorded = await deps.lifecycle.recordLaunch(machine.machine_id, {
+        instanceId: machine.instance_id,
+        ...(input.token ? { waitToken: input.token } : {}),
+      });
+      if (!recorded) throw leaseEnded('no longer provisioning');
+      return { instance_id: machine.instance_id };
+    }
 
     const product = deps.catalog[machine.product_id];
     const placement = await placementFor(deps, product, machine.machine_id, machine.lease_minutes);
@@ -144,10 +163,15 @@ export const createLaunchInstance =
       { Key: INSTANCE_TAGS.leaseEndsAt, Value: machine.expires_at },
       { Key: 'Name', Value: `storefront ${machine.machine_id}` },
     ];
+    // Only a lease that knows the storefront's public URL can be called back; others are polled.
+    const readiness = machine.ready_url ? issueReadinessSecret() : undefined;
     const userData = Buffer.from(
       renderUserData({
         sshPublicKey: machine.ssh_public_key,
         readiness: product.readiness,
+        ...(readiness && machine.ready_url
+          ? { readyCallback: { url: machine.ready_url, secret: readiness.secret } }
+          : {}),
       }),
     ).toString('base64');
 
@@ -202,11 +226,12 @@ export const createLaunchInstance =
       });
     }
 
-    const recorded = await deps.lifecycle.recordInstance(
-      machine.machine_id,
+    const recorded = await deps.lifecycle.recordLaunch(machine.machine_id, {
       instanceId,
-      placement.hardStopAt,
-    );
+      ...(placement.hardStopAt ? { hardStopAt: placement.hardStopAt } : {}),
+      ...(readiness ? { readySecretHash: readiness.hash } : {}),
+      ...(input.token ? { waitToken: input.token } : {}),
+    });
     if (!recorded) {
       // Terminated (or failed) while the launch was in flight: the instance must not live on.
       await deps.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
@@ -214,14 +239,14 @@ export const createLaunchInstance =
         machine_id: machine.machine_id,
         instance_id: instanceId,
       });
-      return { instance_id: instanceId, cancelled: true };
+      throw leaseEnded('no longer provisioning: the launch was cancelled');
     }
     deps.log.info('lease.launched', {
       machine_id: machine.machine_id,
       instance_id: instanceId,
       product: product.id,
     });
-    return { instance_id: instanceId, cancelled: false };
+    return { instance_id: instanceId };
   };
 
 /** Lambda entry point. */

@@ -1,17 +1,25 @@
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { instanceTagLeaseDeadlines } from '../adapters/ec2/lease-deadline-tags.js';
-import { leaseEndFromActivation } from '../core/machine.js';
+import { type LeaseClock, leaseClock, leaseEndFromActivation } from '../core/machine.js';
 import type { Clock, LeaseDeadlines, Logger, MachineStore } from '../core/ports.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
+import {
+  createEndLease,
+  type EndLeaseDependencies,
+  type LeaseEnded,
+  NEVER_USABLE,
+} from './end-lease.js';
 import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
 
 export interface LeaseRecordDependencies {
   machines: Pick<MachineStore, 'get'>;
   lifecycle: Pick<
     LeaseLifecycleStore,
-    'activate' | 'holdWakeToken' | 'markTerminated' | 'markFailed'
+    'activate' | 'holdWakeToken' | 'markTerminating' | 'markTerminated' | 'markFailed'
   >;
+  /** Terminates the instance when the lease ends ("End lease"). */
+  ec2: EndLeaseDependencies['ec2'];
   /** Tells the machine its lease end once activation has fixed it. */
   deadlines?: LeaseDeadlines;
   clock: Clock;
@@ -29,15 +37,7 @@ export type LeaseRecordInput =
   | { action: 'hold'; machine_id: string; token: string }
   | { action: 'check'; machine_id: string }
   | { action: 'record_failure'; machine_id: string; reason?: string; error?: CaughtError }
-  | { action: 'record_termination'; machine_id: string };
-
-export interface LeaseClock {
-  /** The lease has ended (its time is up, or it was terminated early). */
-  due: boolean;
-  /** Seconds until the lease ends, for the next wait's timeout; at least 1. */
-  seconds_remaining: number;
-  expires_at?: string;
-}
+  | { action: 'end_lease'; machine_id: string };
 
 /** What a bookkeeping step wrote; `status` is the lease's status after it. */
 export interface LeaseRecorded {
@@ -45,7 +45,7 @@ export interface LeaseRecorded {
   status?: string;
 }
 
-const GENERIC_FAILURE = 'the machine could not be provisioned; the operator has been alerted';
+const GENERIC_FAILURE = NEVER_USABLE;
 
 /** Our own workflow errors carry a message meant for agents; anything else is not shown. */
 export function failureReason(input: { reason?: string; error?: CaughtError }): string {
@@ -67,21 +67,16 @@ export function failureReason(input: { reason?: string; error?: CaughtError }): 
  * The lease's bookkeeping steps: every status change the workflow makes goes through the
  * same conditional writes the API uses, so neither can undo the other's transition.
  */
-export const createLeaseRecords =
-  (deps: LeaseRecordDependencies) =>
-  async (input: LeaseRecordInput): Promise<LeaseClock | LeaseRecorded> => {
+export const createLeaseRecords = (deps: LeaseRecordDependencies) => {
+  const endLease = createEndLease(deps);
+  return async (input: LeaseRecordInput): Promise<LeaseClock | LeaseRecorded | LeaseEnded> => {
     const now = deps.clock.now();
-    const clockOf = (expiresAt: string, active: boolean): LeaseClock => {
-      const remaining = Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000);
-      return {
-        due: !active || remaining <= 0,
-        seconds_remaining: Math.max(1, remaining),
-        expires_at: expiresAt,
-      };
-    };
+    const clockOf = (expiresAt: string, active: boolean) => leaseClock(expiresAt, now, active);
     switch (input.action) {
       case 'start_clock': {
         const machine = await deps.machines.get(input.machine_id, now);
+        // The machine's own ready callback got there first: the lease is already under way.
+        if (machine?.status === 'active') return clockOf(machine.expires_at, true);
         if (machine?.status !== 'provisioning') {
           throw new WorkflowError(
             WORKFLOW_ERRORS.leaseNotActive,
@@ -97,11 +92,15 @@ export const createLeaseRecords =
           activatedAt: now.toISOString(),
           expiresAt,
         });
-        if (!active)
+        if (!active) {
+          // Lost a race: to the machine's own callback (the lease goes on), or to an end.
+          const current = await deps.machines.get(input.machine_id, now);
+          if (current?.status === 'active') return clockOf(current.expires_at, true);
           throw new WorkflowError(
             WORKFLOW_ERRORS.leaseNotActive,
             'lease ended during provisioning',
           );
+        }
         deps.log.info('lease.active', {
           machine_id: input.machine_id,
           host: input.host,
@@ -113,13 +112,14 @@ export const createLeaseRecords =
         const held = await deps.lifecycle.holdWakeToken(input.machine_id, input.token);
         if (!held)
           throw new WorkflowError(WORKFLOW_ERRORS.leaseNotActive, 'lease is no longer active');
+        // Every hold (the first after activation, and each re-arm after an extension) tells the
+        // machine its current end; the lease's record stays the truth whatever the machine shows.
+        await deps.deadlines?.publish(held);
         return clockOf(held.expires_at, true);
       }
       case 'check': {
         const machine = await deps.machines.get(input.machine_id, now);
         if (!machine) return { due: true, seconds_remaining: 1 };
-        // Re-armed after an extension (or its end reached): the machine learns its current end.
-        if (machine.status === 'active') await deps.deadlines?.publish(machine);
         return clockOf(machine.expires_at, machine.status === 'active');
       }
       case 'record_failure': {
@@ -132,24 +132,11 @@ export const createLeaseRecords =
         });
         return { recorded: Boolean(failed) };
       }
-      case 'record_termination': {
-        // A lease still provisioning here never became usable (a step failed before its
-        // failure could be recorded): it ends as failed, and so is refunded.
-        const machine = await deps.machines.get(input.machine_id, now);
-        if (machine?.status === 'provisioning') {
-          const failed = await deps.lifecycle.markFailed(input.machine_id, GENERIC_FAILURE, now);
-          deps.log.warn('lease.failed', { machine_id: input.machine_id, reason: GENERIC_FAILURE });
-          return { recorded: Boolean(failed), status: failed?.status ?? 'provisioning' };
-        }
-        const terminated = await deps.lifecycle.markTerminated(input.machine_id, now);
-        if (terminated) deps.log.info('lease.terminated', { machine_id: input.machine_id });
-        return {
-          recorded: Boolean(terminated),
-          status: terminated?.status ?? machine?.status ?? 'gone',
-        };
-      }
+      case 'end_lease':
+        return endLease(input);
     }
   };
+};
 
 /** Lambda entry point. */
 export const handler = onWorkflowLambda(

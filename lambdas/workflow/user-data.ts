@@ -5,9 +5,11 @@ import { READY_BANNER_MARKER } from '../core/ready-banner.js';
 /**
  * The machine's first-boot script (cloud-init). It installs the agent's key for the
  * product's user, starts the lease timer and, once the machine is usable (for a product with
- * a GPU: nvidia-smi lists the catalog's GPU model), adds a marker to the SSH server's banner.
- * The workflow reports the machine active only when the banner carries the marker, so
- * "active" means "ready to log in" and the machine needs no AWS credentials to say so.
+ * a GPU: nvidia-smi lists the catalog's GPU model), adds a marker to the SSH server's banner
+ * and reports itself ready: it calls the storefront's POST /api/machines/{machine_id}/ready
+ * with the one-time readiness secret the launch put here, which activates the lease at once.
+ * The banner marker is what the workflow's fallback polling looks for when no callback comes.
+ * Either way "active" means "ready to log in", and the machine needs no AWS credentials.
  */
 const LEASE_DIRECTORY = '/run/storefront';
 /** Where scripts on the machine read the lease's end (one ISO 8601 line). */
@@ -17,6 +19,12 @@ export const LEASE_FILE = `${LEASE_DIRECTORY}/lease`;
 export const WARNING_MINUTES = [10, 2] as const;
 
 const TIMER_SCRIPT = '/usr/local/sbin/storefront-lease-timer';
+const REPORT_READY_SCRIPT = '/usr/local/sbin/storefront-report-ready';
+/** The callback's URL and the one-time secret (two lines), readable by root only. */
+export const READY_CALLBACK_FILE = '/var/lib/storefront/ready-callback';
+
+/** How the boot script retries its ready call (curl's --retry and --retry-delay). */
+export const READY_CALL_RETRIES = { attempts: 20, delaySeconds: 3 } as const;
 
 /** What the lease timer shows at `now` for a lease ending at `endsAt` (the simulated machine uses it too). */
 export interface LeaseNotice {
@@ -79,6 +87,26 @@ const gpuCheck = (gpuModel: string) =>
     'exit 1',
   ].join('\n');
 
+/**
+ * Reports the machine ready once, with the address EC2 gave it (IMDSv2 public-ipv4), then
+ * forgets the secret. The secret travels in a header read from stdin, never on a command line.
+ */
+export const reportReadyScript = () => `#!/bin/bash
+set -u
+file="\${STOREFRONT_READY_FILE:-${READY_CALLBACK_FILE}}"
+[ -r "$file" ] || exit 0
+{ read -r url; read -r secret; } < "$file"
+imds=http://169.254.169.254/latest
+token=$(curl -sf -m 2 -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
+host=$(curl -sf -m 2 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/public-ipv4")
+printf 'Authorization: Bearer %s\\n' "$secret" | curl -sS -f -o /dev/null --max-time 10 \\
+  --retry ${READY_CALL_RETRIES.attempts} --retry-all-errors --retry-delay ${READY_CALL_RETRIES.delaySeconds} \\
+  -X POST -H @- -H 'Content-Type: application/json' --data "{\\"host\\":\\"$host\\"}" "$url"
+status=$?
+rm -f "$file"
+exit $status
+`;
+
 const MARK_READY = [
   `printf 'VersionAddendum ${READY_BANNER_MARKER}\\n' > /etc/ssh/sshd_config.d/90-storefront-ready.conf`,
   'systemctl restart ssh',
@@ -88,6 +116,22 @@ export interface UserDataInput {
   sshPublicKey: string;
   /** What must be true before the machine reports ready (the catalog's readiness). */
   readiness: Readiness;
+  /** Where and with what one-time secret the machine reports ready; absent: it is polled. */
+  readyCallback?: { url: string; secret: string };
+}
+
+/** The ready file as the boot script reads it, and as the simulated machine reads it too. */
+export function readyCallbackFile(callback: { url: string; secret: string }): string {
+  const url = new URL(callback.url);
+  if (!/^https?:$/.test(url.protocol) || /\s/.test(callback.url) || /\s/.test(callback.secret)) {
+    throw new Error(`not a readiness callback URL: ${JSON.stringify(callback.url)}`);
+  }
+  return `${callback.url}\n${callback.secret}\n`;
+}
+
+export function parseReadyCallbackFile(content: string): { url: string; secret: string } {
+  const [url = '', secret = ''] = content.split('\n');
+  return { url, secret };
 }
 
 /** cloud-config in its JSON form: JSON.stringify quotes the key, so no comment can break out. */
@@ -97,6 +141,7 @@ export function renderUserData(input: UserDataInput): string {
   if (gpuModel !== undefined && !/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/.test(gpuModel)) {
     throw new Error(`not a GPU model name: ${JSON.stringify(gpuModel)}`);
   }
+  const ready = input.readyCallback ? `${MARK_READY} && ${REPORT_READY_SCRIPT}` : MARK_READY;
   const config = {
     ssh_authorized_keys: [input.sshPublicKey],
     ssh_pwauth: false,
@@ -113,11 +158,21 @@ export function renderUserData(input: UserDataInput): string {
         permissions: '0644',
         content: TIMER_UNITS.timer,
       },
+      ...(input.readyCallback
+        ? [
+            { path: REPORT_READY_SCRIPT, permissions: '0700', content: reportReadyScript() },
+            {
+              path: READY_CALLBACK_FILE,
+              permissions: '0600',
+              content: readyCallbackFile(input.readyCallback),
+            },
+          ]
+        : []),
     ],
     runcmd: [
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', 'storefront-lease.timer'],
-      ['bash', '-c', gpuModel ? `(${gpuCheck(gpuModel)}) && ${MARK_READY}` : MARK_READY],
+      ['bash', '-c', gpuModel ? `(${gpuCheck(gpuModel)}) && ${ready}` : ready],
     ],
   };
   return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;

@@ -2,8 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Match } from 'aws-cdk-lib/assertions';
+import {
+  EXTENSION_SIGNAL,
+  READY_SIGNAL,
+} from '../../lambdas/adapters/workflow/step-functions-lease-workflow.js';
 import { WORKFLOW_ERRORS } from '../../lambdas/workflow/workflow-errors.js';
-import { BOOT_POLL_SECONDS, STATES } from '../../lib/lease-workflow.js';
+import {
+  BOOT_POLL_SECONDS,
+  READY_CALLBACK_WAIT_SECONDS,
+  STATES,
+} from '../../lib/lease-workflow.js';
 import { resourcesOf, storefrontStack } from '../support/stack.js';
 
 const { template } = storefrontStack({ 'storefront:testPayments': true });
@@ -18,6 +26,23 @@ const joined = stateMachine?.Properties?.DefinitionString as
 const definition = JSON.parse(
   (joined?.['Fn::Join'][1] ?? []).map((part) => (typeof part === 'string' ? part : 'X')).join(''),
 ) as { QueryLanguage?: string; States: Record<string, State> };
+
+/** The IAM statements attached to the role of the function whose logical id contains `name`. */
+function statementsOfFunction(name: string): Record<string, unknown>[] {
+  const functions = resourcesOf(template, 'AWS::Lambda::Function');
+  const fn = Object.entries(functions).find(
+    ([id, resource]) => id.includes(name) && resource.Properties?.Role,
+  )?.[1];
+  const roleRef = fn?.Properties?.Role as { 'Fn::GetAtt': string[] } | undefined;
+  const role = JSON.stringify(roleRef?.['Fn::GetAtt'][0]);
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties?.Roles).includes(role))
+    .flatMap(
+      (policy) =>
+        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+          ?.Statement ?? [],
+    );
+}
 
 describe('the lease state machine', () => {
   it('is a Standard workflow with tracing and logging that carries no state data', () => {
@@ -45,10 +70,10 @@ describe('the lease state machine', () => {
       expect.objectContaining({ ErrorEquals: ['States.Timeout'], Next: STATES.checkLease }),
       expect.objectContaining({
         ErrorEquals: [WORKFLOW_ERRORS.leaseNotActive],
-        Next: STATES.markTerminating,
+        Next: STATES.endLease,
       }),
       // Any other error ends the lease rather than leaving the machine running unwatched.
-      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: STATES.markTerminating }),
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: STATES.endLease }),
     ]);
     // Starting the clock retries its own failures, but not LeaseNotActive.
     const retriers = definition.States[STATES.startClock]?.Retry as { ErrorEquals: string[] }[];
@@ -69,25 +94,45 @@ describe('the lease state machine', () => {
       ]),
     );
     expect(launch?.Catch).toEqual([
+      // No callback in time: the fallback polls.
+      expect.objectContaining({ ErrorEquals: ['States.Timeout'], Next: STATES.waitForBoot }),
+      expect.objectContaining({
+        ErrorEquals: [WORKFLOW_ERRORS.leaseNotActive],
+        Next: STATES.endLease,
+      }),
       expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: STATES.recordLaunchFailure }),
     ]);
   });
 
-  it('talks to EC2 and DynamoDB through service integrations where no logic is needed', () => {
-    // The partition is a reference (X here), so the stack deploys in aws-cn and aws-us-gov too.
-    expect(definition.States[STATES.terminateInstance]?.Resource).toBe(
-      'arn:X:states:::aws-sdk:ec2:terminateInstances',
+  it("launches and waits for the machine's ready callback on one task token, then polls", () => {
+    const launch = definition.States[STATES.launch];
+    expect(launch?.Resource).toMatch(/lambda:invoke\.waitForTaskToken$/);
+    expect(launch?.Parameters.Payload['token.$']).toBe('$$.Task.Token');
+    // The provisioning window is 15 minutes here: the wait is the shorter of it and 5 minutes.
+    expect(launch?.TimeoutSeconds).toBe(Math.min(READY_CALLBACK_WAIT_SECONDS, 15 * 60));
+    expect(launch?.ResultPath).toBe('$.clock');
+    const readyOrEnded = definition.States[STATES.readyOrEnded];
+    expect(launch?.Next).toBe(STATES.readyOrEnded);
+    expect(readyOrEnded?.Choices).toEqual([
+      expect.objectContaining({ StringEquals: READY_SIGNAL.reason, Next: STATES.hold }),
+      expect.objectContaining({ StringEquals: EXTENSION_SIGNAL.reason, Next: STATES.checkLease }),
+    ]);
+    expect(readyOrEnded?.Default).toBe(STATES.endLease);
+    // A poll that finds the lease already active (a late callback) holds it; it never restarts it.
+    expect(definition.States[STATES.machineReady]?.Choices).toContainEqual(
+      expect.objectContaining({ StringEquals: 'active', Next: STATES.checkLease }),
     );
-    expect(definition.States[STATES.checkShutdown]?.Resource).toBe(
-      'arn:X:states:::aws-sdk:ec2:describeInstances',
-    );
+  });
+
+  it('ends a lease in one step, and lets no extension in once it is ending', () => {
+    const end = definition.States[STATES.endLease];
+    expect(end?.Parameters).toMatchObject({ action: 'end_lease' });
+    expect(end?.Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: STATES.terminationFailed }),
+    ]);
+    // No state polls EC2 for the shutdown: billing stops at shutting-down.
+    expect(JSON.stringify(definition)).not.toContain('aws-sdk:ec2');
     expect(definition.States[STATES.readLease]?.Resource).toMatch(/:states:::dynamodb:getItem$/);
-    expect(definition.States[STATES.markTerminating]?.Resource).toMatch(
-      /:states:::dynamodb:updateItem$/,
-    );
-    expect(definition.States[STATES.markTerminating]?.Parameters.ConditionExpression).toBe(
-      '#status IN (:provisioning, :active)',
-    );
   });
 
   it('names no partition: every ARN takes it from AWS::Partition', () => {
@@ -112,7 +157,7 @@ describe('the lease state machine', () => {
 
   it('gives every Task state a catch-all', () => {
     const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
-    expect(tasks.length).toBeGreaterThanOrEqual(14);
+    expect(tasks.length).toBeGreaterThanOrEqual(10);
     const withoutCatchAll = tasks
       .filter(
         ([, state]) =>
@@ -144,20 +189,19 @@ describe('the lease state machine', () => {
     };
     const running = [STATES.launch, STATES.checkInstance, STATES.startClock, STATES.hold];
     for (const ending of [
-      STATES.markTerminating,
+      STATES.endLease,
       STATES.recordLaunchFailure,
       STATES.recordProvisioningFailure,
       STATES.recordProvisioningError,
     ]) {
       const after = reachable(ending);
       expect(running.filter((state) => after.has(state))).toEqual([]);
-      // Every way out of the ending passes the terminate (or finds no instance to end).
-      expect(after).toContain(STATES.terminateInstance);
-      expect(after).toContain(STATES.recordTermination);
+      // Every way out of the ending passes the terminate.
+      expect(after).toContain(STATES.endLease);
     }
     // A failed lease is refunded after its instance is released, so a refund cannot hold it up.
-    expect(reachable(STATES.refundPayment)).not.toContain(STATES.terminateInstance);
-    expect(reachable(STATES.recordTermination)).toContain(STATES.refundPayment);
+    expect(reachable(STATES.refundPayment)).not.toContain(STATES.endLease);
+    expect(reachable(STATES.endLease)).toContain(STATES.refundPayment);
   });
 
   it('polls provisioning only while it lasts', () => {
@@ -267,5 +311,37 @@ describe('compute for leased machines', () => {
     expect(policies).toContain('states:StartExecution');
     expect(policies).toContain('states:SendTaskSuccess');
     expect(policies).not.toContain('states:StopExecution');
+    expect(policies).not.toContain('states:SendTaskFailure');
+  });
+
+  it('lets the ready endpoint write machine items and wake its lease workflow, and nothing else', () => {
+    const [machineId] = Object.keys(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
+    const statements = statementsOfFunction('reportMachineReady');
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'states:SendTaskSuccess',
+        Effect: 'Allow',
+        Resource: { Ref: machineId },
+      }),
+    );
+    const actions = statements.flatMap((statement) =>
+      ([] as string[]).concat(statement.Action as string | string[]),
+    );
+    expect(actions.filter((action) => !/^(xray|logs):/.test(action)).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'states:SendTaskSuccess',
+    ]);
+    expect(JSON.stringify(statements)).toContain('MACHINE#');
+  });
+
+  it('lets no state of the machine call EC2 itself: the end-lease step terminates', () => {
+    const statements = statementsOfFunction('LeaseRecords');
+    expect(JSON.stringify(statements)).toContain('ec2:TerminateInstances');
+    const machineRole = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties?.Roles).includes('StateMachineRole'),
+    );
+    expect(machineRole.length).toBeGreaterThan(0);
+    expect(JSON.stringify(machineRole)).not.toContain('ec2:');
   });
 });

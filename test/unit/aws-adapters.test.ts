@@ -84,6 +84,26 @@ describe('Step Functions lease workflow adapter (SFN mocked)', () => {
     await workflow().terminationRequested({ ...machine, wake_token: undefined } as MachineRecord);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(2);
   });
+
+  it("completes the launch's wait with the lease clock when the machine reported ready", async () => {
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const clock = { due: false, seconds_remaining: 900, expires_at: '2026-11-29T10:15:00.000Z' };
+    await workflow().readinessReported({ ...machine, status: 'active' }, clock);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'task-token-1',
+      output: JSON.stringify({ reason: 'ready', ...clock }),
+    });
+  });
+
+  it('wakes a lease for an extension only once it is active (before, the token is the launch wait)', async () => {
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    await workflow().extensionApplied({ ...machine, status: 'provisioning' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    await workflow().extensionApplied({ ...machine, status: 'active' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output).toBe(
+      '{"reason":"lease_extended"}',
+    );
+  });
 });
 
 describe('AWS wiring of an API function (Secrets Manager mocked)', () => {

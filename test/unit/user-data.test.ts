@@ -1,13 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import { READY_BANNER_MARKER } from '../../lambdas/core/ready-banner.js';
 import {
   LEASE_FILE,
   leaseNotice,
+  READY_CALLBACK_FILE,
   renderUserData,
+  reportReadyScript,
   timerScript,
 } from '../../lambdas/workflow/user-data.js';
 import { ed25519Key } from '../support/ssh-keys.js';
@@ -153,5 +158,95 @@ describe('the lease timer script', () => {
     expect(leaseNotice('2026-01-01T00:09:00Z', now).warningMinutes).toBe(10);
     expect(leaseNotice('2026-01-01T00:01:00Z', now).warningMinutes).toBe(2);
     expect(leaseNotice('2025-12-31T23:59:00Z', now).warningMinutes).toBeUndefined();
+  });
+});
+
+describe('the ready report', () => {
+  const callback = {
+    url: 'https://shop.example/api/machines/machine_0123456789abcdef/ready',
+    secret: `mr_ready_${'s'.repeat(43)}`,
+  };
+
+  it('is written only with a callback, readable by root alone, and runs after the banner marker', () => {
+    const config = configOf(
+      renderUserData({
+        sshPublicKey: ed25519Key(),
+        readiness: gpuReadiness,
+        readyCallback: callback,
+      }),
+    );
+    const file = config.write_files.find((entry) => entry.path === READY_CALLBACK_FILE);
+    expect(file).toEqual({
+      path: READY_CALLBACK_FILE,
+      permissions: '0600',
+      content: `${callback.url}\n${callback.secret}\n`,
+    });
+    // The secret is in that file only: never on a command line.
+    expect(JSON.stringify(config.runcmd)).not.toContain(callback.secret);
+    const ready = config.runcmd.flat().join(' ');
+    expect(ready.indexOf('nvidia-smi')).toBeLessThan(ready.indexOf('VersionAddendum'));
+    expect(ready.indexOf('VersionAddendum')).toBeLessThan(ready.indexOf('storefront-report-ready'));
+    const polledOnly = configOf(renderUserData({ sshPublicKey: ed25519Key(), readiness: {} }));
+    expect(JSON.stringify(polledOnly)).not.toContain('storefront-report-ready');
+  });
+
+  it('refuses a callback URL that is not http(s) or carries whitespace', () => {
+    for (const url of ['ftp://shop.example/ready', 'https://shop.example/a b', 'not a url']) {
+      expect(() =>
+        renderUserData({
+          sshPublicKey: ed25519Key(),
+          readiness: {},
+          readyCallback: { url, secret: callback.secret },
+        }),
+      ).toThrow();
+    }
+  });
+
+  it('calls the URL once with the secret as a bearer header and the public address, then forgets it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ready-report-'));
+    const received: { method?: string; authorization?: string; body: string }[] = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        received.push({
+          method: request.method,
+          authorization: request.headers.authorization,
+          body,
+        });
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const file = join(dir, 'ready');
+      writeFileSync(file, `http://127.0.0.1:${port}/ready\n${callback.secret}\n`);
+      execFileSync('mkdir', ['-p', join(dir, 'bin')]);
+      // IMDS stand-in (token, public-ipv4); the report itself goes through the real curl.
+      const curl = join(dir, 'bin', 'curl');
+      writeFileSync(
+        curl,
+        `#!/bin/bash\ncase "$*" in *api/token*) echo token;; *public-ipv4*) echo 203.0.113.9;; *) exec ${execFileSync('bash', ['-c', 'command -v curl']).toString().trim()} "$@";; esac\n`,
+      );
+      chmodSync(curl, 0o755);
+      writeFileSync(join(dir, 'report'), reportReadyScript());
+      await promisify(execFile)('bash', [join(dir, 'report')], {
+        env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, STOREFRONT_READY_FILE: file },
+      });
+      expect(received).toEqual([
+        {
+          method: 'POST',
+          authorization: `Bearer ${callback.secret}`,
+          body: JSON.stringify({ host: '203.0.113.9' }),
+        },
+      ]);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,7 +21,7 @@ async function sshServer(banner: string | null): Promise<{ port: number; server:
 }
 
 function inspector(machine: Partial<MachineRecord>, port = 22) {
-  const record = machineFixture({}, { ssh_port: port, ...machine });
+  const record = machineFixture({}, { ssh_port: port, instance_id: 'i-1', ...machine });
   return createInspectInstance({
     ec2: new EC2Client({ region: 'us-east-1' }),
     machines: { get: async () => record },
@@ -51,7 +51,7 @@ describe('Check instance (EC2 mocked, SSH over real TCP)', () => {
     );
     servers.push(server);
     ec2.on(DescribeInstancesCommand).resolves(running());
-    expect(await inspector({}, port)({ machine_id: 'm', instance_id: 'i-1' })).toEqual({
+    expect(await inspector({}, port)({ machine_id: 'm' })).toEqual({
       phase: 'ready',
       host: '127.0.0.1',
       ssh_port: port,
@@ -63,13 +63,13 @@ describe('Check instance (EC2 mocked, SSH over real TCP)', () => {
     const silent = await sshServer(null);
     servers.push(plain.server, silent.server);
     ec2.on(DescribeInstancesCommand).resolves(running());
-    expect(await inspector({}, plain.port)({ machine_id: 'm', instance_id: 'i-1' })).toEqual({
+    expect(await inspector({}, plain.port)({ machine_id: 'm' })).toEqual({
       phase: 'booting',
     });
-    expect(await inspector({}, silent.port)({ machine_id: 'm', instance_id: 'i-1' })).toEqual({
+    expect(await inspector({}, silent.port)({ machine_id: 'm' })).toEqual({
       phase: 'booting',
     });
-    expect(await inspector({}, 1)({ machine_id: 'm', instance_id: 'i-1' })).toEqual({
+    expect(await inspector({}, 1)({ machine_id: 'm' })).toEqual({
       phase: 'booting',
     });
   });
@@ -78,7 +78,7 @@ describe('Check instance (EC2 mocked, SSH over real TCP)', () => {
     ec2
       .on(DescribeInstancesCommand)
       .rejects(Object.assign(new Error('nope'), { name: 'InvalidInstanceID.NotFound' }));
-    expect(await inspector({})({ machine_id: 'm', instance_id: 'i-1' })).toEqual({
+    expect(await inspector({})({ machine_id: 'm' })).toEqual({
       phase: 'booting',
     });
   });
@@ -97,7 +97,7 @@ describe('Check instance (EC2 mocked, SSH over real TCP)', () => {
         },
       ],
     });
-    expect(await inspector({})({ machine_id: 'm', instance_id: 'i-1' })).toEqual({
+    expect(await inspector({})({ machine_id: 'm' })).toEqual({
       phase: 'gone',
       failure_reason: 'the machine stopped while starting (Server.InternalError)',
     });
@@ -109,14 +109,28 @@ describe('Check instance (EC2 mocked, SSH over real TCP)', () => {
     });
     const late = await inspector({ provision_deadline: '2026-11-29T10:04:00.000Z' })({
       machine_id: 'm',
-      instance_id: 'i-1',
     });
     expect(late).toMatchObject({
       phase: 'timed_out',
       failure_reason: expect.stringMatching(/did not become ready/),
     });
-    expect(
-      await inspector({ status: 'terminating' })({ machine_id: 'm', instance_id: 'i-1' }),
-    ).toEqual({ phase: 'lease_ended' });
+    expect(await inspector({ status: 'terminating' })({ machine_id: 'm' })).toEqual({
+      phase: 'lease_ended',
+    });
+  });
+
+  it("reports a lease the machine's own callback activated meanwhile as active", async () => {
+    expect(await inspector({ status: 'active' })({ machine_id: 'm' })).toEqual({
+      phase: 'active',
+    });
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+  });
+
+  it('describes the instance the lease records', async () => {
+    ec2.on(DescribeInstancesCommand).resolves(running());
+    await inspector({ instance_id: 'i-42' })({ machine_id: 'm' });
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
+      InstanceIds: ['i-42'],
+    });
   });
 });

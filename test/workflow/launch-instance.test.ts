@@ -8,6 +8,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_CATALOG, resolveCatalog } from '../../lambdas/core/catalog.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
 import type { ProductId } from '../../lambdas/core/products.js';
+import {
+  hashReadinessSecret,
+  looksLikeReadinessSecret,
+} from '../../lambdas/core/readiness-secret.js';
+import { readyCallbackOf } from '../../lambdas/local/simulated-boot.js';
 import { awsWorkflowContext } from '../../lambdas/runtime/aws-workflow.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { createLaunchInstance } from '../../lambdas/workflow/launch-instance.js';
@@ -39,14 +44,19 @@ function setUp(
     },
     overrides,
   );
-  const recorded: { instanceId: string; hardStopAt?: string }[] = [];
+  const recorded: {
+    instanceId: string;
+    hardStopAt?: string;
+    readySecretHash?: string;
+    waitToken?: string;
+  }[] = [];
   let recordSucceeds = true;
   const launch = createLaunchInstance({
     ec2: new EC2Client({ region: 'us-east-1' }),
     machines: { get: async () => machine },
     lifecycle: {
-      recordInstance: async (_id: string, instanceId: string, hardStopAt?: string) => {
-        recorded.push({ instanceId, ...(hardStopAt ? { hardStopAt } : {}) });
+      recordLaunch: async (_id, launched) => {
+        recorded.push(launched);
         return recordSucceeds ? machine : undefined;
       },
     },
@@ -70,7 +80,6 @@ describe('Launch instance (EC2 mocked)', () => {
     const { launch, recorded } = setUp();
     expect(await launch({ machine_id: 'machine_0123456789abcd00' })).toEqual({
       instance_id: 'i-1',
-      cancelled: false,
     });
     const [call] = ec2.commandCalls(RunInstancesCommand);
     const input = call?.args[0].input;
@@ -125,9 +134,8 @@ describe('Launch instance (EC2 mocked)', () => {
     ec2.on(TerminateInstancesCommand).resolves({});
     const { launch, failRecording } = setUp();
     failRecording();
-    expect(await launch({ machine_id: 'machine_0123456789abcd00' })).toEqual({
-      instance_id: 'i-3',
-      cancelled: true,
+    await expect(launch({ machine_id: 'machine_0123456789abcd00' })).rejects.toMatchObject({
+      name: WORKFLOW_ERRORS.leaseNotActive,
     });
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({
       InstanceIds: ['i-3'],
@@ -135,14 +143,44 @@ describe('Launch instance (EC2 mocked)', () => {
   });
 
   it('launches nothing for a lease that is no longer provisioning, and reuses a recorded instance', async () => {
-    expect(await setUp({ status: 'terminating' }).launch({ machine_id: 'x' })).toEqual({
-      cancelled: true,
-    });
-    expect(await setUp({ instance_id: 'i-9' }).launch({ machine_id: 'x' })).toEqual({
+    await expect(
+      setUp({ status: 'terminating' }).launch({ machine_id: 'x', token: 'wait-1' }),
+    ).rejects.toMatchObject({ name: WORKFLOW_ERRORS.leaseNotActive });
+    const relaunch = setUp({ instance_id: 'i-9', ready_secret_hash: 'a'.repeat(64) });
+    expect(await relaunch.launch({ machine_id: 'x', token: 'wait-2' })).toEqual({
       instance_id: 'i-9',
-      cancelled: false,
     });
+    // The instance's user data holds the first secret: only the wait token is new.
+    expect(relaunch.recorded).toEqual([{ instanceId: 'i-9', waitToken: 'wait-2' }]);
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('puts a one-time readiness secret in user data, and records only its hash with the wait token', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-6' }] });
+    const readyUrl = 'https://shop.example/api/machines/machine_0123456789abcd00/ready';
+    const { launch, recorded } = setUp({ ready_url: readyUrl });
+    await launch({ machine_id: 'machine_0123456789abcd00', token: 'wait-token' });
+    const userData = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.UserData ?? '';
+    const callback = readyCallbackOf(userData);
+    expect(callback?.url).toBe(readyUrl);
+    expect(looksLikeReadinessSecret(callback?.secret ?? '')).toBe(true);
+    expect(recorded).toEqual([
+      {
+        instanceId: 'i-6',
+        readySecretHash: hashReadinessSecret(callback?.secret ?? ''),
+        waitToken: 'wait-token',
+      },
+    ]);
+    expect(JSON.stringify(recorded)).not.toContain(callback?.secret);
+  });
+
+  it('gives a machine with no known public URL no callback (the workflow polls it)', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-7' }] });
+    const { launch, recorded } = setUp();
+    await launch({ machine_id: 'machine_0123456789abcd00', token: 'wait-token' });
+    const userData = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.UserData ?? '';
+    expect(readyCallbackOf(userData)).toBeUndefined();
+    expect(recorded).toEqual([{ instanceId: 'i-7', waitToken: 'wait-token' }]);
   });
 
   it('picks a Capacity Block with room that outlasts the lease, and stops the lease before the block ends', async () => {

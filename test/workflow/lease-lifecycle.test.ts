@@ -32,6 +32,20 @@ async function settled(api: Harness, machineId: string) {
   return execution;
 }
 
+/** A plain lease, from order to terminated with no extension: every state it enters. */
+const PLAIN_LEASE = [
+  'Read lease',
+  'Still to launch?',
+  'Launch and await ready',
+  'Ready or ended?',
+  'Hold until lease end',
+  'Check lease',
+  'Lease due?',
+  'End lease',
+  'How did it end?',
+  'Lease over',
+];
+
 describe('the lease workflow', () => {
   let api: Harness;
   beforeEach(async () => {
@@ -77,6 +91,9 @@ describe('the lease workflow', () => {
       Date.parse(String(active.body.expires_at)),
     );
     expect(execution.states.filter((state) => state === 'Hold until lease end')).toHaveLength(1);
+    // The machine reported itself ready over HTTP, and nothing polled it.
+    expect(api.fleet.boot.calls.map((call) => call.status)).toEqual([200]);
+    expect(execution.states).not.toContain('Check instance');
   });
 
   it('holds on after an extension and ends at the extended time', async () => {
@@ -98,9 +115,7 @@ describe('the lease workflow', () => {
     expect(execution.states.filter((state) => state === 'Woken why?')).toHaveLength(1);
     expect(execution.states.filter((state) => state === 'Check lease')).toHaveLength(2);
     // An extension costs four transitions: Woken why?, Check lease, Lease due?, Hold until lease end.
-    const boot = execution.states.filter((state) => state === 'Check instance').length;
-    const shutdown = execution.states.filter((state) => state === 'Check shutdown').length;
-    expect(execution.states.length).toBe(14 + 4 + 3 * boot + 3 * shutdown);
+    expect(execution.states.length).toBe(PLAIN_LEASE.length + 4);
   });
 
   it('terminates on DELETE by waking the held lease', async () => {
@@ -119,10 +134,7 @@ describe('the lease workflow', () => {
       const execution = await settled(slow, lease.machineId);
       expect(execution.status).toBe('succeeded');
       const hold = execution.states.indexOf('Hold until lease end');
-      expect(execution.states.slice(hold + 1, hold + 3)).toEqual([
-        'Woken why?',
-        'Mark terminating',
-      ]);
+      expect(execution.states.slice(hold + 1, hold + 3)).toEqual(['Woken why?', 'End lease']);
       expect(slow.fleet.ec2.running()).toEqual([]);
     } finally {
       await slow.close();
@@ -210,14 +222,60 @@ describe('the lease workflow', () => {
     expect(api.fleet.ec2.running()).toEqual([]);
   });
 
-  it('counts the state transitions a lease costs', async () => {
+  it('counts the state transitions a plain lease costs: at most 12', async () => {
     const lease = await buyMachine(api, { duration_minutes: 15 });
     await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
     const execution = await settled(api, lease.machineId);
-    const polls = execution.states.filter((state) => state === 'Check instance').length;
-    const shutdownPolls = execution.states.filter((state) => state === 'Check shutdown').length;
-    // 14 fixed, plus 3 per provisioning poll and 3 per shutdown poll (Wait, Check, Choice).
-    expect(execution.states.length).toBe(14 + 3 * polls + 3 * shutdownPolls);
+    // Every state entered, from order to terminated, with no extension: no polls at all.
+    expect(execution.states).toEqual(PLAIN_LEASE);
+    expect(execution.states.length).toBeLessThanOrEqual(12);
+  });
+
+  it('falls back to polling when the machine never calls back, and activates it from the poll', async () => {
+    api.fleet.boot.neverCallsBack.add('i-00000000000000001');
+    const lease = await buyMachine(api, { duration_minutes: 15 });
+    const active = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
+    expect(active.body.host).toMatch(/^203\.0\.113\./);
+    await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
+    const execution = await settled(api, lease.machineId);
+    expect(execution.status).toBe('succeeded');
+    expect(api.fleet.boot.calls).toEqual([]);
+    // The wait for the callback timed out; the poll found the SSH banner's ready marker.
+    const launched = execution.states.indexOf('Launch and await ready');
+    expect(execution.states[launched + 1]).toBe('Wait for boot');
+    expect(execution.states).toContain('Start lease clock');
+    expect(execution.states).not.toContain('Ready or ended?');
+    expect(api.fleet.ec2.running()).toEqual([]);
+  });
+
+  it('takes a callback that comes after the wait gave up: the poll finds the lease active', async () => {
+    const late = await startHarness({
+      ...FAST,
+      // The wait gives up before the machine (12 s of clock, 20 ms real) can call back, and
+      // the first poll comes well after it has.
+      workflowTiming: { pollMs: 300, retryMs: 5, readyWaitMs: 1 },
+    });
+    try {
+      const lease = await buyMachine(late, { duration_minutes: 15 });
+      await late.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
+      await late.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
+      const execution = await settled(late, lease.machineId);
+      expect(execution.status).toBe('succeeded');
+      expect(late.fleet.boot.calls.filter((call) => call.status === 200)).toHaveLength(1);
+      // The poll took the lease as the callback left it (active) and went on to hold.
+      const polled = execution.states.indexOf('Check instance');
+      expect(execution.states.slice(polled, polled + 5)).toEqual([
+        'Check instance',
+        'Machine ready?',
+        'Check lease',
+        'Lease due?',
+        'Hold until lease end',
+      ]);
+      expect(execution.states).not.toContain('Start lease clock');
+      expect(late.fleet.ec2.running()).toEqual([]);
+    } finally {
+      await late.close();
+    }
   });
 });
 

@@ -36,18 +36,38 @@ export class LeaseLifecycleStore {
     return Math.floor(now.getTime() / 1000) + this.retentionDays * 86_400;
   }
 
-  /** Remembers the instance so an early termination can find it; only while provisioning. */
-  recordInstance(machineId: string, instanceId: string, hardStopAt?: string) {
+  /**
+   * Remembers the instance (so an early termination can find it) and, in the same write, the
+   * token of the workflow's wait for the ready callback and the hash of the machine's
+   * readiness secret; only while provisioning. A relaunch that found the instance already
+   * recorded keeps the stored hash (the instance's user data holds that secret).
+   */
+  recordLaunch(
+    machineId: string,
+    launch: {
+      instanceId: string;
+      hardStopAt?: string;
+      readySecretHash?: string;
+      waitToken?: string;
+    },
+  ) {
+    const sets = ['instance_id = :instance'];
+    const values: Record<string, unknown> = {
+      ':instance': launch.instanceId,
+      ':provisioning': 'provisioning',
+    };
+    const set = (attribute: string, value: string | undefined) => {
+      if (value === undefined) return;
+      sets.push(`${attribute} = :${attribute}`);
+      values[`:${attribute}`] = value;
+    };
+    set('hard_stop_at', launch.hardStopAt);
+    set('ready_secret_hash', launch.readySecretHash);
+    set('wake_token', launch.waitToken);
     return this.update(machineId, {
-      UpdateExpression: hardStopAt
-        ? 'SET instance_id = :instance, hard_stop_at = :stop'
-        : 'SET instance_id = :instance',
+      UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: '#status = :provisioning',
-      ExpressionAttributeValues: {
-        ':instance': instanceId,
-        ':provisioning': 'provisioning',
-        ...(hardStopAt ? { ':stop': hardStopAt } : {}),
-      },
+      ExpressionAttributeValues: values,
     });
   }
 
@@ -68,6 +88,19 @@ export class LeaseLifecycleStore {
         ':at': change.activatedAt,
         ':expires': change.expiresAt,
         ':liveSk': liveLeaseKey(change.expiresAt, machineId).live_sk,
+      },
+    });
+  }
+
+  /** active → terminating: the workflow ends the lease (no extension can apply after this). */
+  markTerminating(machineId: string, now: Date) {
+    return this.update(machineId, {
+      UpdateExpression: 'SET #status = :terminating, termination_requested_at = :now',
+      ConditionExpression: '#status = :active',
+      ExpressionAttributeValues: {
+        ':terminating': 'terminating',
+        ':active': 'active',
+        ':now': now.toISOString(),
       },
     });
   }

@@ -131,6 +131,29 @@ export class DynamoMachineStore implements MachineStore {
     );
   }
 
+  activateOnReadiness(
+    machineId: string,
+    change: { host: string; readySecretHash: string; activatedAt: string; expiresAt: string },
+  ): Promise<MachineRecord | undefined> {
+    return updateRecord<MachineRecord>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.machine(machineId),
+      UpdateExpression:
+        'SET #status = :active, host = :host, activated_at = :at, expires_at = :expires, live_sk = :liveSk',
+      ConditionExpression: '#status = :provisioning AND ready_secret_hash = :hash',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':active': 'active',
+        ':provisioning': 'provisioning',
+        ':host': change.host,
+        ':hash': change.readySecretHash,
+        ':at': change.activatedAt,
+        ':expires': change.expiresAt,
+        ':liveSk': liveLeaseKey(change.expiresAt, machineId).live_sk,
+      },
+    });
+  }
+
   requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
     return updateRecord<MachineRecord>(this.db, {
       TableName: this.tableName,

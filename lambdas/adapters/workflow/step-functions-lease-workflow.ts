@@ -7,13 +7,20 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import type { MachineRecord } from '../../core/machine.js';
+import type { LeaseClock, MachineRecord } from '../../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../../core/ports.js';
 
 /** The wake-up message a held lease receives when its machine is terminated early. */
 export const TERMINATION_SIGNAL = { reason: 'termination_requested' } as const;
 /** The wake-up message a held lease receives when it was extended: it re-arms at the new end. */
 export const EXTENSION_SIGNAL = { reason: 'lease_extended' } as const;
+/** The wake-up message of the launch's wait: the machine called back and its lease is active. */
+export const READY_SIGNAL = { reason: 'ready' } as const;
+
+type Signal =
+  | typeof TERMINATION_SIGNAL
+  | typeof EXTENSION_SIGNAL
+  | (typeof READY_SIGNAL & LeaseClock);
 
 /**
  * What an execution starts from: the machine, and its instance when one was launched, so an
@@ -57,13 +64,17 @@ export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
   }
 
   extensionApplied(machine: MachineRecord): Promise<void> {
+    // While provisioning, the token is the launch's wait for readiness: an extension only
+    // adds minutes there, and the clock it starts reads them.
+    if (machine.status !== 'active') return Promise.resolve();
     return this.wake(machine, EXTENSION_SIGNAL);
   }
 
-  private async wake(
-    machine: MachineRecord,
-    signal: typeof TERMINATION_SIGNAL | typeof EXTENSION_SIGNAL,
-  ): Promise<void> {
+  readinessReported(machine: MachineRecord, clock: LeaseClock): Promise<void> {
+    return this.wake(machine, { ...READY_SIGNAL, ...clock });
+  }
+
+  private async wake(machine: MachineRecord, signal: Signal): Promise<void> {
     // Without a token the workflow is still provisioning; it checks the lease itself.
     if (!machine.wake_token) return;
     try {

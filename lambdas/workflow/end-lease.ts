@@ -1,0 +1,74 @@
+import { type EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
+import type { Clock, Logger, MachineStore } from '../core/ports.js';
+
+export interface EndLeaseDependencies {
+  ec2: Pick<EC2Client, 'send'>;
+  machines: Pick<MachineStore, 'get'>;
+  lifecycle: Pick<LeaseLifecycleStore, 'markTerminating' | 'markTerminated' | 'markFailed'>;
+  clock: Clock;
+  log: Logger;
+}
+
+/** What "End lease" did; `status` is the lease's status after it. */
+export interface LeaseEnded {
+  status: string;
+  /** The instance's state as TerminateInstances reported it, when there was one. */
+  instance_state?: string;
+}
+
+export const NEVER_USABLE = 'the machine could not be provisioned; the operator has been alerted';
+
+/**
+ * Step "End lease": closes the lease (active → terminating, so no extension applies any
+ * more), terminates its instance, and records the end, in that order, each step idempotent
+ * so a retried step redoes only what is missing. A lease still provisioning here never became
+ * usable (a step failed before its failure could be recorded): it ends as failed, and so is
+ * refunded.
+ *
+ * The end is recorded as soon as EC2 accepts the terminate: an instance in `shutting-down` is
+ * no longer billed ("shutting-down: The instance is preparing to be terminated. Instance
+ * usage billing: Not billed", Amazon EC2 user guide, instance lifecycle), so nothing is gained
+ * by polling until `terminated`. An instance that somehow outlives this is found by the
+ * reconciler, which terminates every tagged instance whose lease has ended.
+ */
+export const createEndLease =
+  (deps: EndLeaseDependencies) =>
+  async (input: { machine_id: string }): Promise<LeaseEnded> => {
+    const now = deps.clock.now();
+    const machineId = input.machine_id;
+    const found = await deps.machines.get(machineId, new Date(0));
+    if (found?.status === 'active') await deps.lifecycle.markTerminating(machineId, now);
+
+    let instanceState: string | undefined;
+    if (found?.instance_id) {
+      try {
+        const { TerminatingInstances = [] } = await deps.ec2.send(
+          new TerminateInstancesCommand({ InstanceIds: [found.instance_id] }),
+        );
+        instanceState = TerminatingInstances[0]?.CurrentState?.Name;
+      } catch (error) {
+        // Gone already (or never listed): nothing is left to terminate.
+        if ((error as { name?: string }).name !== 'InvalidInstanceID.NotFound') throw error;
+        instanceState = 'terminated';
+      }
+    }
+
+    const current = await deps.machines.get(machineId, new Date(0));
+    if (current?.status === 'provisioning') {
+      const failed = await deps.lifecycle.markFailed(machineId, NEVER_USABLE, now);
+      deps.log.warn('lease.failed', { machine_id: machineId, reason: NEVER_USABLE });
+      return { status: failed?.status ?? 'provisioning', ...stateOf(instanceState) };
+    }
+    const terminated =
+      current?.status === 'active' || current?.status === 'terminating'
+        ? await deps.lifecycle.markTerminated(machineId, now)
+        : undefined;
+    if (terminated) deps.log.info('lease.terminated', { machine_id: machineId });
+    return {
+      status: terminated?.status ?? current?.status ?? 'gone',
+      ...stateOf(instanceState),
+    };
+  };
+
+const stateOf = (state: string | undefined) => (state ? { instance_state: state } : {});
