@@ -1,6 +1,6 @@
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { readyCallbackOf } from '../../lambdas/local/simulated-boot.js';
 import { INSTANCE_TAGS } from '../../lambdas/adapters/ec2/instance-tags.js';
+import { readyCallbackOf } from '../../lambdas/local/simulated-boot.js';
 import { buyMachine, type Harness, type PaidMachine, startHarness } from '../support/harness.js';
 
 /**
