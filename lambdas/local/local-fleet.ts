@@ -37,6 +37,8 @@ export interface LocalFleetOptions {
   workflowTiming: LocalWorkflowTiming;
   /** Keeps the simulated machines in this file, so they outlive a restart. */
   ec2JournalFile?: string;
+  /** Public addresses the simulated EC2 hands out (default: the 762 of the documentation ranges). */
+  ec2Addresses?: readonly string[];
   /** EC2's API throttling and capacity errors, simulated (off when absent). */
   ec2Limits?: SimulatedAwsLimits['ec2'];
 }
@@ -99,7 +101,10 @@ export function localFleet(options: LocalFleetOptions) {
     },
     options.ec2Timing,
     () => clients.clock.now().getTime(),
-    options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {},
+    {
+      ...(options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {}),
+      ...(options.ec2Addresses ? { addresses: options.ec2Addresses } : {}),
+    },
   );
   const limited = options.ec2Limits
     ? limitedEc2Clients(ec2, options.ec2Limits, () => clients.clock.now().getTime())

@@ -68,6 +68,8 @@ export interface LocalStorefrontOptions {
    * a fresh account with no GPU quota) and instance types offered in none of its zones.
    */
   ec2Limits?: SimulatedEc2Limits;
+  /** Public addresses for simulated machines (default: the 762 of the documentation ranges). */
+  ec2Addresses?: readonly string[];
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
   /**
@@ -284,6 +286,7 @@ export async function startLocalStorefront(
       ? { ec2JournalFile: join(options.dataDirectory, 'simulated-ec2.jsonl') }
       : {}),
     ...(options.awsLimits?.ec2 ? { ec2Limits: options.awsLimits.ec2 } : {}),
+    ...(options.ec2Addresses ? { ec2Addresses: options.ec2Addresses } : {}),
   });
   for (const [group, vcpus] of Object.entries(options.ec2Limits?.vcpuQuotas ?? {})) {
     fleet.ec2.vcpuQuotas.set(ON_DEMAND_VCPU_QUOTAS[group as QuotaGroup].code, vcpus);
