@@ -35,19 +35,24 @@ export interface ScaleFigures {
 }
 
 export interface ScaleOptions {
-  /** Lease clock speed (default 20: a 15-minute lease holds 45 s). */
+  /**
+   * Lease clock speed (default 10: a 15-minute lease holds 90 s). The local run's own lag (the
+   * state machine, functions and tables sharing this process and its cores) is real time and
+   * shows on the clock multiplied by this; at 10 a second of lag reads as 10 s of delay.
+   */
   clockSpeedup?: number;
   /** The limits simulated (default: AWS's documented ones, 5% of launches without capacity). */
   limits?: SimulatedAwsLimits;
   /** Paid orders in flight at once (default 24). */
   concurrency?: number;
+  /** Simulated boot, readiness and shutdown (clock ms; default 30 s, 20 s, 30 s as on EC2). */
+  ec2Timing?: { bootMs: number; readyMs: number; shutdownMs: number };
   /** Lines describing the run (throttles, busiest partitions); default: none. */
   detail?: (line: string) => void;
 }
 
 /** "Alive past lease end + 2 min" is overdue. */
 const OVERDUE_MS = 120_000;
-const LEASE_MINUTES = 15;
 const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 const percentile = (sorted: number[], p: number) =>
   sorted.length
@@ -62,7 +67,9 @@ export async function benchScale(
   leases: number,
   options: ScaleOptions = {},
 ): Promise<ScaleFigures> {
-  const speedup = options.clockSpeedup ?? 20;
+  const speedup = options.clockSpeedup ?? 10;
+  // The product's shortest lease.
+  const leaseMinutes = 15;
   const started = performance.now();
   const running = await startLocalStorefront({
     port: 0,
@@ -75,7 +82,8 @@ export async function benchScale(
     ec2Limits: { vcpuQuotas: { standard: Math.max(1024, 4 * leases) } },
     ec2Addresses: uniqueAddresses(leases + 64),
     // Clock times as on AWS (boot, readiness, shutdown) and the state machine's own polls.
-    ec2Timing: { bootMs: 30_000, readyMs: 20_000, shutdownMs: 30_000 },
+    ec2Timing: options.ec2Timing ?? { bootMs: 30_000, readyMs: 20_000, shutdownMs: 30_000 },
+
     workflowTiming: { pollMs: Math.ceil(15_000 / speedup), retryMs: Math.ceil(5_000 / speedup) },
     // The schedules of the deployed stack (sweeper every 2 min, reconciler every 5), on the clock.
     sweepEveryMs: Math.ceil(120_000 / speedup),
@@ -90,7 +98,7 @@ export async function benchScale(
     const body = JSON.stringify({
       request_id: randomUUID(),
       product_id: 'bare-linux-machine',
-      duration_minutes: LEASE_MINUTES,
+      duration_minutes: leaseMinutes,
       ssh_public_key: key,
     });
     // An agent retries the same body (same request_id) when an answer is lost or refused.
@@ -119,6 +127,11 @@ export async function benchScale(
       while (next < leases) {
         next++;
         await buy();
+        if (paidMachineIds.size % Math.max(1, Math.floor(leases / 10)) === 0) {
+          options.detail?.(
+            `  ${paidMachineIds.size} orders paid after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+          );
+        }
       }
     }),
   );
@@ -174,13 +187,24 @@ export async function benchScale(
     };
   };
   // Every lease ends (15 clock minutes after it became usable), then failed ones are refunded.
-  const deadline = performance.now() + ((LEASE_MINUTES + 10) * 60_000) / speedup + 120_000;
+  const deadline = performance.now() + ((leaseMinutes + 10) * 60_000) / speedup + 120_000;
   let state = await read();
   while (performance.now() < deadline && !concluded(state.orders, state.machines)) {
     await sleep(1000);
     state = await read();
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  if (!concluded(state.orders, state.machines)) {
+    const open = state.orders
+      .map((order) => {
+        const machine = order.machine_id ? state.machines.get(order.machine_id) : undefined;
+        return `${order.order_id.slice(0, 14)} ${order.status} machine=${machine?.status ?? 'none'} activated=${Boolean(machine?.activated_at)} refund=${order.refund?.status ?? 'none'}`;
+      })
+      .filter((line) => !/machine=(terminated|failed) activated=true|refund=refunded/.test(line));
+    options.detail?.(
+      `  not concluded by the deadline (${open.length}): ${open.slice(0, 10).join('; ')}`,
+    );
+  }
 
   // Audit: every charge taken must be a settled order (or a refunded second payment), and every
   // settled order a machine that became active, or a refund paid.
@@ -236,7 +260,7 @@ export async function benchScale(
   for (const instance of running.fleet.ec2.running()) {
     if (!machineByInstance.has(instance.InstanceId ?? '')) {
       const launched = instance.LaunchTime?.getTime() ?? now;
-      if (now > launched + LEASE_MINUTES * 60_000 + OVERDUE_MS) overdue++;
+      if (now > launched + leaseMinutes * 60_000 + OVERDUE_MS) overdue++;
     }
   }
   delays.sort((a, b) => a - b);
@@ -251,6 +275,15 @@ export async function benchScale(
       .map((peak) => `${peak.partition} ${peak.writeUnits} WCU/s`)
       .join(', ');
     options.detail(`  busiest DynamoDB partitions (peak second): ${peaks}`);
+    const reasons = new Map<string, number>();
+    for (const machine of state.machines.values()) {
+      if (machine.status !== 'failed') continue;
+      const reason = machine.failure_reason ?? 'no reason';
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    options.detail(
+      `  failed leases by reason: ${[...reasons].map(([reason, count]) => `${count}× ${reason}`).join('; ') || 'none'}`,
+    );
     options.detail(
       `  charges taken ${state.charges.length}, charges without a settled order ${chargesWithoutOrder}, settled orders without machine or refund ${unaccounted}`,
     );

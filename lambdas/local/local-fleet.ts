@@ -41,6 +41,8 @@ export interface LocalFleetOptions {
   ec2Addresses?: readonly string[];
   /** EC2's API throttling and capacity errors, simulated (off when absent). */
   ec2Limits?: SimulatedAwsLimits['ec2'];
+  /** Attempts of the functions' EC2 client over the limited EC2 (default: the deployed one's). */
+  sdkMaxAttempts?: number;
 }
 
 /** The EC2 calls the storefront's functions make, for the SDK client over the simulated EC2. */
@@ -63,6 +65,7 @@ function limitedEc2Clients(
   ec2: SimulatedEc2,
   limits: NonNullable<SimulatedAwsLimits['ec2']>,
   now: () => number,
+  maxAttempts: number | undefined,
 ): { functions: CommandSender; workflow: LimitedEc2 } {
   const workflow = limitedEc2(ec2, limits, now);
   const client = new EC2Client({
@@ -70,6 +73,7 @@ function limitedEc2Clients(
     endpoint: 'http://simulated-ec2.local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     ...retryConfig('ec2'),
+    ...(maxAttempts ? { maxAttempts } : {}),
   });
   return { functions: sdkClientOver(client, workflow, EC2_COMMANDS), workflow };
 }
@@ -107,7 +111,12 @@ export function localFleet(options: LocalFleetOptions) {
     },
   );
   const limited = options.ec2Limits
-    ? limitedEc2Clients(ec2, options.ec2Limits, () => clients.clock.now().getTime())
+    ? limitedEc2Clients(
+        ec2,
+        options.ec2Limits,
+        () => clients.clock.now().getTime(),
+        options.sdkMaxAttempts,
+      )
     : undefined;
   const stepClients: RuntimeClients = {
     ...clients,

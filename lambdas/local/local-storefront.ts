@@ -246,7 +246,13 @@ export async function startLocalStorefront(
     ? await startHotPartitionProxy(dynamo.endpoint, options.awsLimits.dynamodb)
     : undefined;
   const dynamoConfig = partitionProxy
-    ? { ...dynamo.clientConfig, endpoint: partitionProxy.endpoint }
+    ? {
+        ...dynamo.clientConfig,
+        endpoint: partitionProxy.endpoint,
+        ...(options.awsLimits?.sdkMaxAttempts
+          ? { maxAttempts: options.awsLimits.sdkMaxAttempts }
+          : {}),
+      }
     : dynamo.clientConfig;
   const db = documentClient(dynamoConfig);
   const handlers: Record<string, ApiHandler> = {};
@@ -286,6 +292,9 @@ export async function startLocalStorefront(
       ? { ec2JournalFile: join(options.dataDirectory, 'simulated-ec2.jsonl') }
       : {}),
     ...(options.awsLimits?.ec2 ? { ec2Limits: options.awsLimits.ec2 } : {}),
+    ...(options.awsLimits?.sdkMaxAttempts
+      ? { sdkMaxAttempts: options.awsLimits.sdkMaxAttempts }
+      : {}),
     ...(options.ec2Addresses ? { ec2Addresses: options.ec2Addresses } : {}),
   });
   for (const [group, vcpus] of Object.entries(options.ec2Limits?.vcpuQuotas ?? {})) {
@@ -342,6 +351,9 @@ export async function startLocalStorefront(
             endpoint: 'http://local-step-functions.local',
             credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
             ...retryConfig('stepFunctions'),
+            ...(options.awsLimits?.sdkMaxAttempts
+              ? { maxAttempts: options.awsLimits.sdkMaxAttempts }
+              : {}),
           }),
           limitedSfn,
           [StartExecutionCommand, SendTaskSuccessCommand],

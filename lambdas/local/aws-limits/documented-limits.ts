@@ -39,6 +39,12 @@ export const LIMITED_EC2_ACTIONS = [
 export type LimitedEc2Action = (typeof LIMITED_EC2_ACTIONS)[number];
 
 export interface SimulatedAwsLimits {
+  /**
+   * Attempts the local SDK clients make (default: the deployed clients' own, from
+   * adapters/aws-retry.ts). The SDK's backoff runs in real time whatever the lease clock does,
+   * so tests that exhaust retries lower it to stay fast.
+   */
+  sdkMaxAttempts?: number;
   ec2?: {
     /** Token buckets per action (refilled in real seconds); an action not named is unlimited. */
     buckets?: Partial<Record<LimitedEc2Action, BucketLimit>>;

@@ -66,7 +66,7 @@ const readBody = (incoming: IncomingMessage) =>
  * An HTTP proxy in front of the local DynamoDB (dynalite) that enforces the per-partition
  * throughput AWS documents: each partition, table or index, serves so many write and read
  * units a second (counted in one-second windows of real time; a write is one unit per KB of
- * request, a read one unit, half when eventually consistent). A request over a partition's
+ * request, one on the keys-only sweep index; a read one unit, half when eventually consistent). A request over a partition's
  * limit gets DynamoDB's own throttling answer (HTTP 400,
  * ProvisionedThroughputExceededException), which the AWS SDK retries with backoff.
  */
@@ -88,6 +88,9 @@ export async function startHotPartitionProxy(
     const units = isWrite ? Math.max(1, Math.ceil(bytes / 1024)) : body.ConsistentRead ? 1 : 0.5;
     const second = Math.floor(realNow() / 1000);
     const partitions = partitionsOf(operation, body);
+    // The sweep index projects keys only: its entry is one unit whatever the item's size.
+    const unitsOn = (partition: string) =>
+      isWrite && partition.startsWith(`index ${sweepIndex.name} `) ? 1 : units;
     const counters = partitions.map((partition) => {
       let counter = windows.get(partition);
       if (!counter || counter.second !== second) {
@@ -96,8 +99,10 @@ export async function startHotPartitionProxy(
       }
       return { partition, counter };
     });
-    const over = counters.find(({ counter }) =>
-      isWrite ? counter.write + units > writeLimit : counter.read + units > readLimit,
+    const over = counters.find(({ partition, counter }) =>
+      isWrite
+        ? counter.write + unitsOn(partition) > writeLimit
+        : counter.read + unitsOn(partition) > readLimit,
     );
     if (over) {
       const key = `${isWrite ? 'write' : 'read'} ${over.partition.split(' ').slice(0, 2).join(' ')}`;
@@ -105,8 +110,8 @@ export async function startHotPartitionProxy(
       return false;
     }
     for (const { partition, counter } of counters) {
-      if (isWrite) counter.write += units;
-      else counter.read += units;
+      if (isWrite) counter.write += unitsOn(partition);
+      else counter.read += unitsOn(partition);
       const peak = peaks.get(partition) ?? { writeUnits: 0, readUnits: 0 };
       peak.writeUnits = Math.max(peak.writeUnits, counter.write);
       peak.readUnits = Math.max(peak.readUnits, counter.read);

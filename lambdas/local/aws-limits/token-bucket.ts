@@ -13,9 +13,9 @@ export class TokenBucket {
     readonly refillPerSecond: number,
     private readonly nowMs: () => number,
   ) {
-    if (!(capacity > 0) || !(refillPerSecond >= 0)) {
+    if (!(capacity >= 0) || !(refillPerSecond >= 0)) {
       throw new Error(
-        `a token bucket needs capacity > 0 and refill >= 0 (got ${capacity}, ${refillPerSecond})`,
+        `a token bucket needs capacity >= 0 and refill >= 0 (got ${capacity}, ${refillPerSecond})`,
       );
     }
     this.tokens = capacity;
