@@ -1,5 +1,5 @@
 import { issueTokens, revealTokens } from '../capability-tokens.js';
-import { conflict } from '../errors.js';
+import { conflict, LeaseStartThrottled } from '../errors.js';
 import { type MachineWithManagement, newMachineRecord, toMachineView } from '../machine.js';
 import type { OrderRecord } from '../order.js';
 import type { Storefront } from './storefront.js';
@@ -64,10 +64,10 @@ export async function fulfilOrder(
       // A paid order stays on the sweeper's list until its machine runs, and the sweeper starts
       // the workflow again (idempotent by machine id): a start refused now (StartExecution
       // throttled past its retries) is the sweeper's to repeat, not an error for an agent who paid.
-      if (order.channel !== 'mpp') throw error;
+      if (!(error instanceof LeaseStartThrottled && order.channel === 'mpp')) throw error;
       storefront.log.warn('lease.start_deferred', {
         machine_id: machine.machine_id,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        error: error.message,
       });
     }
   }
