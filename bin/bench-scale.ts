@@ -43,7 +43,10 @@ export interface ScaleOptions {
   clockSpeedup?: number;
   /** The limits simulated (default: AWS's documented ones, 5% of launches without capacity). */
   limits?: SimulatedAwsLimits;
-  /** Paid orders in flight at once (default 24). */
+  /**
+   * Paid orders in flight at once (default 8). The API and every lease share this process: more
+   * requests in flight only lengthen the queue every lease step waits in, not the throughput.
+   */
   concurrency?: number;
   /** Simulated boot, readiness and shutdown (clock ms; default 30 s, 20 s, 30 s as on EC2). */
   ec2Timing?: { bootMs: number; readyMs: number; shutdownMs: number };
@@ -123,7 +126,7 @@ export async function benchScale(
   };
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(leases, options.concurrency ?? 24) }, async () => {
+    Array.from({ length: Math.min(leases, options.concurrency ?? 8) }, async () => {
       while (next < leases) {
         next++;
         await buy();
