@@ -15,6 +15,7 @@ import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
 import { throwawayEd25519Key } from '../lambdas/operator/throwaway-ssh-key.js';
 import { benchBundles } from './bench-bundles.js';
 import { benchLeaseTiming, formatLeaseTiming } from './bench-lease-timing.js';
+import { benchScale } from './bench-scale.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -155,6 +156,21 @@ async function main() {
   console.info(formatLeaseTiming(await benchLeaseTiming()));
 }
 
-printPriceMargins();
-if (!process.argv.includes('--bundles-only')) await main();
-await benchBundles();
+/** `--scale N`: only the scale run (N leases at once under AWS's limits), its figures one a line. */
+async function scaleOnly(leases: number) {
+  console.info(`Scale: ${leases} leases at once under AWS's documented limits (simulated)`);
+  const figures = await benchScale(leases, { detail: (line) => console.info(line) });
+  for (const [name, value] of Object.entries(figures)) console.info(`${name.padEnd(32)} ${value}`);
+}
+
+const scaleFlag = process.argv.indexOf('--scale');
+if (scaleFlag >= 0) {
+  const leases = Number(process.argv[scaleFlag + 1]);
+  if (!Number.isInteger(leases) || leases < 1)
+    throw new Error('--scale takes a number of leases, e.g. --scale 1000');
+  await scaleOnly(leases);
+} else {
+  printPriceMargins();
+  if (!process.argv.includes('--bundles-only')) await main();
+  await benchBundles();
+}

@@ -6,6 +6,7 @@ import {
   Condition,
   Fail,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   Succeed,
   TaskInput,
@@ -79,6 +80,18 @@ export interface LeaseWorkflowTimings {
 const ALL = ['States.ALL'];
 
 /**
+ * Every retrier backs off exponentially with full jitter, capped, as AWS advises for throttled
+ * calls ("Retry … JitterStrategy FULL … MaxDelaySeconds": Step Functions' error handling): a
+ * thousand leases throttled together retry spread out instead of in lockstep, and no retrier
+ * waits more than a minute nor tries more than its MaxAttempts.
+ */
+const BACKOFF = {
+  backoffRate: 2,
+  jitterStrategy: JitterType.FULL,
+  maxDelay: Duration.seconds(60),
+} as const;
+
+/**
  * Retries a step's own failures (a throttled table, say) but not LeaseNotActive, which
  * answers at once: retriers are tried in order, and `MaxAttempts: 0` never retries.
  */
@@ -86,7 +99,7 @@ const retryUnlessLeaseEnded = (task: TaskStateBase) =>
   task.addRetry({ errors: [WORKFLOW_ERRORS.leaseNotActive], maxAttempts: 0 }).addRetry({
     errors: ['States.TaskFailed'],
     interval: Duration.seconds(5),
-    backoffRate: 2,
+    ...BACKOFF,
     maxAttempts: 3,
   });
 
@@ -150,14 +163,14 @@ export function leaseWorkflowDefinition(
   // A failed lease is refunded last; a refund that keeps failing leaves `refund_due` on the
   // lease for the cleanup function (run at once on the failed execution) and the sweeper.
   const refundPayment = stepTask(STATES.refundPayment, functions.refund, {}, '$.refund')
-    .addRetry({ errors: ALL, interval: Duration.seconds(10), backoffRate: 2, maxAttempts: 4 })
+    .addRetry({ errors: ALL, interval: Duration.seconds(10), ...BACKOFF, maxAttempts: 4 })
     .addCatch(provisioningFailed, { errors: ALL, resultPath: '$.refund_error' });
   refundPayment.next(provisioningFailed);
 
   // Ending, in one step: close the lease (no extension applies after), terminate its
   // instance, record the end; then refund a lease that failed.
   const endLease = recordsTask(STATES.endLease, { action: 'end_lease' }, '$.ended')
-    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 4 })
+    .addRetry({ errors: ALL, interval: Duration.seconds(5), ...BACKOFF, maxAttempts: 4 })
     .addCatch(terminationFailed, { errors: ALL, resultPath: '$.end_error' });
   endLease.next(
     new Choice(scope, STATES.howItEnded)
@@ -192,7 +205,7 @@ export function leaseWorkflowDefinition(
   // The lease: hold until its end, re-arm after extensions, end early when woken. Once the
   // agent has had the machine, any error ends the lease rather than letting it run on.
   const checkLease = recordsTask(STATES.checkLease, { action: 'check' }, '$.clock')
-    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 })
+    .addRetry({ errors: ALL, interval: Duration.seconds(5), ...BACKOFF, maxAttempts: 3 })
     .addCatch(endLease, { errors: ALL, resultPath: '$.check_error' });
   const hold = new LambdaInvoke(scope, STATES.hold, {
     lambdaFunction: functions.records,
@@ -250,7 +263,7 @@ export function leaseWorkflowDefinition(
     time: WaitTime.duration(Duration.seconds(BOOT_POLL_SECONDS)),
   });
   const checkInstance = stepTask(STATES.checkInstance, functions.inspect, {}, '$.check')
-    .addRetry({ errors: ALL, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 3 })
+    .addRetry({ errors: ALL, interval: Duration.seconds(5), ...BACKOFF, maxAttempts: 3 })
     .addCatch(recordProvisioningError, { errors: ALL, resultPath: '$.error' });
   waitForBoot.next(checkInstance);
   checkInstance.next(
@@ -279,13 +292,13 @@ export function leaseWorkflowDefinition(
     .addRetry({
       errors: [WORKFLOW_ERRORS.launchThrottled],
       interval: Duration.seconds(10),
-      backoffRate: 2,
+      ...BACKOFF,
       maxAttempts: 5,
     })
     .addRetry({
       errors: [WORKFLOW_ERRORS.capacityUnavailable],
       interval: Duration.seconds(30),
-      backoffRate: 2,
+      ...BACKOFF,
       maxAttempts: 2,
     })
     .addCatch(waitForBoot, { errors: ['States.Timeout'], resultPath: JsonPath.DISCARD })
@@ -310,13 +323,16 @@ export function leaseWorkflowDefinition(
     consistentRead: true,
     resultSelector: { status: JsonPath.stringAt('$.Item.status.S') },
     resultPath: '$.lease',
-  }).addCatch(
-    new Fail(scope, STATES.leaseNotFound, {
-      error: 'Lease.NotFound',
-      cause: 'No machine item for this execution',
-    }),
-    { errors: ALL },
-  );
+  })
+    // A throttled read (a hot partition) is retried rather than failing a paid lease at once.
+    .addRetry({ errors: ALL, interval: Duration.seconds(2), ...BACKOFF, maxAttempts: 4 })
+    .addCatch(
+      new Fail(scope, STATES.leaseNotFound, {
+        error: 'Lease.NotFound',
+        cause: 'No machine item for this execution',
+      }),
+      { errors: ALL },
+    );
   return readLease.next(
     new Choice(scope, STATES.stillToLaunch)
       .when(Condition.stringEquals('$.lease.status', 'provisioning'), launchTask)

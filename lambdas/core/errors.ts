@@ -30,3 +30,14 @@ export const unauthenticated = (message: string) => new ApiProblem('unauthentica
 export const forbidden = (message: string) => new ApiProblem('forbidden', message);
 export const notFound = (message: string) => new ApiProblem('not_found', message);
 export const conflict = (message: string) => new ApiProblem('conflict', message);
+
+/**
+ * The workflow service refused to start a lease now (throttled past its client's retries):
+ * nothing is wrong with the lease, and starting it again later (idempotent by machine id) works.
+ */
+export class LeaseStartThrottled extends Error {
+  constructor(machineId: string, cause: string) {
+    super(`the workflow of ${machineId} could not be started yet (${cause})`);
+    this.name = 'LeaseStartThrottled';
+  }
+}

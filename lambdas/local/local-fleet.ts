@@ -1,7 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTagsCommand,
+  DescribeCapacityReservationsCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  DescribeInstanceTypesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { retryConfig } from '../adapters/aws-retry.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import type { ProductId } from '../core/products.js';
-import type { RuntimeClients } from '../runtime/runtime-clients.js';
+import type { CommandSender, RuntimeClients } from '../runtime/runtime-clients.js';
 import { handler as cleanup } from '../workflow/cleanup-lease.js';
 import { handler as inspect } from '../workflow/inspect-instance.js';
 import { handler as launch } from '../workflow/launch-instance.js';
@@ -9,6 +20,9 @@ import { handler as records } from '../workflow/lease-records.js';
 import { handler as reconcile } from '../workflow/reconcile-fleet.js';
 import { handler as refund } from '../workflow/refund-lease.js';
 import { handler as watchCapacity } from '../workflow/watch-capacity.js';
+import type { SimulatedAwsLimits } from './aws-limits/documented-limits.js';
+import { type LimitedEc2, limitedEc2 } from './aws-limits/limited-ec2.js';
+import { sdkClientOver } from './aws-limits/sdk-client-over.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
 import { localServiceQuotas } from './local-service-quotas.js';
 import { SimulatedBoot } from './simulated-boot.js';
@@ -24,6 +38,45 @@ export interface LocalFleetOptions {
   workflowTiming: LocalWorkflowTiming;
   /** Keeps the simulated machines in this file, so they outlive a restart. */
   ec2JournalFile?: string;
+  /** Public addresses the simulated EC2 hands out (default: the 762 of the documentation ranges). */
+  ec2Addresses?: readonly string[];
+  /** EC2's API throttling and capacity errors, simulated (off when absent). */
+  ec2Limits?: SimulatedAwsLimits['ec2'];
+  /** Attempts of the functions' EC2 client over the limited EC2 (default: the deployed one's). */
+  sdkMaxAttempts?: number;
+}
+
+/** The EC2 calls the storefront's functions make, for the SDK client over the simulated EC2. */
+const EC2_COMMANDS = [
+  CreateTagsCommand,
+  DescribeCapacityReservationsCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  DescribeInstanceTypesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+];
+
+/**
+ * With simulated limits, the functions reach the limited EC2 through a real EC2 client, so its
+ * retries are the SDK's (as on Lambda); the state machine's own EC2 calls reach it directly,
+ * as Step Functions' SDK integrations do not retry (the states' Retry blocks do).
+ */
+function limitedEc2Clients(
+  ec2: SimulatedEc2,
+  limits: NonNullable<SimulatedAwsLimits['ec2']>,
+  now: () => number,
+  maxAttempts: number | undefined,
+): { functions: CommandSender; workflow: LimitedEc2 } {
+  const workflow = limitedEc2(ec2, limits, now);
+  const client = new EC2Client({
+    region: 'local',
+    endpoint: 'http://simulated-ec2.local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...retryConfig('ec2'),
+    ...(maxAttempts ? { maxAttempts } : {}),
+  });
+  return { functions: sdkClientOver(client, workflow, EC2_COMMANDS), workflow };
 }
 
 /**
@@ -53,7 +106,10 @@ export function localFleet(options: LocalFleetOptions) {
     },
     options.ec2Timing,
     () => clients.clock.now().getTime(),
-    options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {},
+    {
+      ...(options.ec2JournalFile ? { journalFile: options.ec2JournalFile } : {}),
+      ...(options.ec2Addresses ? { addresses: options.ec2Addresses } : {}),
+    },
   );
   // The machines' boot scripts call the storefront's ready endpoint, as real machines do.
   const boot = new SimulatedBoot({
@@ -62,9 +118,17 @@ export function localFleet(options: LocalFleetOptions) {
     clockSpeedup: options.workflowTiming.clockSpeedup,
     log: clients.log,
   });
+  const limited = options.ec2Limits
+    ? limitedEc2Clients(
+        ec2,
+        options.ec2Limits,
+        () => clients.clock.now().getTime(),
+        options.sdkMaxAttempts,
+      )
+    : undefined;
   const stepClients: RuntimeClients = {
     ...clients,
-    ec2,
+    ec2: limited?.functions ?? ec2,
     serviceQuotas: localServiceQuotas(ec2),
     sshProbe: ec2.probe,
   };
@@ -72,7 +136,8 @@ export function localFleet(options: LocalFleetOptions) {
     env: stack.environments.workflow[role],
     clients: stepClients,
   });
-  const dynamo = new DynamoDBClient(clients.dynamodb);
+  // Step Functions' DynamoDB integrations do not retry by themselves: the states' Retry blocks do.
+  const dynamo = new DynamoDBClient({ ...clients.dynamodb, maxAttempts: 1 });
   const workflow = new LocalLeaseWorkflow({
     workflow: stack,
     steps: {
@@ -84,7 +149,7 @@ export function localFleet(options: LocalFleetOptions) {
       cleanup: cleanup.with(runtimeOf('cleanup')),
       watchCapacity: watchCapacity.with(runtimeOf('watchCapacity')),
     },
-    ec2,
+    ec2: limited?.workflow ?? ec2,
     dynamo,
     timing: options.workflowTiming,
     log: clients.log,
@@ -96,6 +161,10 @@ export function localFleet(options: LocalFleetOptions) {
   return {
     ec2,
     boot,
+    /** What the functions call EC2 through: the simulated EC2, limited when limits are on. */
+    ec2Client: limited?.functions ?? ec2,
+    /** The limited EC2 (refusals, termination times), when limits are on. */
+    limitedEc2: limited?.workflow,
     workflow,
     /** The refund step's own entry, for leases a restart finds without their machine. */
     refundLease: refund.with(runtimeOf('refund')),

@@ -11,9 +11,9 @@ import {
 } from '../adapters/workflow/step-functions-lease-workflow.js';
 import type { LeaseClock, MachineRecord } from '../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../core/ports.js';
+import type { CommandSender } from '../runtime/runtime-clients.js';
 import type { ExecutionStatus, ExecutionStatusChange } from '../workflow/execution-status.js';
 import { LOCAL_PARTITION } from './cloudformation-intrinsics.js';
-import type { SimulatedEc2 } from './simulated-ec2.js';
 import type { SynthesizedWorkflow, WorkflowFunction } from './synthesized-workflow.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -37,7 +37,8 @@ export interface LocalWorkflowDependencies {
   workflow: SynthesizedWorkflow;
   /** The step functions' handlers, the same code the Lambda functions run. */
   steps: Record<WorkflowFunction, StepHandler>;
-  ec2: SimulatedEc2;
+  /** The simulated EC2 (behind its simulated limits, when on). */
+  ec2: CommandSender;
   dynamo: DynamoDBClient;
   timing: LocalWorkflowTiming;
   log: Logger;

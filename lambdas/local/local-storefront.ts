@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { cdkJsonContext, rateLimitsOf, readConfig } from '../../lib/config.js';
+import { retryConfig } from '../adapters/aws-retry.js';
 import { documentClient } from '../adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
@@ -18,6 +20,13 @@ import type { RateLimits } from '../http/rate-limit-rules.js';
 import { lineLogger } from '../runtime/logger.js';
 import { handler as sweepPayments } from '../sweeper/sweep-payments.js';
 import { acceleratedClock } from './accelerated-clock.js';
+import type { SimulatedAwsLimits, ThrottleCounts } from './aws-limits/documented-limits.js';
+import {
+  type HotPartitionProxy,
+  startHotPartitionProxy,
+} from './aws-limits/hot-partition-proxy.js';
+import { limitedStepFunctions } from './aws-limits/limited-step-functions.js';
+import { sdkClientOver } from './aws-limits/sdk-client-over.js';
 import { startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
@@ -62,6 +71,8 @@ export interface LocalStorefrontOptions {
    * a fresh account with no GPU quota) and instance types offered in none of its zones.
    */
   ec2Limits?: SimulatedEc2Limits;
+  /** Public addresses for simulated machines (default: the 762 of the documentation ranges). */
+  ec2Addresses?: readonly string[];
   /** Runs the reconciler this often (0: never on its own). */
   reconcileEveryMs?: number;
   /**
@@ -77,6 +88,22 @@ export interface LocalStorefrontOptions {
   frontDoor?: FrontDoorOptions;
   /** Per-client budgets as the front door's WAF enforces them (default: cdk.json's); false: none. */
   rateLimits?: RateLimits | false;
+  /**
+   * AWS's own limits, simulated in the local clients (off by default): EC2 request buckets and
+   * InsufficientInstanceCapacity, StartExecution throttling, DynamoDB's per-partition
+   * throughput. `documentedLimits()` gives AWS's documented numbers.
+   */
+  awsLimits?: SimulatedAwsLimits;
+}
+
+/** What the simulated AWS limits did during a run. */
+export interface AwsLimitsReport {
+  /** Calls refused, by service, code and action or partition. */
+  refused(): ThrottleCounts;
+  /** The busiest second of the busiest DynamoDB partitions (table and index). */
+  dynamoPeaks(): ReturnType<HotPartitionProxy['peaks']>;
+  /** When EC2 first accepted each instance's termination (ms on the storefront's clock). */
+  terminationAcceptedAt: ReadonlyMap<string, number>;
 }
 
 export interface SimulatedEc2Limits {
@@ -125,9 +152,15 @@ export interface RunningStorefront {
   /** The per-client limits the local front door enforces (false: none). */
   rateLimits: RateLimits | false;
   dataDirectory?: string;
+  /** The local DynamoDB itself (not behind the simulated partition limits). */
   dynamoEndpoint: string;
+  /** Present when `awsLimits` was given. */
+  awsLimits?: AwsLimitsReport;
   close(): Promise<void>;
 }
+
+const prefixed = (service: string, counts: ThrottleCounts = {}): ThrottleCounts =>
+  Object.fromEntries(Object.entries(counts).map(([key, count]) => [`${service} ${key}`, count]));
 
 /** Checks that every operation of the contract has exactly one handler, and vice versa. */
 export function handlersForContract() {
@@ -214,7 +247,20 @@ export async function startLocalStorefront(
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
   });
-  const db = documentClient(dynamo.clientConfig);
+  // With partition limits on, every function reaches DynamoDB through the limiting proxy.
+  const partitionProxy = options.awsLimits?.dynamodb
+    ? await startHotPartitionProxy(dynamo.endpoint, options.awsLimits.dynamodb)
+    : undefined;
+  const dynamoConfig = partitionProxy
+    ? {
+        ...dynamo.clientConfig,
+        endpoint: partitionProxy.endpoint,
+        ...(options.awsLimits?.sdkMaxAttempts
+          ? { maxAttempts: options.awsLimits.sdkMaxAttempts }
+          : {}),
+      }
+    : dynamo.clientConfig;
+  const db = documentClient(dynamoConfig);
   const handlers: Record<string, ApiHandler> = {};
   const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
   const server = await startLocalHttpServer({
@@ -231,7 +277,7 @@ export async function startLocalStorefront(
     localContext(options, new URL(server.url).host),
   );
   const clients = {
-    dynamodb: dynamo.clientConfig,
+    dynamodb: dynamoConfig,
     secretsManager: localSecretsManager(
       localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
     ),
@@ -251,6 +297,11 @@ export async function startLocalStorefront(
     ...(options.dataDirectory
       ? { ec2JournalFile: join(options.dataDirectory, 'simulated-ec2.jsonl') }
       : {}),
+    ...(options.awsLimits?.ec2 ? { ec2Limits: options.awsLimits.ec2 } : {}),
+    ...(options.awsLimits?.sdkMaxAttempts
+      ? { sdkMaxAttempts: options.awsLimits.sdkMaxAttempts }
+      : {}),
+    ...(options.ec2Addresses ? { ec2Addresses: options.ec2Addresses } : {}),
   });
   for (const [group, vcpus] of Object.entries(options.ec2Limits?.vcpuQuotas ?? {})) {
     fleet.ec2.vcpuQuotas.set(ON_DEMAND_VCPU_QUOTAS[group as QuotaGroup].code, vcpus);
@@ -293,10 +344,28 @@ export async function startLocalStorefront(
           watching = watchCapacityNow();
         }, watchCapacityEveryMs).unref()
       : undefined;
+  const localSfn = localStepFunctions(() => fleet.workflow, stack.stateMachineArn);
+  const startLimit = options.awsLimits?.stepFunctions?.startExecution;
+  const limitedSfn = startLimit ? limitedStepFunctions(localSfn, startLimit) : undefined;
   const apiClients = {
     ...clients,
-    stepFunctions: localStepFunctions(() => fleet.workflow, stack.stateMachineArn),
-    ec2: fleet.ec2,
+    // With StartExecution limited, the functions reach it through a real SFN client (its retries).
+    stepFunctions: limitedSfn
+      ? sdkClientOver(
+          new SFNClient({
+            region: 'local',
+            endpoint: 'http://local-step-functions.local',
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+            ...retryConfig('stepFunctions'),
+            ...(options.awsLimits?.sdkMaxAttempts
+              ? { maxAttempts: options.awsLimits.sdkMaxAttempts }
+              : {}),
+          }),
+          limitedSfn,
+          [StartExecutionCommand, SendTaskSuccessCommand],
+        )
+      : localSfn,
+    ec2: fleet.ec2Client,
   };
   const functions = Object.fromEntries(
     operations.map(({ operationId }) => {
@@ -336,6 +405,19 @@ export async function startLocalStorefront(
     rateLimits,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
+    ...(options.awsLimits
+      ? {
+          awsLimits: {
+            refused: () => ({
+              ...prefixed('ec2', fleet.limitedEc2?.refused),
+              ...prefixed('states', limitedSfn?.refused),
+              ...prefixed('dynamodb', partitionProxy?.refused),
+            }),
+            dynamoPeaks: () => partitionProxy?.peaks() ?? [],
+            terminationAcceptedAt: fleet.limitedEc2?.terminationAcceptedAt ?? new Map(),
+          },
+        }
+      : {}),
     fleet,
     close: async () => {
       clearInterval(reconciler);
@@ -347,6 +429,7 @@ export async function startLocalStorefront(
       await server.close();
       await fleet.close();
       db.destroy();
+      await partitionProxy?.close();
       await dynamo.close();
     },
   };

@@ -1,4 +1,5 @@
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { retryConfig } from '../adapters/aws-retry.js';
 import {
   type CapacitySnapshot,
   writeCapacitySnapshot,
@@ -76,7 +77,8 @@ export const handler = onWorkflowLambda<
         ec2: context.ec2,
         zones: context.config.MACHINE_ZONES.split(','),
         quotas: serviceQuotaReader(
-          context.clients.serviceQuotas ?? tracedClient(new ServiceQuotasClient({})),
+          context.clients.serviceQuotas ??
+            tracedClient(new ServiceQuotasClient(retryConfig('other'))),
         ),
         clock: context.clock,
       }),

@@ -4,11 +4,16 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { retryConfig } from '../aws-retry.js';
 
+/** A document client with the storefront's DynamoDB attempts (see adapters/aws-retry.ts). */
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...retryConfig('dynamodb'), ...config }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
 }
 
 export const isConditionFailure = (error: unknown) =>

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { retryConfig } from '../aws-retry.js';
 
 /** Reads a secret's string once per container; the value never leaves memory. */
 export async function readSecretString(
@@ -10,4 +11,4 @@ export async function readSecretString(
   return SecretString;
 }
 
-export const secretsManager = () => new SecretsManagerClient({});
+export const secretsManager = () => new SecretsManagerClient(retryConfig('other'));

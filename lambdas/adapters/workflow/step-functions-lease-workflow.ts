@@ -7,6 +7,7 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
+import { LeaseStartThrottled } from '../../core/errors.js';
 import type { LeaseClock, MachineRecord } from '../../core/machine.js';
 import type { LeaseWorkflow, Logger } from '../../core/ports.js';
 
@@ -33,6 +34,12 @@ export function leaseExecutionInput(machine: MachineRecord) {
   };
 }
 
+/** The SDK marks the errors it classed as throttling; Step Functions' own code is ThrottlingException. */
+const isThrottling = (error: unknown) => {
+  const { name, $retryable } = error as { name?: string; $retryable?: { throttling?: boolean } };
+  return name === 'ThrottlingException' || $retryable?.throttling === true;
+};
+
 /**
  * One Step Functions execution per lease, named after the machine so the console finds
  * it by id, and so a retried start never launches a second lease.
@@ -55,7 +62,12 @@ export class StepFunctionsLeaseWorkflow implements LeaseWorkflow {
       );
     } catch (error) {
       // Same name: the lease's execution already exists (running or finished).
-      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+      if (error instanceof ExecutionAlreadyExists) return;
+      // Still throttled after the client's retries (the StartExecution quota): worth starting later.
+      if (isThrottling(error)) {
+        throw new LeaseStartThrottled(machine.machine_id, (error as Error).name);
+      }
+      throw error;
     }
   }
 

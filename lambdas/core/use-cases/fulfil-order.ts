@@ -1,5 +1,5 @@
 import { issueTokens, revealTokens } from '../capability-tokens.js';
-import { conflict } from '../errors.js';
+import { conflict, LeaseStartThrottled } from '../errors.js';
 import { type MachineWithManagement, newMachineRecord, toMachineView } from '../machine.js';
 import type { OrderRecord } from '../order.js';
 import type { Storefront } from './storefront.js';
@@ -63,7 +63,20 @@ export async function fulfilOrder(
       `the machine of this order ended more than ${settings.retentionDays} days ago and is no longer kept; send a new request_id for a new order`,
     );
   }
-  if (machine.status === 'provisioning') await leases.start(machine);
+  if (machine.status === 'provisioning') {
+    try {
+      await leases.start(machine);
+    } catch (error) {
+      // A paid order stays on the sweeper's list until its machine runs, and the sweeper starts
+      // the workflow again (idempotent by machine id): a start refused now (StartExecution
+      // throttled past its retries) is the sweeper's to repeat, not an error for an agent who paid.
+      if (!(error instanceof LeaseStartThrottled && order.channel === 'mpp')) throw error;
+      storefront.log.warn('lease.start_deferred', {
+        machine_id: machine.machine_id,
+        error: error.message,
+      });
+    }
+  }
 
   const management = revealTokens(settings.keys.capabilityTokenKey, machine.machine_id, machine);
   if (!management) {
