@@ -9,6 +9,7 @@ import { handler as records } from '../workflow/lease-records.js';
 import { handler as reconcile } from '../workflow/reconcile-fleet.js';
 import { handler as refund } from '../workflow/refund-lease.js';
 import { handler as watchCapacity } from '../workflow/watch-capacity.js';
+import { signedAs } from './dynalite-server.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
 import { localServiceQuotas } from './local-service-quotas.js';
 import { SimulatedEc2, SimulatedEc2Error, type SimulatedEc2Timing } from './simulated-ec2.js';
@@ -62,9 +63,10 @@ export function localFleet(options: LocalFleetOptions) {
   };
   const runtimeOf = (role: WorkflowFunction) => ({
     env: stack.environments.workflow[role],
-    clients: stepClients,
+    clients: { ...stepClients, dynamodb: signedAs(clients.dynamodb, role) },
   });
-  const dynamo = new DynamoDBClient(clients.dynamodb);
+  // The state machine's own DynamoDB tasks (getItem, updateItem) sign as Step Functions.
+  const dynamo = new DynamoDBClient(signedAs(clients.dynamodb, 'states'));
   const workflow = new LocalLeaseWorkflow({
     workflow: stack,
     steps: {

@@ -18,7 +18,7 @@ import type { RateLimits } from '../http/rate-limit-rules.js';
 import { lineLogger } from '../runtime/logger.js';
 import { handler as sweepPayments } from '../sweeper/sweep-payments.js';
 import { acceleratedClock } from './accelerated-clock.js';
-import { startLocalDynamo } from './dynalite-server.js';
+import { type RequestCounts, signedAs, startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
@@ -120,6 +120,8 @@ export interface RunningStorefront {
   rateLimits: RateLimits | false;
   dataDirectory?: string;
   dynamoEndpoint: string;
+  /** DynamoDB requests so far, by the function that signed them (its operationId or step) and operation. */
+  dynamoRequests(): Promise<RequestCounts>;
   close(): Promise<void>;
 }
 
@@ -208,7 +210,7 @@ export async function startLocalStorefront(
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
   });
-  const db = documentClient(dynamo.clientConfig);
+  const db = documentClient(signedAs(dynamo.clientConfig, 'local-storefront'));
   const handlers: Record<string, ApiHandler> = {};
   const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
   const server = await startLocalHttpServer({
@@ -297,14 +299,18 @@ export async function startLocalStorefront(
       const env = stack.environments.api[operationId];
       const entry = OPERATION_HANDLERS[operationId];
       if (!env || !entry) throw new Error(`the stack deploys no function for ${operationId}`);
-      return [operationId, entry.with({ env, clients: apiClients })];
+      const clients = { ...apiClients, dynamodb: signedAs(dynamo.clientConfig, operationId) };
+      return [operationId, entry.with({ env, clients })];
     }),
   );
   Object.assign(handlers, functions);
   // The same sweeper the stack runs on a schedule, through its own entry and template
   // environment: every payment ends as a machine, an extension or a refund. It also runs once
   // at start: payments an earlier run left in between are finished first.
-  const sweepNow = sweepPayments.with({ env: stack.environments.sweeper, clients: apiClients });
+  const sweepNow = sweepPayments.with({
+    env: stack.environments.sweeper,
+    clients: { ...apiClients, dynamodb: signedAs(dynamo.clientConfig, 'sweeper') },
+  });
   const sweepEveryMs = options.sweepEveryMs ?? 30_000;
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = () => {
@@ -329,6 +335,7 @@ export async function startLocalStorefront(
     rateLimits,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
+    dynamoRequests: dynamo.requests,
     fleet,
     close: async () => {
       clearInterval(reconciler);
