@@ -1,18 +1,20 @@
 /**
- * npm run bench: measures the local storefront (in memory, one process, real HTTP):
+ * npm run bench: measures the local storefront (in memory, real HTTP; the agents sending the
+ * requests run in a process of their own, bin/bench-agents.ts):
  * request latency and throughput per endpoint, the paid-order round trip, how long a lease
  * takes from paid to active, the lease's timing targets (bench-lease-timing.ts), and each
  * function bundle's size and cold import time (`npm run bench -- --bundles-only` for those alone).
- * Numbers depend on the machine; compare runs on the same one.
+ * Numbers depend on the machine; compare runs on the same one. The last line is
+ * `bench-summary {json}`: every figure measured in this run (one not measured is left out).
  */
-import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { Mppx } from 'mppx/client';
 import { testChargeClient } from '../lambdas/adapters/payments/test-method.js';
 import { DEFAULT_CATALOG } from '../lambdas/core/catalog.js';
 import type { Logger } from '../lambdas/core/ports.js';
 import { marginTable } from '../lambdas/core/unit-economics.js';
-import { startLocalStorefront } from '../lambdas/local/local-storefront.js';
-import { throwawayEd25519Key } from '../lambdas/operator/throwaway-ssh-key.js';
+import { type RunningStorefront, startLocalStorefront } from '../lambdas/local/local-storefront.js';
+import { type AgentCall, type Agents, orderBody, percentile, startAgents } from './bench-agents.js';
 import { benchBundles } from './bench-bundles.js';
 import { benchLeaseTiming, formatLeaseTiming } from './bench-lease-timing.js';
 import { benchScale } from './bench-scale.js';
@@ -23,42 +25,27 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 type Body = Record<string, any>;
 
 const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
-const key = throwawayEd25519Key('bench');
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
+/** Figures for the `bench-summary` line, named `<what>_<unit>`. */
+type Figures = Record<string, number>;
+
+/** Latency as the agents (a process of their own) see it, and throughput. */
 async function measure(
+  agents: Agents,
   name: string,
+  base: string,
   count: number,
   concurrency: number,
-  call: (i: number) => Promise<unknown>,
-) {
-  const durations: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t = performance.now();
-        await call(i);
-        durations.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  durations.sort((a, b) => a - b);
+  call: AgentCall,
+): Promise<{ p50Ms: number; p95Ms: number }> {
+  const { p50Ms, p95Ms, perSecond } = await agents.run({ base, count, concurrency, call });
   console.info(
-    `${name.padEnd(46)} n=${String(count).padStart(4)} c=${String(concurrency).padStart(2)}  p50 ${percentile(durations, 50).toFixed(1).padStart(6)} ms  p95 ${percentile(durations, 95).toFixed(1).padStart(6)} ms  ${(count / seconds).toFixed(0).padStart(5)} req/s`,
+    `${name.padEnd(46)} n=${String(count).padStart(4)} c=${String(concurrency).padStart(2)}  p50 ${p50Ms.toFixed(1).padStart(6)} ms  p95 ${p95Ms.toFixed(1).padStart(6)} ms  ${perSecond.toFixed(0).padStart(5)} req/s`,
   );
+  return { p50Ms, p95Ms };
 }
 
-const orderBody = (product = 'bare-linux-machine', minutes = 60) => ({
-  request_id: randomUUID(),
-  product_id: product,
-  duration_minutes: minutes,
-  ssh_public_key: key,
-});
+const round1 = (value: number) => Math.round(value * 10) / 10;
 
 /** Unit economics of the default catalog: the same table as README's "Prices and margins". */
 function printPriceMargins() {
@@ -66,7 +53,72 @@ function printPriceMargins() {
   console.info(marginTable(DEFAULT_CATALOG));
 }
 
-async function main() {
+/** The order operation, whose function signs its DynamoDB requests with this name locally. */
+const ORDER_FUNCTION = 'createOrder';
+
+/** The DynamoDB requests of one function since `before`, by operation. */
+async function requestsSince(
+  running: RunningStorefront,
+  before: ReadonlyMap<string, number>,
+  fn: string,
+): Promise<Map<string, number>> {
+  const byOperation = new Map<string, number>();
+  for (const [key, count] of await running.dynamoRequests()) {
+    const [signer, operation = '?'] = key.split(' ');
+    const added = count - (before.get(key) ?? 0);
+    if (signer === fn && added > 0) byOperation.set(operation, added);
+  }
+  return byOperation;
+}
+
+/**
+ * DynamoDB round trips of the order function alone (each local function signs as itself, so
+ * the lease workflow it starts is not counted): the 402 of an order sent without payment, and
+ * the paid retry with the credential made from that challenge, averaged over `orders` orders.
+ */
+async function orderRoundTrips(
+  running: RunningStorefront,
+  orders: number,
+): Promise<{ unpaid: number; paid: number; detail: string }> {
+  const agent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
+  const url = `${running.url}/api/machine/mpp/orders`;
+  const totals = { unpaid: new Map<string, number>(), paid: new Map<string, number>() };
+  const add = (into: Map<string, number>, from: Map<string, number>) => {
+    for (const [operation, count] of from) into.set(operation, (into.get(operation) ?? 0) + count);
+  };
+  for (let i = 0; i < orders; i++) {
+    const init: RequestInit = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(orderBody()),
+    };
+    let before = await running.dynamoRequests();
+    const challenge = await fetch(url, init);
+    add(totals.unpaid, await requestsSince(running, before, ORDER_FUNCTION));
+    const payment = await agent.preparePayment(challenge, { request: init });
+    const credential = await payment.createCredential();
+    before = await running.dynamoRequests();
+    const paid = await fetch(url, payment.setCredential(init, credential));
+    add(totals.paid, await requestsSince(running, before, ORDER_FUNCTION));
+    if (challenge.status !== 402 || paid.status !== 202)
+      throw new Error(`order answered ${challenge.status}, then ${paid.status}`);
+  }
+  const sum = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+  const describe = (counts: Map<string, number>) =>
+    [...counts]
+      .sort()
+      .map(([operation, count]) => `${round1(count / orders)} ${operation}`)
+      .join(' + ');
+  return {
+    unpaid: round1(sum(totals.unpaid) / orders),
+    paid: round1(sum(totals.paid) / orders),
+    detail: `402: ${describe(totals.unpaid)}; paid: ${describe(totals.paid)}`,
+  };
+}
+
+/** Latency and throughput per endpoint, the order's DynamoDB round trips, paid to active. */
+async function benchRequests(): Promise<Figures> {
+  const figures: Figures = {};
   // The per-client limits would throttle the benchmark itself (one client, many requests).
   const running = await startLocalStorefront({
     port: 0,
@@ -78,16 +130,8 @@ async function main() {
     rateLimits: false,
   });
   const base = running.url;
+  const agents = startAgents();
   const agent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    }).then(async (response) => ({
-      status: response.status,
-      body: (await response.json()) as Body,
-    }));
   const pay = (body: unknown) =>
     agent
       .fetch(`${base}/api/machine/mpp/orders`, {
@@ -98,34 +142,52 @@ async function main() {
       .then(async (response) => (await response.json()) as Body);
 
   console.info(`Local storefront at ${base} (in memory); ${new Date().toISOString()}\n`);
-  await measure('GET /api/health', 500, 10, () =>
-    fetch(`${base}/api/health`).then((r) => r.text()),
-  );
-  await measure('GET /api/products (price list)', 300, 10, () =>
-    fetch(`${base}/api/products`).then((r) => r.text()),
-  );
-  await measure('GET /llms.txt (agent guide)', 300, 10, () =>
-    fetch(`${base}/llms.txt`).then((r) => r.text()),
-  );
-  await measure('POST /orders/validate', 300, 10, () =>
-    post('/api/machine/mpp/orders/validate', orderBody()),
-  );
-  await measure('POST /orders without payment (402)', 200, 10, () =>
-    post('/api/machine/mpp/orders', orderBody()),
-  );
-  await measure('paid order, 402 + credential + 202', 100, 1, () => pay(orderBody()));
-  await measure('paid order, 402 + credential + 202', 100, 10, () => pay(orderBody()));
+  const orders = '/api/machine/mpp/orders';
+  await measure(agents, 'GET /api/health', base, 500, 10, { kind: 'get', path: '/api/health' });
+  await measure(agents, 'GET /api/products (price list)', base, 300, 10, {
+    kind: 'get',
+    path: '/api/products',
+  });
+  await measure(agents, 'GET /llms.txt (agent guide)', base, 300, 10, {
+    kind: 'get',
+    path: '/llms.txt',
+  });
+  await measure(agents, 'POST /orders/validate', base, 300, 10, {
+    kind: 'order',
+    path: `${orders}/validate`,
+  });
+  await measure(agents, 'POST /orders without payment (402)', base, 200, 10, {
+    kind: 'order',
+    path: orders,
+  });
+  const sequential = await measure(agents, 'paid order, 402 + credential + 202', base, 100, 1, {
+    kind: 'paid-order',
+  });
+  figures.paid_order_c1_p50_ms = round1(sequential.p50Ms);
+  const concurrent = await measure(agents, 'paid order, 402 + credential + 202', base, 100, 10, {
+    kind: 'paid-order',
+  });
+  figures.paid_order_c10_p50_ms = round1(concurrent.p50Ms);
   const retryBody = orderBody();
   const bought = await pay(retryBody);
-  await measure('identical retry of a paid order (202)', 200, 10, () =>
-    post('/api/machine/mpp/orders', retryBody),
-  );
+  await measure(agents, 'identical retry of a paid order (202)', base, 200, 10, {
+    kind: 'post',
+    path: orders,
+    body: retryBody,
+  });
   const machine = bought.machine as { machine_id: string; management: { read_token: string } };
-  const read = () =>
-    fetch(`${base}/api/machines/${machine.machine_id}`, {
-      headers: { authorization: `Bearer ${machine.management.read_token}` },
-    }).then((r) => r.text());
-  await measure('GET /api/machines/{id} (read token)', 500, 10, read);
+  await measure(agents, 'GET /api/machines/{id} (read token)', base, 500, 10, {
+    kind: 'get',
+    path: `/api/machines/${machine.machine_id}`,
+    headers: { authorization: `Bearer ${machine.management.read_token}` },
+  });
+
+  const trips = await orderRoundTrips(running, 10);
+  console.info(
+    `\nDynamoDB round trips per order request (the order function's own; mean of 10 orders):\n  402 without payment ${trips.unpaid}, paid request ${trips.paid}  (${trips.detail})`,
+  );
+  figures.dynamodb_round_trips_order_402 = trips.unpaid;
+  figures.dynamodb_round_trips_paid_order = trips.paid;
 
   console.info(
     '\nPaid to active (default local timings: boot 1.5 s, ready +1 s, then the machine calls back):',
@@ -148,29 +210,45 @@ async function main() {
   console.info(
     `  ${waits.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(', ')}  (median ${(percentile(waits, 50) / 1000).toFixed(2)} s)`,
   );
+  agents.close();
   await running.close();
+  return figures;
+}
 
+/** The lease's timing targets: ready -> active, transitions of a plain lease, terminate after expiry. */
+async function benchLease(): Promise<Figures> {
   console.info(
     '\nLease timing (ready -> active, state transitions of a plain lease, terminate after expiry):',
   );
-  console.info(formatLeaseTiming(await benchLeaseTiming()));
+  const timing = await benchLeaseTiming();
+  console.info(formatLeaseTiming(timing));
+  return { ...timing };
 }
 
-/** `--scale N`: only the scale run (N leases at once under AWS's limits), its figures one a line. */
-async function scaleOnly(leases: number) {
-  console.info(`Scale: ${leases} leases at once under AWS's documented limits (simulated)`);
-  const figures = await benchScale(leases, { detail: (line) => console.info(line) });
-  for (const [name, value] of Object.entries(figures)) console.info(`${name.padEnd(32)} ${value}`);
+/** `--scale N`: N leases at once under AWS's documented limits (simulated), then audited. */
+async function benchAtScale(leases: number): Promise<Figures> {
+  console.info(`\nScale: ${leases} leases at once under AWS's documented limits (simulated)`);
+  const scale = await benchScale(leases, { detail: (line) => console.info(line) });
+  for (const [name, value] of Object.entries(scale)) console.info(`  ${name.padEnd(32)} ${value}`);
+  return { ...scale };
 }
 
-const scaleFlag = process.argv.indexOf('--scale');
-if (scaleFlag >= 0) {
-  const leases = Number(process.argv[scaleFlag + 1]);
-  if (!Number.isInteger(leases) || leases < 1)
-    throw new Error('--scale takes a number of leases, e.g. --scale 1000');
-  await scaleOnly(leases);
-} else {
-  printPriceMargins();
-  if (!process.argv.includes('--bundles-only')) await main();
-  await benchBundles();
+const { values: options } = parseArgs({
+  options: {
+    'bundles-only': { type: 'boolean', default: false },
+    scale: { type: 'string' },
+  },
+});
+const scaleLeases = options.scale === undefined ? undefined : Number(options.scale);
+if (scaleLeases !== undefined && !(Number.isInteger(scaleLeases) && scaleLeases > 0)) {
+  throw new Error('--scale takes a number of leases, e.g. --scale 1000');
 }
+const figures: Figures = {};
+printPriceMargins();
+if (!options['bundles-only']) {
+  Object.assign(figures, await benchRequests());
+  Object.assign(figures, await benchLease());
+  if (scaleLeases) Object.assign(figures, await benchAtScale(scaleLeases));
+}
+await benchBundles();
+console.info(`bench-summary ${JSON.stringify(figures)}`);

@@ -1,24 +1,69 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  type DynamoDBClientConfig,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { createTableInput } from '../adapters/dynamodb/table-design.js';
+import { dynaliteChannel } from './dynalite-channel.js';
 
 export interface LocalDynamo {
   endpoint: string;
-  /** Client settings that point the AWS SDK at this server. */
+  /**
+   * Client settings that point the AWS SDK at this server: its requests travel to the
+   * dynalite thread as messages, not over a socket (`endpoint` is for other processes).
+   */
   clientConfig: {
     endpoint: string;
     region: string;
     credentials: { accessKeyId: string; secretAccessKey: string };
+    requestHandler: NonNullable<DynamoDBClientConfig['requestHandler']>;
   };
+  /**
+   * The requests this server has answered so far, by the signing access key (the local
+   * storefront gives each function its own, as each Lambda function has its own role) and
+   * operation.
+   */
+  requests(): Promise<RequestCounts>;
   close(): Promise<void>;
+}
+
+/** Requests answered, keyed `<access key id> <Operation>` (e.g. `createOrder PutItem`). */
+export type RequestCounts = ReadonlyMap<string, number>;
+
+/**
+ * The same client settings under another access key: each local function signs as itself, so
+ * `requests` tells whose calls they were (dynalite checks no signature).
+ */
+export function signedAs<T extends DynamoDBClientConfig>(config: T, principal: string): T {
+  return { ...config, credentials: { accessKeyId: principal, secretAccessKey: 'local' } };
+}
+
+type WorkerMessage = { port: number } | { error: string } | { requests: [string, number][] };
+
+/** The next message of the worker that satisfies `wanted` (or its failure). */
+function nextMessage<T extends WorkerMessage>(
+  worker: Worker,
+  wanted: (message: WorkerMessage) => message is T,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onMessage = (message: WorkerMessage) => {
+      if ('error' in message) done(() => reject(new Error(`dynalite: ${message.error}`)));
+      else if (wanted(message)) done(() => resolve(message));
+    };
+    const onError = (error: Error) => done(() => reject(error));
+    const onExit = (code: number) =>
+      done(() => reject(new Error(`the dynalite thread ended (exit code ${code})`)));
+    const done = (settle: () => void) => {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      settle();
+    };
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  });
 }
 
 /**
@@ -49,22 +94,33 @@ export async function startLocalDynamo(options: {
   tableName: string;
 }): Promise<LocalDynamo> {
   if (options.dataDirectory) mkdirSync(options.dataDirectory, { recursive: true });
-  const server = dynalite({
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    ...(options.dataDirectory ? { path: options.dataDirectory } : {}),
+  // On a thread of its own: DynamoDB is another machine on AWS, and in the API's event loop
+  // dynalite's parsing, validation and LevelDB work queued every request behind it (README
+  // "Performance").
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), {
+    workerData: {
+      options: {
+        createTableMs: 0,
+        deleteTableMs: 0,
+        updateTableMs: 0,
+        ...(options.dataDirectory ? { path: options.dataDirectory } : {}),
+      },
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const channel = dynaliteChannel(worker);
+  worker.once('exit', (code) =>
+    channel.failPending(new Error(`the dynalite thread ended (exit code ${code})`)),
+  );
+  const { port } = await nextMessage(
+    worker,
+    (message): message is { port: number } => 'port' in message,
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   const clientConfig = {
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: channel.requestHandler,
   };
   const client = new DynamoDBClient(clientConfig);
   try {
@@ -80,6 +136,18 @@ export async function startLocalDynamo(options: {
   return {
     endpoint,
     clientConfig,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    requests: async () => {
+      const answer = nextMessage(
+        worker,
+        (message): message is { requests: [string, number][] } => 'requests' in message,
+      );
+      worker.postMessage('requests');
+      return new Map((await answer).requests);
+    },
+    close: async () => {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('close');
+      await exited;
+    },
   };
 }

@@ -23,6 +23,7 @@ import { handler as watchCapacity } from '../workflow/watch-capacity.js';
 import type { SimulatedAwsLimits } from './aws-limits/documented-limits.js';
 import { type LimitedEc2, limitedEc2 } from './aws-limits/limited-ec2.js';
 import { sdkClientOver } from './aws-limits/sdk-client-over.js';
+import { signedAs } from './dynalite-server.js';
 import { LocalLeaseWorkflow, type LocalWorkflowTiming } from './local-lease-workflow.js';
 import { localServiceQuotas } from './local-service-quotas.js';
 import { SimulatedBoot } from './simulated-boot.js';
@@ -134,10 +135,11 @@ export function localFleet(options: LocalFleetOptions) {
   };
   const runtimeOf = (role: WorkflowFunction) => ({
     env: stack.environments.workflow[role],
-    clients: stepClients,
+    clients: { ...stepClients, dynamodb: signedAs(clients.dynamodb, role) },
   });
-  // Step Functions' DynamoDB integrations do not retry by themselves: the states' Retry blocks do.
-  const dynamo = new DynamoDBClient({ ...clients.dynamodb, maxAttempts: 1 });
+  // Step Functions' DynamoDB integrations do not retry by themselves: the states' Retry blocks
+  // do. They sign as Step Functions, so the request counts say whose calls they were.
+  const dynamo = new DynamoDBClient({ ...signedAs(clients.dynamodb, 'states'), maxAttempts: 1 });
   const workflow = new LocalLeaseWorkflow({
     workflow: stack,
     steps: {

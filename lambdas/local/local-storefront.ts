@@ -27,7 +27,7 @@ import {
 } from './aws-limits/hot-partition-proxy.js';
 import { limitedStepFunctions } from './aws-limits/limited-step-functions.js';
 import { sdkClientOver } from './aws-limits/sdk-client-over.js';
-import { startLocalDynamo } from './dynalite-server.js';
+import { type RequestCounts, signedAs, startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
@@ -156,6 +156,8 @@ export interface RunningStorefront {
   dynamoEndpoint: string;
   /** Present when `awsLimits` was given. */
   awsLimits?: AwsLimitsReport;
+  /** DynamoDB requests so far, by the function that signed them (its operationId or step) and operation. */
+  dynamoRequests(): Promise<RequestCounts>;
   close(): Promise<void>;
 }
 
@@ -251,16 +253,18 @@ export async function startLocalStorefront(
   const partitionProxy = options.awsLimits?.dynamodb
     ? await startHotPartitionProxy(dynamo.endpoint, options.awsLimits.dynamodb)
     : undefined;
+  // The proxy is an HTTP server: those clients go over a socket, not dynalite's message channel.
+  const { requestHandler: _overTheChannel, ...overHttp } = dynamo.clientConfig;
   const dynamoConfig = partitionProxy
     ? {
-        ...dynamo.clientConfig,
+        ...overHttp,
         endpoint: partitionProxy.endpoint,
         ...(options.awsLimits?.sdkMaxAttempts
           ? { maxAttempts: options.awsLimits.sdkMaxAttempts }
           : {}),
       }
     : dynamo.clientConfig;
-  const db = documentClient(dynamoConfig);
+  const db = documentClient(signedAs(dynamoConfig, 'local-storefront'));
   const handlers: Record<string, ApiHandler> = {};
   const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
   const server = await startLocalHttpServer({
@@ -372,14 +376,18 @@ export async function startLocalStorefront(
       const env = stack.environments.api[operationId];
       const entry = OPERATION_HANDLERS[operationId];
       if (!env || !entry) throw new Error(`the stack deploys no function for ${operationId}`);
-      return [operationId, entry.with({ env, clients: apiClients })];
+      const clients = { ...apiClients, dynamodb: signedAs(dynamoConfig, operationId) };
+      return [operationId, entry.with({ env, clients })];
     }),
   );
   Object.assign(handlers, functions);
   // The same sweeper the stack runs on a schedule, through its own entry and template
   // environment: every payment ends as a machine, an extension or a refund. It also runs once
   // at start: payments an earlier run left in between are finished first.
-  const sweepNow = sweepPayments.with({ env: stack.environments.sweeper, clients: apiClients });
+  const sweepNow = sweepPayments.with({
+    env: stack.environments.sweeper,
+    clients: { ...apiClients, dynamodb: signedAs(dynamoConfig, 'sweeper') },
+  });
   const sweepEveryMs = options.sweepEveryMs ?? 30_000;
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = () => {
@@ -418,6 +426,7 @@ export async function startLocalStorefront(
           },
         }
       : {}),
+    dynamoRequests: dynamo.requests,
     fleet,
     close: async () => {
       clearInterval(reconciler);

@@ -1,0 +1,56 @@
+// dynalite on a thread of its own (see dynalite-server.ts). Plain JavaScript, so that Node runs it
+// as it is wherever the local storefront runs (tsx, Jest).
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const dynalite = createRequire(import.meta.url)('dynalite');
+const server = dynalite(workerData.options);
+/** dynalite's own request handler, bound to its store: HTTP and the message channel share it. */
+const [answerHttp] = server.listeners('request');
+
+/** Requests answered, keyed `<access key id> <Operation>`. */
+const requests = new Map();
+const count = (headers) => {
+  const operation = String(headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+  const principal = /Credential=([^/,\s]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'unsigned';
+  const key = `${principal} ${operation}`;
+  requests.set(key, (requests.get(key) ?? 0) + 1);
+};
+server.on('request', (request) => count(request.headers));
+
+/**
+ * One SDK request that came over the message channel: the same method, path, headers and body
+ * a socket would have carried, handed to dynalite's handler through the parts of Node's
+ * request and response objects it uses.
+ */
+function answerMessage({ id, method, url, headers, body }) {
+  count(headers);
+  const request = Object.assign(new EventEmitter(), { method, url, headers });
+  const responseHeaders = {};
+  const response = {
+    statusCode: 200,
+    setHeader: (name, value) => {
+      responseHeaders[name.toLowerCase()] = String(value);
+    },
+    end: (data) => {
+      parentPort.postMessage({
+        id,
+        statusCode: response.statusCode,
+        headers: responseHeaders,
+        body: data === undefined ? '' : String(data),
+      });
+    },
+  };
+  answerHttp(request, response);
+  if (body) request.emit('data', Buffer.from(body));
+  request.emit('end');
+}
+
+parentPort.on('message', (message) => {
+  if (message === 'requests') parentPort.postMessage({ requests: [...requests] });
+  else if (message === 'close') server.close(() => process.exit(0));
+  else answerMessage(message);
+});
+server.once('error', (error) => parentPort.postMessage({ error: String(error) }));
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
