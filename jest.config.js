@@ -8,6 +8,12 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
+  // One directory per run where workers share what is built once (synthesised stacks).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  testSequencer: '<rootDir>/test/support/sequencer.mjs',
+  // Jest's default on 2 cores is one worker, in band. Most suites spend much of their time
+  // waiting (on child processes, servers, the lease clock), so three keep both cores busy.
+  maxWorkers: 3,
   testTimeout: 60_000,
   // Suites start HTTP servers, DynamoDB and state machine runs and close them; should one
   // ever be missed, the run must end with its results rather than hang CI until its limit.
