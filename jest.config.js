@@ -18,7 +18,8 @@ export default {
   // Jest's default on 2 cores is one worker, in band. Most suites spend much of their time
   // waiting (on child processes, servers, the lease clock), so three keep both cores busy.
   maxWorkers: 3,
-  testTimeout: 60_000,
+  // Three workers share two cores (and other work on the machine): a generous bound, not a budget.
+  testTimeout: 120_000,
   // Suites start HTTP servers, DynamoDB and state machine runs and close them; should one
   // ever be missed, the run must end with its results rather than hang CI until its limit.
   forceExit: true,
