@@ -65,8 +65,11 @@ describe('cfn-lint on the synthesised templates', () => {
       );
       return;
     }
-    for (const [name, synthesise] of CONFIGURATIONS)
-      templates.set(name, templateFiles(await synthesise()));
+    // Synthesised side by side: the operator's synth may still be running in another worker.
+    const outs = await Promise.all(CONFIGURATIONS.map(([, synthesise]) => synthesise()));
+    CONFIGURATIONS.forEach(([name], index) => {
+      templates.set(name, templateFiles(outs[index] ?? ''));
+    });
     findings = await cfnLint([...templates.values()].flat());
   }, 900_000);
 
