@@ -37,7 +37,7 @@ import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
 import { resumeLeases } from './resume-leases.js';
 import { localStorefrontSecret } from './storefront-secret.js';
-import { type SynthesizedStack, synthesizeLocalStack } from './synthesized-workflow.js';
+import type { SynthesizedStack } from './synthesized-workflow.js';
 
 export const LOCAL_TABLE_NAME = 'storefront-local';
 /** The name the local stack gives the Stripe secret (its value is the options' secret key). */
@@ -94,6 +94,15 @@ export interface LocalStorefrontOptions {
    * throughput. `documentedLimits()` gives AWS's documented numbers.
    */
   awsLimits?: SimulatedAwsLimits;
+  /**
+   * Builds the stack the storefront runs from the operator context (default: synthesises it
+   * now). Tests pass one that synthesises each configuration once per run: building the CDK
+   * app, and loading the CDK to do it, is most of a local start.
+   */
+  synthesizeStack?: (
+    tableName: string,
+    context: Record<string, unknown>,
+  ) => SynthesizedStack | Promise<SynthesizedStack>;
 }
 
 /** What the simulated AWS limits did during a run. */
@@ -104,6 +113,12 @@ export interface AwsLimitsReport {
   dynamoPeaks(): ReturnType<HotPartitionProxy['peaks']>;
   /** When EC2 first accepted each instance's termination (ms on the storefront's clock). */
   terminationAcceptedAt: ReadonlyMap<string, number>;
+}
+
+/** Loads the CDK only when the stack is built here. */
+async function synthesizeNow(tableName: string, context: Record<string, unknown>) {
+  const { synthesizeLocalStack } = await import('./synthesized-workflow.js');
+  return synthesizeLocalStack(tableName, context);
 }
 
 export interface SimulatedEc2Limits {
@@ -276,7 +291,7 @@ export async function startLocalStorefront(
     rateLimits,
     onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
   });
-  const stack = synthesizeLocalStack(
+  const stack = await (options.synthesizeStack ?? synthesizeNow)(
     LOCAL_TABLE_NAME,
     localContext(options, new URL(server.url).host),
   );

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
 import {
@@ -19,8 +16,8 @@ import { type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynalite
 import { OPERATION_ACCESS } from '../../lambdas/runtime/operation-access.js';
 import { invokeBundle } from '../support/bundle-invocation.js';
 import { type MotoServer, startMotoServer } from '../support/moto-server.js';
+import { operatorSynth, synthesisedTemplates } from '../support/synthesised-app.js';
 
-const exec = promisify(execFile);
 const STACK = 'AgenticComputeStorefront';
 const TABLE = 'storefront-bundles';
 const MACHINE_ID = 'machine_0123456789abcdef';
@@ -64,6 +61,44 @@ const WORKFLOW_EVENTS: Record<string, unknown> = {
 const CONFIGURATION_FAILURE = /configuration|environment|misconfigured|no access|wires no/i;
 const NETWORK_FAILURE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed|socket hang up|connect/i;
 
+/** A test stage: with no payment method at all, the paid operations refuse to start (by design). */
+const TEST_STAGE = { 'storefront:testPayments': true };
+
+/**
+ * The bundles of the operator's `cdk synth`, each with the environment the test stage's
+ * template gives the same function. Bundling reads the entry file and the shared esbuild
+ * settings only, never the configuration, so the test stage would bundle the same code.
+ */
+async function testStageBundles(): Promise<SynthesizedBundle[]> {
+  const [operatorOut, testStageOut] = await Promise.all([
+    operatorSynth(),
+    synthesisedTemplates(TEST_STAGE),
+  ]);
+  const testStage = JSON.parse(
+    readFileSync(join(testStageOut, `${STACK}.template.json`), 'utf8'),
+  ) as {
+    Resources: Record<
+      string,
+      { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }
+    >;
+  };
+  const bundles = synthesizedBundles(operatorOut, STACK);
+  const bundled = new Set(bundles.map((bundle) => bundle.logicalId));
+  const unbundled = Object.entries(testStage.Resources)
+    .filter(([id, resource]) => resource.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS'))
+    .map(([id]) => id)
+    .filter((id) => !bundled.has(id));
+  if (unbundled.length)
+    throw new Error(
+      `the test stage has functions the operator's synth did not bundle: ${unbundled}`,
+    );
+  return bundles.map((bundle) => {
+    const resource = testStage.Resources[bundle.logicalId];
+    if (!resource) throw new Error(`${bundle.logicalId} is not in the test stage's template`);
+    return { ...bundle, environment: resource.Properties?.Environment?.Variables ?? {} };
+  });
+}
+
 /**
  * The esbuild bundles `cdk synth` writes are what Lambda runs: each is loaded in a fresh Node
  * process with exactly the environment the template gives it (references resolved to local
@@ -76,32 +111,15 @@ describe('the deployed bundles', () => {
   let moto: MotoServer | undefined;
 
   beforeAll(async () => {
-    const out = mkdtempSync(join(tmpdir(), 'storefront-bundles-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    for (const name of [
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN',
-      'AWS_PROFILE',
-    ])
-      delete env[name];
-    const [, dynamoStarted, motoStarted] = await Promise.all([
-      // A test stage: with no payment method at all, the paid operations refuse to start (by design).
-      exec(
-        'npx',
-        ['cdk', 'synth', '--quiet', '--output', out, '-c', 'storefront:testPayments=true'],
-        {
-          env,
-          maxBuffer: 64 * 1024 * 1024,
-        },
-      ),
+    const [bundlesFound, dynamoStarted, motoStarted] = await Promise.all([
+      testStageBundles(),
       startLocalDynamo({ tableName: TABLE }),
       startMotoServer(),
     ]);
     dynamo = dynamoStarted;
     moto = motoStarted;
-    bundles = synthesizedBundles(out, STACK);
-  }, 600_000);
+    bundles = bundlesFound;
+  }, 900_000);
 
   afterAll(async () => {
     await dynamo?.close();

@@ -1,37 +1,17 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { OPERATION_ACCESS } from '../../lambdas/runtime/operation-access.js';
-
-const exec = promisify(execFile);
+import { operatorSynth } from '../support/synthesised-app.js';
 
 /**
  * `npx cdk synth` as an operator runs it on a fresh clone: the CDK CLI, the app in cdk.json,
- * every function bundled by the local esbuild, cdk-nag, no AWS credentials, no Docker.
+ * every function bundled by the local esbuild, cdk-nag, no AWS credentials, no Docker (run
+ * once per test run, see operatorSynth).
  */
 describe('npx cdk synth', () => {
   // Bundling every function takes minutes on a busy machine.
   it('synthesises the stack offline, bundling every function', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'storefront-synth-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    for (const name of [
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN',
-      'AWS_PROFILE',
-    ])
-      delete env[name];
-    try {
-      await exec('npx', ['cdk', 'synth', '--quiet', '--output', out], {
-        env,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    } catch (error) {
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      throw new Error(`cdk synth failed:\n${`${stdout}\n${stderr}`.slice(-6000)}`);
-    }
+    const out = await operatorSynth();
     const template = JSON.parse(
       readFileSync(join(out, 'AgenticComputeStorefront.template.json'), 'utf8'),
     );
@@ -66,5 +46,5 @@ describe('npx cdk synth', () => {
       const asset = fn.Metadata?.['aws:asset:path'];
       expect(asset && existsSync(join(out, asset, 'index.mjs'))).toBe(true);
     }
-  }, 300_000);
+  }, 900_000);
 });

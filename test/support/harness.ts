@@ -11,6 +11,7 @@ import {
 } from '../../lambdas/local/local-storefront.js';
 import { buildRoutes, matchRoute } from '../../lambdas/local/openapi-router.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
+import { cachedLocalStack } from './cached-local-stack.js';
 import { expectContract } from './contract.js';
 import { AGENT_KEY } from './ssh-keys.js';
 
@@ -61,6 +62,7 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
     // Journeys poll far faster than an agent may; the limits have their own tests.
     rateLimits: false,
     sweepEveryMs: 0,
+    synthesizeStack: cachedLocalStack,
     ...options,
   });
   const base = running.url;
