@@ -54,6 +54,15 @@ export class SimulatedBoot {
         }),
       );
     };
+    // Machines launched before a restart of the local storefront are still booting.
+    for (const restored of options.ec2.restoredBoots()) {
+      this.boot(restored, restored.sinceLaunchMs).catch((error: unknown) =>
+        options.log.error('simulated_boot.failed', {
+          instance_id: restored.instanceId,
+          error: String(error),
+        }),
+      );
+    }
   }
 
   close(): void {
@@ -64,12 +73,15 @@ export class SimulatedBoot {
     return clockMs / this.options.clockSpeedup;
   }
 
-  private async boot(launch: { instanceId: string; host: string; userData: string }) {
+  private async boot(
+    launch: { instanceId: string; host: string; userData: string },
+    sinceLaunchMs = 0,
+  ) {
     const callback = readyCallbackOf(launch.userData);
     if (!callback) return;
     const { ec2, timing } = this.options;
     // Boot, then the user data's work (key, GPU check): the SSH banner's marker appears then.
-    await sleep(this.realMs(timing.bootMs + timing.readyMs));
+    await sleep(this.realMs(Math.max(0, timing.bootMs + timing.readyMs - sinceLaunchMs)));
     for (;;) {
       if (this.closed) return;
       const state = ec2.instance(launch.instanceId)?.State?.Name;

@@ -65,6 +65,17 @@ interface SimulatedInstance {
   stateSince: number;
   host: string;
   clientToken: string;
+  /** The launch's user data (base64), as the machine holds it: its boot script survives a restart of the storefront. */
+  userData?: string;
+}
+
+/** A machine whose boot script was running when the fleet was read back from its journal. */
+export interface RestoredBoot {
+  instanceId: string;
+  host: string;
+  userData: string;
+  /** Clock milliseconds since its launch. */
+  sinceLaunchMs: number;
 }
 
 /**
@@ -81,6 +92,7 @@ export class SimulatedEc2 {
   private sequence = 0;
   private readonly addresses: AddressPool;
   private readonly journal: FleetJournal<SimulatedInstance> | undefined;
+  private readonly restored: SimulatedInstance[] = [];
   /** Every call, with the simulated clock's time it was made at. */
   readonly calls: { command: string; input: unknown; at: number }[] = [];
   /** Told of each new instance and its user data (its boot script runs elsewhere: simulated-boot.ts). */
@@ -162,7 +174,32 @@ export class SimulatedEc2 {
     return this.create('t3.medium', 'subnet-stray', tags, `stray-${this.sequence}`);
   }
 
-  private create(instanceType: string, subnetId: string, tags: Tag[], clientToken: string): string {
+  /**
+   * Machines read back from the journal that are still running or booting: on a real account a
+   * restart of the storefront does not stop them, so their boot scripts go on.
+   */
+  restoredBoots(): RestoredBoot[] {
+    return this.restored.flatMap((instance) => {
+      this.advance(instance);
+      if (!instance.userData || !['pending', 'running'].includes(instance.state)) return [];
+      return [
+        {
+          instanceId: instance.id,
+          host: instance.host,
+          userData: instance.userData,
+          sinceLaunchMs: this.now() - instance.launchedAt,
+        },
+      ];
+    });
+  }
+
+  private create(
+    instanceType: string,
+    subnetId: string,
+    tags: Tag[],
+    clientToken: string,
+    userData?: string,
+  ): string {
     const id = `i-${(this.sequence + 1).toString(16).padStart(17, '0')}`;
     const host = this.addresses.take(id, (holderId) => this.holdsAddress(holderId));
     if (!host) {
@@ -182,6 +219,7 @@ export class SimulatedEc2 {
       stateSince: this.now(),
       host,
       clientToken,
+      ...(userData ? { userData } : {}),
     };
     this.instances.set(id, instance);
     this.byToken.set(clientToken, id);
@@ -191,6 +229,7 @@ export class SimulatedEc2 {
 
   /** An instance read back from the journal, with its address and client token. */
   private restore(instance: SimulatedInstance) {
+    this.restored.push(instance);
     this.instances.set(instance.id, instance);
     this.byToken.set(instance.clientToken, instance.id);
     this.sequence = Math.max(this.sequence, Number.parseInt(instance.id.slice(2), 16) || 0);
@@ -224,6 +263,7 @@ export class SimulatedEc2 {
       input.SubnetId ?? 'subnet-default',
       tags,
       input.ClientToken ?? `token-${this.sequence}`,
+      input.UserData,
     );
     const launched = this.instances.get(id) as SimulatedInstance;
     this.onLaunched?.({ instanceId: id, host: launched.host, userData: input.UserData ?? '' });
