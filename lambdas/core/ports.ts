@@ -111,7 +111,13 @@ export interface MachineStore {
    */
   activateOnReadiness(
     machineId: string,
-    change: { host: string; readySecretHash: string; activatedAt: string; expiresAt: string },
+    change: {
+      host: string;
+      readySecretHash: string;
+      activatedAt: string;
+      expiresAt: string;
+      leaseMinutes: number;
+    },
   ): Promise<MachineRecord | undefined>;
   /** provisioning|active → terminating; returns the updated machine, or undefined if not live. */
   requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined>;

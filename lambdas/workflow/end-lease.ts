@@ -55,8 +55,11 @@ export const createEndLease =
     }
 
     const current = await deps.machines.get(machineId, new Date(0));
-    if (current?.status === 'provisioning') {
-      const failed = await deps.lifecycle.markFailed(machineId, NEVER_USABLE, now);
+    // Seen provisioning before the terminate: a ready callback that activated it since did so
+    // on an instance now terminated, so that lease fails (and is refunded) too.
+    const neverHeld = found?.status === 'provisioning';
+    if (current?.status === 'provisioning' || (neverHeld && current?.status === 'active')) {
+      const failed = await deps.lifecycle.markFailed(machineId, NEVER_USABLE, now, true);
       deps.log.warn('lease.failed', { machine_id: machineId, reason: NEVER_USABLE });
       return { status: failed?.status ?? 'provisioning', ...stateOf(instanceState) };
     }

@@ -124,7 +124,9 @@ export const createLeaseRecords = (deps: LeaseRecordDependencies) => {
       }
       case 'record_failure': {
         const reason = failureReason(input);
-        const failed = await deps.lifecycle.markFailed(input.machine_id, reason, now);
+        // Only provisioning steps record failures: a lease active here was activated by its
+        // ready callback after the workflow gave up, and End lease terminates it next.
+        const failed = await deps.lifecycle.markFailed(input.machine_id, reason, now, true);
         deps.log.warn('lease.failed', {
           machine_id: input.machine_id,
           reason,

@@ -135,15 +135,20 @@ export class LeaseLifecycleStore {
    * provisioning → failed, with a reason the agent can read. The agent never got a usable
    * machine, so the same write marks the payment as owed back (`refund_due`): whatever
    * crashes after this point, the debt is on the record until a refund clears it.
+   * `alsoActive`: the workflow gave up on a machine that its ready callback activated in the
+   * meantime (the workflow never held it, and it goes on to terminate it), so it fails too.
    */
-  markFailed(machineId: string, reason: string, now: Date) {
+  markFailed(machineId: string, reason: string, now: Date, alsoActive = false) {
     return this.update(machineId, {
       UpdateExpression:
         'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention, refund_due = :due REMOVE live_pk, live_sk, wake_token',
-      ConditionExpression: '#status = :provisioning',
+      ConditionExpression: alsoActive
+        ? '#status IN (:provisioning, :active)'
+        : '#status = :provisioning',
       ExpressionAttributeValues: {
         ':failed': 'failed',
         ':provisioning': 'provisioning',
+        ...(alsoActive ? { ':active': 'active' } : {}),
         ':reason': reason,
         ':now': now.toISOString(),
         ':retention': this.retentionEpoch(now),
@@ -175,19 +180,6 @@ export class LeaseLifecycleStore {
    * simulated fleet lost it), so the lease can neither go on nor end normally.
    */
   markLost(machineId: string, reason: string, now: Date) {
-    return this.update(machineId, {
-      UpdateExpression:
-        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention, refund_due = :due REMOVE live_pk, live_sk, wake_token',
-      ConditionExpression: '#status IN (:provisioning, :active)',
-      ExpressionAttributeValues: {
-        ':failed': 'failed',
-        ':provisioning': 'provisioning',
-        ':active': 'active',
-        ':reason': reason,
-        ':now': now.toISOString(),
-        ':retention': this.retentionEpoch(now),
-        ':due': true,
-      },
-    });
+    return this.markFailed(machineId, reason, now, true);
   }
 }

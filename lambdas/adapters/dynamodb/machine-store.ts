@@ -133,20 +133,29 @@ export class DynamoMachineStore implements MachineStore {
 
   activateOnReadiness(
     machineId: string,
-    change: { host: string; readySecretHash: string; activatedAt: string; expiresAt: string },
+    change: {
+      host: string;
+      readySecretHash: string;
+      activatedAt: string;
+      expiresAt: string;
+      /** The lease minutes `expiresAt` was computed from: an extension paid meanwhile refuses the write. */
+      leaseMinutes: number;
+    },
   ): Promise<MachineRecord | undefined> {
     return updateRecord<MachineRecord>(this.db, {
       TableName: this.tableName,
       Key: itemKeys.machine(machineId),
       UpdateExpression:
         'SET #status = :active, host = :host, activated_at = :at, expires_at = :expires, live_sk = :liveSk',
-      ConditionExpression: '#status = :provisioning AND ready_secret_hash = :hash',
+      ConditionExpression:
+        '#status = :provisioning AND ready_secret_hash = :hash AND lease_minutes = :minutes',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':active': 'active',
         ':provisioning': 'provisioning',
         ':host': change.host,
         ':hash': change.readySecretHash,
+        ':minutes': change.leaseMinutes,
         ':at': change.activatedAt,
         ':expires': change.expiresAt,
         ':liveSk': liveLeaseKey(change.expiresAt, machineId).live_sk,

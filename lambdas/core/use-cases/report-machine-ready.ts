@@ -1,6 +1,12 @@
 import { conflict, forbidden, notFound, unauthenticated } from '../errors.js';
 import { MACHINE_ID_PATTERN } from '../ids.js';
-import { leaseClock, leaseEndFromActivation, type MachineView, toMachineView } from '../machine.js';
+import {
+  leaseClock,
+  leaseEndFromActivation,
+  type MachineRecord,
+  type MachineView,
+  toMachineView,
+} from '../machine.js';
 import {
   hashReadinessSecret,
   looksLikeReadinessSecret,
@@ -39,28 +45,29 @@ export async function reportMachineReady(
   if (!MACHINE_ID_PATTERN.test(machineId)) throw notFound('machine not found');
   const request = parseMachineReadyRequest(body);
   const now = clock.now();
-  const machine = await machines.get(machineId, now);
+  let machine = await machines.get(machineId, now);
   if (!readinessSecretMatches(secret, machine?.ready_secret_hash) || !machine) {
     throw forbidden('this readiness secret does not belong to this machine');
   }
-  if (machine.status !== 'provisioning') {
-    throw conflict(
-      `machine is ${machine.status}; it can report ready only once, while it is provisioning`,
+  const notProvisioning = (status: string | undefined) =>
+    conflict(
+      `machine is ${status ?? 'gone'}; it can report ready only once, while it is provisioning`,
     );
+  let active: MachineRecord | undefined;
+  // The end is computed from the lease minutes read; an extension paid in between changes them
+  // and refuses the write, so read again (a lost race with a DELETE or the poll ends the loop).
+  for (let attempt = 0; !active && attempt < 3; attempt++) {
+    if (machine?.status !== 'provisioning') throw notProvisioning(machine?.status);
+    active = await machines.activateOnReadiness(machineId, {
+      host: request.host,
+      readySecretHash: hashReadinessSecret(secret),
+      activatedAt: now.toISOString(),
+      expiresAt: leaseEndFromActivation(machine, now),
+      leaseMinutes: machine.lease_minutes,
+    });
+    if (!active) machine = await machines.get(machineId, now);
   }
-  const active = await machines.activateOnReadiness(machineId, {
-    host: request.host,
-    readySecretHash: hashReadinessSecret(secret),
-    activatedAt: now.toISOString(),
-    expiresAt: leaseEndFromActivation(machine, now),
-  });
-  if (!active) {
-    // Lost a race: a DELETE, the fallback poll's activation, or a relaunch with a new secret.
-    const current = await machines.get(machineId, now);
-    throw conflict(
-      `machine is ${current?.status ?? 'gone'}; it can report ready only once, while it is provisioning`,
-    );
-  }
+  if (!active) throw notProvisioning(machine?.status);
   log.info('lease.active', {
     machine_id: machineId,
     host: active.host,
