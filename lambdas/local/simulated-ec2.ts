@@ -158,10 +158,15 @@ export class SimulatedEc2 {
   };
 
   /** Instances not yet terminated: what would still be billing. */
+  /**
+   * The instances still running or starting: EC2 bills neither `shutting-down` ("Instance usage
+   * billing: Not billed", EC2 user guide, instance lifecycle) nor `terminated`, and End lease
+   * records a lease's end once its instance is shutting down.
+   */
   running(): Instance[] {
     return [...this.instances.values()]
       .map((instance) => this.view(instance))
-      .filter((instance) => instance.State?.Name !== 'terminated');
+      .filter((instance) => !['shutting-down', 'terminated'].includes(instance.State?.Name ?? ''));
   }
 
   instance(id: string): Instance | undefined {
