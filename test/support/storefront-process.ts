@@ -26,6 +26,8 @@ export async function freePort(): Promise<number> {
 export function startStorefrontProcess(options: {
   dataDirectory: string;
   port: number;
+  /** `--fast-clock`: the lease clock runs this many times faster than the wall clock. */
+  clockSpeedup?: number;
 }): Promise<StorefrontProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -37,6 +39,7 @@ export function startStorefrontProcess(options: {
       `--port=${options.port}`,
       // The test polls far faster than an agent may; the limits have their own tests.
       '--no-rate-limits',
+      ...(options.clockSpeedup ? [`--fast-clock=${options.clockSpeedup}`] : []),
     ],
     {
       cwd: process.cwd(),

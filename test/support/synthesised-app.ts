@@ -69,8 +69,7 @@ async function oncePerRun(name: string, build: (out: string) => Promise<void>): 
 /**
  * `npx cdk synth` as an operator runs it on a fresh clone: the CDK CLI, the app and context in
  * cdk.json, every function bundled by the local esbuild, cdk-nag, no AWS credentials, no
- * Docker. Run once per test run: the synth test checks it, the bundle test runs its bundles
- * and cfn-lint reads its templates.
+ * Docker. Run once per test run: the synth test checks it, the bundle test runs its bundles.
  */
 export function operatorSynth(): Promise<string> {
   // With the CDK's built-in template validation, which the other synths of a test run skip.
