@@ -26,6 +26,12 @@ describe('static checks', () => {
     300_000,
   );
 
-  // A whole-project type check; on a busy 2-core machine it can take minutes.
-  it('type-checks under strict TypeScript', () => check('npx', ['tsc', '-p', '.']), 300_000);
+  // A whole-project type check by TypeScript 7 (`npm run typecheck`): the native compiler,
+  // a third of 5.9's CPU time here (10 vs 27 s). ts-jest, which only transpiles, stays on
+  // 5.9 (it does not support 7); both read the same tsconfig.json.
+  it(
+    'type-checks under strict TypeScript',
+    () => check('npm', ['run', '--silent', 'typecheck']),
+    300_000,
+  );
 });
