@@ -114,7 +114,11 @@ describe('npm start killed during a burst of paid orders', () => {
   it('gives every paid order its machine, or its money back, after a restart', async () => {
     const dataDirectory = mkdtempSync(join(tmpdir(), 'storefront-killed-'));
     const port = await freePort();
-    const first = await startStorefrontProcess({ dataDirectory, port, clockSpeedup: CLOCK_SPEEDUP });
+    const first = await startStorefrontProcess({
+      dataDirectory,
+      port,
+      clockSpeedup: CLOCK_SPEEDUP,
+    });
     started.push(first);
     const orders: Order[] = Array.from({ length: ORDERS }, () => ({
       body: orderBody({ duration_minutes: 120 }),
