@@ -102,7 +102,8 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
       ),
     }),
   );
-  launch.addToRolePolicy(describe('ec2:DescribeCapacityReservations'));
+  // DescribeInstances finds the instance an earlier attempt launched (by its client token).
+  launch.addToRolePolicy(describe('ec2:DescribeCapacityReservations', 'ec2:DescribeInstances'));
   launch.addToRolePolicy(managedInstances);
 
   inspect.addToRolePolicy(machineItems(['GetItem']));

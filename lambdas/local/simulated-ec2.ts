@@ -29,6 +29,22 @@ const matchesAny = (value: string, patterns: readonly string[]) =>
     new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`).test(value),
   );
 
+/** JSON with object keys sorted, so two equal requests read the same whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, field]) => field !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Every parameter of a RunInstances request but its client token: what a repeat must match. */
+const launchParameters = ({ ClientToken: _token, ...parameters }: RunInstancesCommand['input']) =>
+  canonicalJson(parameters);
+
 /** An EC2 service error as the SDK raises it: `name` and `Code` carry the error code. */
 export class SimulatedEc2Error extends Error {
   readonly Code: string;
@@ -67,6 +83,11 @@ interface SimulatedInstance {
   clientToken: string;
   /** The launch's user data (base64), as the machine holds it: its boot script survives a restart of the storefront. */
   userData?: string;
+  /**
+   * The parameters of the RunInstances request that launched it (canonical JSON), which a
+   * repeat with its client token must match; absent for strays and older journals.
+   */
+  launchParameters?: string;
 }
 
 /** A machine whose boot script was running when the fleet was read back from its journal. */
@@ -105,6 +126,11 @@ export class SimulatedEc2 {
   readonly neverReady = new Set<string>();
   /** What DescribeCapacityReservations returns. */
   capacityReservations: CapacityReservation[] = [];
+  /**
+   * Instances that the next DescribeInstances calls still leave out, with how many calls
+   * (DescribeInstances is eventually consistent: a new instance may not be listed at once).
+   */
+  readonly notYetListed = new Map<string, number>();
   /** Instance types offered in none of the zones (DescribeInstanceTypeOfferings lists none). */
   readonly notOffered = new Set<string>();
   /** Applied On-Demand vCPU quotas by Service Quotas code; a code not set reads as 1024. */
@@ -203,7 +229,7 @@ export class SimulatedEc2 {
     subnetId: string,
     tags: Tag[],
     clientToken: string,
-    userData?: string,
+    launch: { userData?: string; parameters?: string } = {},
   ): string {
     const id = `i-${(this.sequence + 1).toString(16).padStart(17, '0')}`;
     const host = this.addresses.take(id, (holderId) => this.holdsAddress(holderId));
@@ -224,7 +250,8 @@ export class SimulatedEc2 {
       stateSince: this.now(),
       host,
       clientToken,
-      ...(userData ? { userData } : {}),
+      ...(launch.userData ? { userData: launch.userData } : {}),
+      ...(launch.parameters ? { launchParameters: launch.parameters } : {}),
     };
     this.instances.set(id, instance);
     this.byToken.set(clientToken, id);
@@ -249,9 +276,21 @@ export class SimulatedEc2 {
   }
 
   private runInstances(input: RunInstancesCommand['input']) {
-    const existing = input.ClientToken ? this.byToken.get(input.ClientToken) : undefined;
-    if (existing)
-      return { Instances: [this.view(this.instances.get(existing) as SimulatedInstance)] };
+    const parameters = launchParameters(input);
+    const existingId = input.ClientToken ? this.byToken.get(input.ClientToken) : undefined;
+    const existing = existingId ? this.instances.get(existingId) : undefined;
+    if (existing) {
+      // "If you repeat the request with the same client token, but change another request
+      // parameter, Amazon EC2 returns an IdempotentParameterMismatch error." (EC2 API
+      // Reference, "Ensuring idempotency")
+      if (existing.launchParameters !== undefined && existing.launchParameters !== parameters) {
+        throw new SimulatedEc2Error(
+          'IdempotentParameterMismatch',
+          'The request uses the same client token as a previous, but non-identical request. Do not reuse a client token with different requests, unless the requests are identical.',
+        );
+      }
+      return { Instances: [this.view(existing)] };
+    }
     const failure = this.launchFailures.shift();
     if (failure) throw new SimulatedEc2Error(failure, `simulated ${failure}`);
     const instanceType = this.instanceTypeOfTemplate(input.LaunchTemplate?.LaunchTemplateId ?? '');
@@ -268,7 +307,7 @@ export class SimulatedEc2 {
       input.SubnetId ?? 'subnet-default',
       tags,
       input.ClientToken ?? `token-${this.sequence}`,
-      input.UserData,
+      { ...(input.UserData ? { userData: input.UserData } : {}), parameters },
     );
     const launched = this.instances.get(id) as SimulatedInstance;
     this.onLaunched?.({ instanceId: id, host: launched.host, userData: input.UserData ?? '' });
@@ -286,11 +325,18 @@ export class SimulatedEc2 {
         );
       selected = input.InstanceIds.map((id) => this.instances.get(id) as SimulatedInstance);
     }
+    selected = selected.filter((instance) => {
+      const unlistedCalls = this.notYetListed.get(instance.id) ?? 0;
+      if (unlistedCalls <= 0) return true;
+      this.notYetListed.set(instance.id, unlistedCalls - 1);
+      return false;
+    });
     for (const filter of input.Filters ?? []) {
       const values = filter.Values ?? [];
       selected = selected.filter((instance) => {
         this.advance(instance);
         if (filter.Name === 'instance-state-name') return values.includes(instance.state);
+        if (filter.Name === 'client-token') return values.includes(instance.clientToken);
         if (filter.Name === 'instance-type') return matchesAny(instance.instanceType, values);
         if (filter.Name?.startsWith('tag:')) {
           const key = filter.Name.slice(4);

@@ -26,6 +26,14 @@ const codeOf = (error: unknown) =>
   (error as { name?: string })?.name ??
   'Unknown';
 
+/**
+ * RunInstances refused a repeat of a client token because a parameter changed since the
+ * attempt that used it (the user data's readiness secret is drawn anew on every attempt):
+ * that earlier attempt launched the instance.
+ */
+export const launchedByAnEarlierAttempt = (error: unknown) =>
+  codeOf(error) === 'IdempotentParameterMismatch';
+
 export function classifyLaunchError(error: unknown): LaunchErrorKind {
   const code = codeOf(error);
   if (CAPACITY_CODES.has(code)) return 'capacity';

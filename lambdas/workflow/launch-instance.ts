@@ -1,5 +1,6 @@
 import {
   DescribeCapacityReservationsCommand,
+  DescribeInstancesCommand,
   type EC2Client,
   RunInstancesCommand,
   type RunInstancesCommandInput,
@@ -17,7 +18,7 @@ import { issueReadinessSecret } from '../core/readiness-secret.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
 import { launchEnvironmentSchema } from '../runtime/workflow-environment.js';
-import { classifyLaunchError, launchFailure } from './launch-errors.js';
+import { classifyLaunchError, launchedByAnEarlierAttempt, launchFailure } from './launch-errors.js';
 import { renderUserData } from './user-data.js';
 import { WORKFLOW_ERRORS, WorkflowError } from './workflow-errors.js';
 
@@ -38,6 +39,8 @@ export interface LaunchDependencies {
   managedBy: string;
   clock: Clock;
   log: Logger;
+  /** Waits between looks for an earlier attempt's instance; a timer unless a test speeds it up. */
+  pause?: (ms: number) => Promise<void>;
 }
 
 export interface LaunchInput {
@@ -124,6 +127,35 @@ async function placementFor(
   return onDemand;
 }
 
+/**
+ * Waits before each look for an earlier attempt's instance: DescribeInstances is eventually
+ * consistent, so an instance RunInstances knows may not be listed yet. Short and bounded
+ * (under 2 s in all) within the step's time; what stays unseen is left to the workflow's retry.
+ */
+const EARLIER_LAUNCH_LOOKUP_PAUSES_MS = [0, 250, 500, 1_000];
+
+const pauseFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The instance an earlier attempt launched with this client token, once EC2 lists it. */
+async function findEarlierLaunch(
+  deps: LaunchDependencies,
+  clientToken: string,
+): Promise<string | undefined> {
+  const pause = deps.pause ?? pauseFor;
+  for (const ms of EARLIER_LAUNCH_LOOKUP_PAUSES_MS) {
+    if (ms > 0) await pause(ms);
+    const { Reservations = [] } = await deps.ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: [clientToken] }] }),
+    );
+    // A token names one launch: whatever became of its instance, the inspection that follows
+    // reports it (a stopped or terminated one fails the lease there).
+    const instanceId = Reservations.flatMap((reservation) => reservation.Instances ?? [])[0]
+      ?.InstanceId;
+    if (instanceId) return instanceId;
+  }
+  return undefined;
+}
+
 const leaseEnded = (status: string | undefined) =>
   new WorkflowError(WORKFLOW_ERRORS.leaseNotActive, `lease is ${status ?? 'gone'}`);
 
@@ -132,7 +164,9 @@ const leaseEnded = (status: string | undefined) =>
  * with a one-time readiness secret in its user data, and records the instance, the secret's
  * hash and the workflow's wait token in one write; the workflow then waits for the machine's
  * ready callback. The client token is derived from the machine id (and the zone tried), so a
- * retried step returns the instance it already launched instead of launching another; zones
+ * retried step gets the instance it already launched instead of launching another: EC2 refuses
+ * the repeat, whose secret (and lease tags) differ, with IdempotentParameterMismatch, and the
+ * step adopts the instance it finds by that token, to be polled for readiness; zones
  * are tried in turn when one has no capacity. A lease that ended before or during the launch
  * fails the step with LeaseNotActive (any instance it launched is terminated first).
  */
@@ -182,12 +216,14 @@ export const createLaunchInstance =
         `${product.id} cannot be launched: the stack has no launch template for it`,
       );
     let instanceId: string | undefined;
+    let adoptedFromEarlierAttempt = false;
     let lastCapacityError: unknown;
     for (const [index, subnet] of placement.subnets.entries()) {
+      const clientToken = `${machine.machine_id}-${subnet.availabilityZone}`;
       try {
         const { Instances = [] } = await deps.ec2.send(
           new RunInstancesCommand({
-            ClientToken: `${machine.machine_id}-${subnet.availabilityZone}`,
+            ClientToken: clientToken,
             LaunchTemplate: {
               LaunchTemplateId: launchTemplateId,
               Version: '$Latest',
@@ -206,6 +242,17 @@ export const createLaunchInstance =
         instanceId = Instances[0]?.InstanceId;
         break;
       } catch (error) {
+        if (launchedByAnEarlierAttempt(error)) {
+          instanceId = await findEarlierLaunch(deps, clientToken);
+          if (!instanceId) {
+            throw new WorkflowError(
+              WORKFLOW_ERRORS.launchThrottled,
+              'the instance of an earlier launch attempt is not listed by EC2 yet; the launch is retried',
+            );
+          }
+          adoptedFromEarlierAttempt = true;
+          break;
+        }
         if (classifyLaunchError(error) !== 'capacity')
           throw launchFailure(error, {
             id: product.id,
@@ -226,10 +273,13 @@ export const createLaunchInstance =
       });
     }
 
+    // An adopted instance's boot script holds the secret of an attempt that died before
+    // storing its hash: no hash can match it, so its readiness is found by polling.
+    const readySecretHash = adoptedFromEarlierAttempt ? undefined : readiness?.hash;
     const recorded = await deps.lifecycle.recordLaunch(machine.machine_id, {
       instanceId,
       ...(placement.hardStopAt ? { hardStopAt: placement.hardStopAt } : {}),
-      ...(readiness ? { readySecretHash: readiness.hash } : {}),
+      ...(readySecretHash ? { readySecretHash } : {}),
       ...(input.token ? { waitToken: input.token } : {}),
     });
     if (!recorded) {
@@ -240,6 +290,13 @@ export const createLaunchInstance =
         instance_id: instanceId,
       });
       throw leaseEnded('no longer provisioning: the launch was cancelled');
+    }
+    if (adoptedFromEarlierAttempt) {
+      deps.log.info('lease.launch_adopted', {
+        machine_id: machine.machine_id,
+        instance_id: instanceId,
+        ready_by: 'polling',
+      });
     }
     deps.log.info('lease.launched', {
       machine_id: machine.machine_id,

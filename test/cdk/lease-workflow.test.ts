@@ -335,6 +335,17 @@ describe('compute for leased machines', () => {
     expect(JSON.stringify(statements)).toContain('MACHINE#');
   });
 
+  it('lets the launch step list instances, to find one an earlier attempt launched', () => {
+    const statements = statementsOfFunction('LaunchInstance');
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: expect.arrayContaining(['ec2:DescribeInstances']),
+        Effect: 'Allow',
+        Resource: '*',
+      }),
+    );
+  });
+
   it('lets no state of the machine call EC2 itself: the end-lease step terminates', () => {
     const statements = statementsOfFunction('LeaseRecords');
     expect(JSON.stringify(statements)).toContain('ec2:TerminateInstances');

@@ -4,8 +4,13 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { LeaseLifecycleStore } from '../../lambdas/adapters/dynamodb/lease-lifecycle-store.js';
+import { DynamoMachineStore } from '../../lambdas/adapters/dynamodb/machine-store.js';
+import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
 import { DEFAULT_CATALOG, resolveCatalog } from '../../lambdas/core/catalog.js';
+import { newMachineId } from '../../lambdas/core/ids.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
 import type { ProductId } from '../../lambdas/core/products.js';
 import {
@@ -13,11 +18,14 @@ import {
   looksLikeReadinessSecret,
 } from '../../lambdas/core/readiness-secret.js';
 import { readyCallbackOf } from '../../lambdas/local/simulated-boot.js';
+import { SimulatedEc2 } from '../../lambdas/local/simulated-ec2.js';
 import { awsWorkflowContext } from '../../lambdas/runtime/aws-workflow.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { createLaunchInstance } from '../../lambdas/workflow/launch-instance.js';
 import { WORKFLOW_ERRORS } from '../../lambdas/workflow/workflow-errors.js';
+import { crashing, InjectedCrash } from '../support/crash-injection.js';
 import { machineFixture } from '../support/fixtures.js';
+import { type LocalTable, localTable } from '../support/local-table.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
 
 const ec2 = mockClient(EC2Client);
@@ -265,5 +273,155 @@ describe('launch templates', () => {
       message: 'gpu-h100-machine cannot be launched: the stack has no launch template for it',
     });
     expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+});
+
+/**
+ * A launch step retried after RunInstances succeeded but before the instance was recorded (a
+ * timeout, a crash, a throttled write): the retry draws a new readiness secret, so EC2 refuses
+ * its request under the same client token. Real parts: the simulated EC2 and the local table.
+ */
+describe('Launch instance retried after its instance was launched (simulated EC2, dynalite)', () => {
+  let table: LocalTable;
+  let machines: DynamoMachineStore;
+  let lifecycle: LeaseLifecycleStore;
+  beforeAll(async () => {
+    table = await localTable();
+    machines = new DynamoMachineStore(table.db, table.tableName);
+    lifecycle = new LeaseLifecycleStore(table.db, table.tableName, 30);
+  });
+  afterAll(() => table.close());
+
+  const bootTiming = { bootMs: 1_000, readyMs: 1_000, shutdownMs: 1_000 };
+  const readyUrlOf = (machineId: string) => `https://shop.example/api/machines/${machineId}/ready`;
+
+  async function setUpLease() {
+    const machineId = newMachineId();
+    await machines.create(
+      machineFixture(
+        { machineId, now, sshPublicKey: AGENT_KEY },
+        { ready_url: readyUrlOf(machineId) },
+      ),
+    );
+    const ec2 = new SimulatedEc2(
+      () => 't3.medium',
+      bootTiming,
+      () => now.getTime(),
+    );
+    const log = memoryLogger();
+    const pauses: number[] = [];
+    const launchWith = (store: Pick<LeaseLifecycleStore, 'recordLaunch'>) =>
+      createLaunchInstance({
+        ec2,
+        machines,
+        lifecycle: store,
+        catalog: DEFAULT_CATALOG,
+        launchTemplates: { 'bare-linux-machine': 'lt-bare', 'gpu-h100-machine': 'lt-gpu' },
+        subnets,
+        managedBy: 'Storefront',
+        clock: { now: () => now },
+        log,
+        pause: async (ms) => {
+          pauses.push(ms);
+        },
+      });
+    /** The first attempt dies after RunInstances, before its record is written. */
+    const crashedAttempt = async () => {
+      await expect(
+        launchWith(crashing(lifecycle, { recordLaunch: { when: 'before' } }))({
+          machine_id: machineId,
+          token: 'wait-1',
+        }),
+      ).rejects.toBeInstanceOf(InjectedCrash);
+    };
+    return { machineId, ec2, log, pauses, launch: launchWith(lifecycle), crashedAttempt };
+  }
+  const commandsOf = (ec2: SimulatedEc2) => ec2.calls.map((call) => call.command);
+
+  it('adopts the instance of the crashed attempt: one instance, recorded, the lease still provisioning', async () => {
+    const { machineId, ec2, log, launch, crashedAttempt } = await setUpLease();
+    await crashedAttempt();
+    const [launched] = ec2.running().map((instance) => instance.InstanceId);
+
+    expect(await launch({ machine_id: machineId, token: 'wait-2' })).toEqual({
+      instance_id: launched,
+    });
+    expect(ec2.running().map((instance) => instance.InstanceId)).toEqual([launched]);
+    expect(commandsOf(ec2)).toEqual([
+      'RunInstancesCommand',
+      'RunInstancesCommand',
+      'DescribeInstancesCommand',
+    ]);
+    const [first, second] = ec2.calls.map((call) => call.input as { ClientToken?: string });
+    expect(second?.ClientToken).toBe(first?.ClientToken);
+    expect(ec2.calls[2]?.input).toEqual({
+      Filters: [{ Name: 'client-token', Values: [first?.ClientToken] }],
+    });
+    const stored = await machines.get(machineId, now);
+    expect(stored).toMatchObject({
+      status: 'provisioning',
+      instance_id: launched,
+      wake_token: 'wait-2',
+    });
+    // Its boot script holds the crashed attempt's secret, known to nobody: it is polled.
+    expect(stored?.ready_secret_hash).toBeUndefined();
+    expect(stored?.refund_due).toBeUndefined();
+    expect(log.entries.map((entry) => entry.event)).toContain('lease.launch_adopted');
+  });
+
+  it('adopts it too when only the lease tags changed: an extension paid between the attempts', async () => {
+    const { machineId, ec2, launch, crashedAttempt } = await setUpLease();
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: itemKeys.machine(machineId),
+        UpdateExpression: 'REMOVE ready_url',
+      }),
+    );
+    await crashedAttempt();
+    const [launched] = ec2.running().map((instance) => instance.InstanceId);
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: itemKeys.machine(machineId),
+        UpdateExpression: 'SET expires_at = :later',
+        ExpressionAttributeValues: {
+          ':later': new Date(now.getTime() + 120 * 60_000).toISOString(),
+        },
+      }),
+    );
+    expect(await launch({ machine_id: machineId })).toEqual({ instance_id: launched });
+    expect(ec2.running().map((instance) => instance.InstanceId)).toEqual([launched]);
+    expect(await machines.get(machineId, now)).toMatchObject({
+      status: 'provisioning',
+      instance_id: launched,
+    });
+  });
+
+  it('waits for DescribeInstances to list the instance, and leaves an unlisted one to the workflow retry', async () => {
+    const listedLate = await setUpLease();
+    await listedLate.crashedAttempt();
+    const [launched] = listedLate.ec2.running().map((instance) => instance.InstanceId as string);
+    listedLate.ec2.notYetListed.set(launched as string, 2);
+    expect(await listedLate.launch({ machine_id: listedLate.machineId })).toEqual({
+      instance_id: launched,
+    });
+    expect(commandsOf(listedLate.ec2).filter((c) => c === 'DescribeInstancesCommand')).toHaveLength(
+      3,
+    );
+    expect(listedLate.pauses).toEqual([250, 500]);
+
+    const neverListed = await setUpLease();
+    await neverListed.crashedAttempt();
+    const [unseen] = neverListed.ec2.running().map((instance) => instance.InstanceId as string);
+    neverListed.ec2.notYetListed.set(unseen as string, 100);
+    await expect(neverListed.launch({ machine_id: neverListed.machineId })).rejects.toMatchObject({
+      name: WORKFLOW_ERRORS.launchThrottled,
+    });
+    expect(neverListed.pauses).toEqual([250, 500, 1_000]);
+    expect(neverListed.ec2.running()).toHaveLength(1);
+    expect(await machines.get(neverListed.machineId, now)).toMatchObject({
+      status: 'provisioning',
+    });
   });
 });

@@ -1,7 +1,12 @@
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Instance, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  type Instance,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { DOCUMENTATION_ADDRESSES } from '../../lambdas/local/address-pool.js';
 import { SimulatedEc2, type SimulatedEc2Options } from '../../lambdas/local/simulated-ec2.js';
 
@@ -117,5 +122,61 @@ describe('the simulated EC2 fleet', () => {
     after.passTime(TIMING.bootMs);
     expect(after.ec2.instance(fresh)?.PublicIpAddress).not.toBe(keptAddress);
     expect(after.ec2.running().map((instance) => instance.InstanceId)).toEqual([kept, fresh]);
+  });
+});
+
+describe('the simulated EC2 and client tokens', () => {
+  const request = (overrides: Partial<RunInstancesCommand['input']> = {}) =>
+    new RunInstancesCommand({
+      ClientToken: 'machine_1-us-east-1a',
+      LaunchTemplate: { LaunchTemplateId: 'lt-bare', Version: '$Latest' },
+      SubnetId: 'subnet-a',
+      MinCount: 1,
+      MaxCount: 1,
+      UserData: Buffer.from('first secret').toString('base64'),
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'lease', Value: '10:15' }] }],
+      ...overrides,
+    });
+  const launchedId = async (ec2: SimulatedEc2, command: RunInstancesCommand) =>
+    ((await ec2.send(command)) as { Instances: Instance[] }).Instances[0]?.InstanceId;
+
+  it('answers an identical repeat with the same instance, and a changed one with IdempotentParameterMismatch', async () => {
+    const { ec2 } = fleet();
+    const first = await launchedId(ec2, request());
+    expect(await launchedId(ec2, request())).toBe(first);
+    for (const changed of [
+      { UserData: Buffer.from('second secret').toString('base64') },
+      {
+        TagSpecifications: [
+          { ResourceType: 'instance' as const, Tags: [{ Key: 'lease', Value: '10:45' }] },
+        ],
+      },
+      { SubnetId: 'subnet-b' },
+      { LaunchTemplate: { LaunchTemplateId: 'lt-gpu', Version: '$Latest' } },
+      { MaxCount: 2 },
+      { InstanceMarketOptions: { MarketType: 'capacity-block' as const } },
+    ]) {
+      await expect(ec2.send(request(changed))).rejects.toMatchObject({
+        name: 'IdempotentParameterMismatch',
+        Code: 'IdempotentParameterMismatch',
+      });
+    }
+    expect(ec2.running().map((instance) => instance.InstanceId)).toEqual([first]);
+  });
+
+  it('keeps refusing a changed repeat after a restart, and lists the instance by its client token', async () => {
+    const journalFile = join(mkdtempSync(join(tmpdir(), 'simulated-ec2-')), 'fleet.jsonl');
+    const first = await launchedId(fleet({ journalFile }).ec2, request());
+    const { ec2 } = fleet({ journalFile });
+    await expect(
+      ec2.send(request({ UserData: Buffer.from('second secret').toString('base64') })),
+    ).rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    expect(await launchedId(ec2, request())).toBe(first);
+    const { Reservations } = (await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'client-token', Values: ['machine_1-us-east-1a'] }],
+      }),
+    )) as { Reservations: { Instances: Instance[] }[] };
+    expect(Reservations.flatMap((r) => r.Instances).map((i) => i.InstanceId)).toEqual([first]);
   });
 });
