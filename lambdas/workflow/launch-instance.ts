@@ -276,12 +276,21 @@ export const createLaunchInstance =
     // An adopted instance's boot script holds the secret of an attempt that died before
     // storing its hash: no hash can match it, so its readiness is found by polling.
     const readySecretHash = adoptedFromEarlierAttempt ? undefined : readiness?.hash;
-    const recorded = await deps.lifecycle.recordLaunch(machine.machine_id, {
-      instanceId,
-      ...(placement.hardStopAt ? { hardStopAt: placement.hardStopAt } : {}),
-      ...(readySecretHash ? { readySecretHash } : {}),
-      ...(input.token ? { waitToken: input.token } : {}),
-    });
+    const recorded = await deps.lifecycle
+      .recordLaunch(machine.machine_id, {
+        instanceId,
+        ...(placement.hardStopAt ? { hardStopAt: placement.hardStopAt } : {}),
+        ...(readySecretHash ? { readySecretHash } : {}),
+        ...(input.token ? { waitToken: input.token } : {}),
+      })
+      .catch((error: unknown) => {
+        // The instance runs but is not on record (a throttled partition past the SDK's own
+        // retries, say): the step is retried, and adopts it, rather than failing a paid lease.
+        throw new WorkflowError(
+          WORKFLOW_ERRORS.launchThrottled,
+          `the launched instance could not be recorded (${(error as Error).name}); the launch is retried`,
+        );
+      });
     if (!recorded) {
       // Terminated (or failed) while the launch was in flight: the instance must not live on.
       await deps.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));

@@ -23,7 +23,7 @@ import { awsWorkflowContext } from '../../lambdas/runtime/aws-workflow.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { createLaunchInstance } from '../../lambdas/workflow/launch-instance.js';
 import { WORKFLOW_ERRORS } from '../../lambdas/workflow/workflow-errors.js';
-import { crashing, InjectedCrash } from '../support/crash-injection.js';
+import { crashing } from '../support/crash-injection.js';
 import { machineFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
@@ -325,16 +325,27 @@ describe('Launch instance retried after its instance was launched (simulated EC2
           pauses.push(ms);
         },
       });
-    /** The first attempt dies after RunInstances, before its record is written. */
+    /**
+     * The first attempt fails after RunInstances, before its record is written (the step
+     * turns the failure into one the workflow retries).
+     */
     const crashedAttempt = async () => {
       await expect(
         launchWith(crashing(lifecycle, { recordLaunch: { when: 'before' } }))({
           machine_id: machineId,
           token: 'wait-1',
         }),
-      ).rejects.toBeInstanceOf(InjectedCrash);
+      ).rejects.toMatchObject({ name: WORKFLOW_ERRORS.launchThrottled });
     };
-    return { machineId, ec2, log, pauses, launch: launchWith(lifecycle), crashedAttempt };
+    return {
+      machineId,
+      ec2,
+      log,
+      pauses,
+      launch: launchWith(lifecycle),
+      launchWith,
+      crashedAttempt,
+    };
   }
   const commandsOf = (ec2: SimulatedEc2) => ec2.calls.map((call) => call.command);
 
@@ -367,6 +378,29 @@ describe('Launch instance retried after its instance was launched (simulated EC2
     expect(stored?.ready_secret_hash).toBeUndefined();
     expect(stored?.refund_due).toBeUndefined();
     expect(log.entries.map((entry) => entry.event)).toContain('lease.launch_adopted');
+  });
+
+  it('has the workflow retry a launch whose record failed, and the retry adopts its instance', async () => {
+    const { machineId, ec2, launch, launchWith } = await setUpLease();
+    const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
+    const failingRecord = {
+      recordLaunch: () => Promise.reject(throttled),
+    } as unknown as Pick<LeaseLifecycleStore, 'recordLaunch'>;
+    const attempt = launchWith(failingRecord);
+    await expect(attempt({ machine_id: machineId, token: 'wait-1' })).rejects.toMatchObject({
+      name: WORKFLOW_ERRORS.launchThrottled,
+    });
+    const [launched] = ec2.running().map((instance) => instance.InstanceId);
+    expect(await launch({ machine_id: machineId, token: 'wait-2' })).toEqual({
+      instance_id: launched,
+    });
+    expect(ec2.running()).toHaveLength(1);
+    expect(await machines.get(machineId, now)).toMatchObject({
+      status: 'provisioning',
+      instance_id: launched,
+    });
   });
 
   it('adopts it too when only the lease tags changed: an extension paid between the attempts', async () => {
