@@ -31,6 +31,8 @@ export interface LoadResult {
   p50Ms: number;
   p95Ms: number;
   perSecond: number;
+  /** CPU time the agents' process spent per request (its share of the machine's cores). */
+  agentCpuMs: number;
 }
 
 export const percentile = (sorted: number[], p: number) =>
@@ -83,6 +85,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const durations: number[] = [];
   let next = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: job.concurrency }, async () => {
       while (next < job.count) {
@@ -94,11 +97,13 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   durations.sort((a, b) => a - b);
   return {
     p50Ms: percentile(durations, 50),
     p95Ms: percentile(durations, 95),
     perSecond: job.count / seconds,
+    agentCpuMs: (cpu.user + cpu.system) / 1000 / job.count,
   };
 }
 
