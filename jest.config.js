@@ -17,7 +17,7 @@ export default {
   testSequencer: '<rootDir>/test/support/sequencer.mjs',
   // Jest's default on 2 cores is one worker, in band. Most suites spend much of their time
   // waiting (on child processes, servers, the lease clock), so three keep both cores busy.
-  maxWorkers: 3,
+  maxWorkers: 4,
   // Three workers share two cores (and other work on the machine): a generous bound, not a budget.
   testTimeout: 120_000,
   // Suites start HTTP servers, DynamoDB and state machine runs and close them; should one

@@ -14,6 +14,8 @@ import {
 const ORDERS = 16;
 /** The storefront is killed when this many orders have been answered 202: mid-burst. */
 const KILL_AFTER_PAID = 4;
+/** Orders of the burst sent at the moment of the kill. */
+const SENT_WITH_THE_KILL = 4;
 /**
  * The lease clock of both runs (kept in the data directory across the kill) runs 30 times
  * faster: the killed run's payment locks (60 s of it) lapse in 2 s of the test's time, and
@@ -125,22 +127,29 @@ describe('npm start killed during a burst of paid orders', () => {
     }));
     let answered = 0;
     let killed: Promise<void> | undefined;
-    await Promise.all(
-      orders.map(async (order) => {
-        try {
-          const response = await agentFor(order).fetch(`${first.url}${ORDERS_PATH}`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(order.body),
-          });
-          order.answeredBeforeKill = response.status;
-          if (response.status === 202 && ++answered === KILL_AFTER_PAID)
-            killed = first.stop('SIGKILL');
-        } catch {
-          // The storefront died under this request.
+    const place = async (order: Order) => {
+      try {
+        const response = await agentFor(order).fetch(`${first.url}${ORDERS_PATH}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(order.body),
+        });
+        order.answeredBeforeKill = response.status;
+        if (response.status === 202 && ++answered === KILL_AFTER_PAID) {
+          // The last orders of the burst are sent now, the kill right after: they are in
+          // flight when it lands, however fast the rest were answered.
+          inFlight.push(...late.map(place));
+          killed = first.stop('SIGKILL');
         }
-      }),
-    );
+      } catch {
+        // The storefront died under this request.
+      }
+    };
+    const late = orders.slice(ORDERS - SENT_WITH_THE_KILL);
+    const inFlight = orders.slice(0, ORDERS - SENT_WITH_THE_KILL).map(place);
+    await Promise.all(inFlight);
+    // Again, now with the orders sent at the kill.
+    await Promise.all(inFlight);
     await (killed ?? first.stop('SIGKILL'));
     // The kill landed mid-burst: some orders were still without their answer.
     expect(orders.filter((order) => order.answeredBeforeKill !== 202).length).toBeGreaterThan(0);
