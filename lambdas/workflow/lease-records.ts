@@ -47,6 +47,9 @@ export interface LeaseRecorded {
 
 const GENERIC_FAILURE = NEVER_USABLE;
 
+/** Reads and conditional writes of one activation before the step gives up to its retry. */
+const ACTIVATION_ATTEMPTS = 3;
+
 /** Our own workflow errors carry a message meant for agents; anything else is not shown. */
 export function failureReason(input: { reason?: string; error?: CaughtError }): string {
   if (input.reason) return input.reason;
@@ -74,39 +77,42 @@ export const createLeaseRecords = (deps: LeaseRecordDependencies) => {
     const clockOf = (expiresAt: string, active: boolean) => leaseClock(expiresAt, now, active);
     switch (input.action) {
       case 'start_clock': {
-        const machine = await deps.machines.get(input.machine_id, now);
-        // The machine's own ready callback got there first: the lease is already under way.
-        if (machine?.status === 'active') return clockOf(machine.expires_at, true);
-        if (machine?.status !== 'provisioning') {
-          throw new WorkflowError(
-            WORKFLOW_ERRORS.leaseNotActive,
-            `lease is ${machine?.status ?? 'gone'}`,
-          );
+        let machine = await deps.machines.get(input.machine_id, now);
+        // The end is computed from the lease minutes read; an extension paid in between
+        // changes them and refuses the write, so read again and compute it anew.
+        for (let attempt = 0; attempt < ACTIVATION_ATTEMPTS; attempt++) {
+          // The machine's own ready callback got there first: the lease is already under way.
+          if (machine?.status === 'active') return clockOf(machine.expires_at, true);
+          if (machine?.status !== 'provisioning') {
+            throw new WorkflowError(
+              WORKFLOW_ERRORS.leaseNotActive,
+              `lease is ${machine?.status ?? 'gone'}`,
+            );
+          }
+          const expiresAt = leaseEndFromActivation(machine, now);
+          // The machine learns its end before the agent can see the lease active.
+          await deps.deadlines?.publish({ ...machine, expires_at: expiresAt });
+          const active = await deps.lifecycle.activate(input.machine_id, {
+            host: input.host,
+            sshPort: input.ssh_port,
+            activatedAt: now.toISOString(),
+            expiresAt,
+            leaseMinutes: machine.lease_minutes,
+          });
+          if (active) {
+            deps.log.info('lease.active', {
+              machine_id: input.machine_id,
+              host: input.host,
+              expires_at: active.expires_at,
+            });
+            return clockOf(active.expires_at, true);
+          }
+          // Lost a race: to the machine's own callback (the lease goes on), to an extension
+          // (computed again), or to an end.
+          machine = await deps.machines.get(input.machine_id, now);
         }
-        const expiresAt = leaseEndFromActivation(machine, now);
-        // The machine learns its end before the agent can see the lease active.
-        await deps.deadlines?.publish({ ...machine, expires_at: expiresAt });
-        const active = await deps.lifecycle.activate(input.machine_id, {
-          host: input.host,
-          sshPort: input.ssh_port,
-          activatedAt: now.toISOString(),
-          expiresAt,
-        });
-        if (!active) {
-          // Lost a race: to the machine's own callback (the lease goes on), or to an end.
-          const current = await deps.machines.get(input.machine_id, now);
-          if (current?.status === 'active') return clockOf(current.expires_at, true);
-          throw new WorkflowError(
-            WORKFLOW_ERRORS.leaseNotActive,
-            'lease ended during provisioning',
-          );
-        }
-        deps.log.info('lease.active', {
-          machine_id: input.machine_id,
-          host: input.host,
-          expires_at: active.expires_at,
-        });
-        return clockOf(active.expires_at, true);
+        // Extended again at every try: the step's retry starts over.
+        throw new Error('the lease kept changing while its clock was being started');
       }
       case 'hold': {
         const held = await deps.lifecycle.holdWakeToken(input.machine_id, input.token);

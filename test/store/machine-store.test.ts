@@ -81,6 +81,7 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
       sshPort: 22,
       activatedAt: now.toISOString(),
       expiresAt: '2026-11-29T11:00:00.000Z',
+      leaseMinutes: machine.lease_minutes,
     });
     expect(activated).toBeUndefined();
     expect((await machines.get(machine.machine_id, now))?.status).toBe('terminating');
@@ -131,6 +132,7 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
       sshPort: 22,
       activatedAt: now.toISOString(),
       expiresAt: '2026-11-29T11:05:00.000Z',
+      leaseMinutes: machine.lease_minutes,
     });
     expect(active?.status).toBe('active');
     const { Item } = await table.db.send(
@@ -147,6 +149,7 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
       sshPort: 22,
       activatedAt: now.toISOString(),
       expiresAt: '2026-11-29T11:00:00.000Z',
+      leaseMinutes: machine.lease_minutes,
     });
     expect(await lifecycle.holdWakeToken(machine.machine_id, 'token-1')).toBeDefined();
     const read = await machines.get(machine.machine_id, now);

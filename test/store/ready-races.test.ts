@@ -5,6 +5,7 @@ import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
 import { newMachineId } from '../../lambdas/core/ids.js';
 import { hashReadinessSecret, issueReadinessSecret } from '../../lambdas/core/readiness-secret.js';
 import { createEndLease } from '../../lambdas/workflow/end-lease.js';
+import { createLeaseRecords } from '../../lambdas/workflow/lease-records.js';
 import { machineFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 
@@ -97,5 +98,48 @@ describe('ready callback racing the workflow (dynalite)', () => {
       status: 'active',
       lease_minutes: before + 15,
     });
+  });
+
+  it("starts the polled lease's clock from the minutes of an extension paid during the activation", async () => {
+    const { machine } = await launchedLease();
+    const before = machine.lease_minutes;
+    let reads = 0;
+    const records = createLeaseRecords({
+      machines: {
+        // The extension is paid right after the poll's first read.
+        get: async (machineId, at) => {
+          const read = await machines.get(machineId, at);
+          if (reads++ === 0) {
+            await table.db.send(
+              new UpdateCommand({
+                TableName: table.tableName,
+                Key: itemKeys.machine(machineId),
+                UpdateExpression: 'SET lease_minutes = :after',
+                ExpressionAttributeValues: { ':after': before + 15 },
+              }),
+            );
+          }
+          return read;
+        },
+      },
+      lifecycle,
+      ec2: { send: (async () => ({})) as never },
+      clock: { now: () => now },
+      log: quiet,
+    });
+    const clock = await records({
+      action: 'start_clock',
+      machine_id: machine.machine_id,
+      host: '203.0.113.9',
+      ssh_port: 22,
+    });
+    const expected = new Date(now.getTime() + (before + 15) * 60_000).toISOString();
+    expect(clock).toMatchObject({ expires_at: expected });
+    expect(await machines.get(machine.machine_id, now)).toMatchObject({
+      status: 'active',
+      lease_minutes: before + 15,
+      expires_at: expected,
+    });
+    expect(reads).toBe(2);
   });
 });

@@ -71,18 +71,28 @@ export class LeaseLifecycleStore {
     });
   }
 
-  /** provisioning → active: the lease clock starts now. */
+  /**
+   * provisioning → active: the lease clock starts now. `leaseMinutes` are those `expiresAt`
+   * was computed from: an extension paid meanwhile changes them and refuses the write.
+   */
   activate(
     machineId: string,
-    change: { host: string; sshPort: number; activatedAt: string; expiresAt: string },
+    change: {
+      host: string;
+      sshPort: number;
+      activatedAt: string;
+      expiresAt: string;
+      leaseMinutes: number;
+    },
   ) {
     return this.update(machineId, {
       UpdateExpression:
         'SET #status = :active, host = :host, ssh_port = :port, activated_at = :at, expires_at = :expires, live_sk = :liveSk',
-      ConditionExpression: '#status = :provisioning',
+      ConditionExpression: '#status = :provisioning AND lease_minutes = :minutes',
       ExpressionAttributeValues: {
         ':active': 'active',
         ':provisioning': 'provisioning',
+        ':minutes': change.leaseMinutes,
         ':host': change.host,
         ':port': change.sshPort,
         ':at': change.activatedAt,
