@@ -8,7 +8,7 @@ export default {
     '^asl-validator$': '<rootDir>/test/support/asl-validator-once.cjs',
   },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+    '^.+\\.ts$': '<rootDir>/test/support/esbuild-transformer.cjs',
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
