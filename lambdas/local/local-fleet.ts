@@ -139,7 +139,11 @@ export function localFleet(options: LocalFleetOptions) {
   });
   // Step Functions' DynamoDB integrations do not retry by themselves: the states' Retry blocks
   // do. They sign as Step Functions, so the request counts say whose calls they were.
-  const dynamo = new DynamoDBClient({ ...signedAs(clients.dynamodb, 'states'), maxAttempts: 1 });
+  const dynamo = new DynamoDBClient({
+    ...signedAs(clients.dynamodb, 'states'),
+    maxAttempts: 1,
+    cacheMiddleware: true,
+  });
   const workflow = new LocalLeaseWorkflow({
     workflow: stack,
     steps: {

@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../adapters/dynamodb/document-client.js';
 import type { StorefrontKeys } from '../core/keys.js';
 import type {
   CapacityCheck,
@@ -35,7 +35,7 @@ export type StoresPart = (input: {
   clock: Clock;
   log: Logger;
 }) => {
-  db: DynamoDBDocumentClient;
+  db: DocumentDb;
   orders: OrderStore;
   machines: MachineStore;
   /** Availability as the capacity watcher recorded it (read only where granted). */
@@ -52,7 +52,7 @@ export type PaymentsPart = (input: {
   config: LambdaEnvironment;
   keys: StorefrontKeys;
   stripeSecretKey: string | undefined;
-  db: DynamoDBDocumentClient;
+  db: DocumentDb;
   clock: Clock;
   clients: RuntimeClients;
 }) => { payments: PaymentGateway; refunds: RefundGateway };

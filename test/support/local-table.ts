@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../lambdas/adapters/dynamodb/document-client.js';
+import {
+  type DocumentDb,
+  documentClient,
+} from '../../lambdas/adapters/dynamodb/document-client.js';
 import { type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynalite-server.js';
 
 export interface LocalTable {
-  db: DynamoDBDocumentClient;
+  db: DocumentDb;
   tableName: string;
   dynamo: LocalDynamo;
   close(): Promise<void>;

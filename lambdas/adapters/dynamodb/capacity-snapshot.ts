@@ -1,6 +1,7 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Availability, CapacityCheck, Clock, Logger } from '../../core/ports.js';
 import type { Product } from '../../core/products.js';
+import type { DocumentDb } from './document-client.js';
 import { itemKeys } from './table-design.js';
 
 /** What the capacity watcher found for one product, and when. */
@@ -23,7 +24,7 @@ export const CAPACITY_SNAPSHOT_MAX_AGE_MS = 5 * 60_000;
 const SNAPSHOT_RETENTION_SECONDS = 24 * 3600;
 
 export function writeCapacitySnapshot(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   tableName: string,
   snapshot: CapacitySnapshot,
 ): Promise<unknown> {
@@ -61,7 +62,7 @@ const UNCHECKED: Availability = { available: true, checked: [] };
  * gap into an outage; its absence is logged instead (and the watcher's errors alarm).
  */
 export function capacitySnapshots(options: {
-  db: DynamoDBDocumentClient;
+  db: DocumentDb;
   tableName: string;
   clock: Clock;
   log: Logger;

@@ -1,18 +1,126 @@
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
-  DynamoDBDocumentClient,
+  type AttributeValue,
+  DeleteItemCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand as QueryItemsCommand,
+  ScanCommand as ScanItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { retryConfig } from '../aws-retry.js';
 
+/** What the stores need of a document client: `send` with the document commands. */
+export type DocumentDb = Pick<DynamoDBDocumentClient, 'send'>;
+
+type Attributes = Record<string, AttributeValue>;
+type Document = Record<string, unknown>;
+
+const toAttributes = (document: Document): Attributes =>
+  marshall(document, { removeUndefinedValues: true });
+const toAttributesIfAny = (document: Document | undefined) =>
+  document === undefined ? undefined : toAttributes(document);
+const toDocumentIfAny = (attributes: Attributes | undefined) =>
+  attributes === undefined ? undefined : unmarshall(attributes);
+
+/**
+ * The document commands (Get, Put, Update, Delete, Query, Scan), marshalled here and sent as
+ * the plain DynamoDB commands by a client that resolves its middleware stack once per command
+ * type (`cacheMiddleware`). The SDK's own document client adds its marshalling to each command
+ * object, so its stack is resolved and sorted again on every call, and lib-dynamodb refuses
+ * `cacheMiddleware`: that cost a quarter of a call's CPU (GetItem 314 -> 232 µs, PutItem
+ * 259 -> 174 µs against a canned answer; README "Performance").
+ */
+export class DocumentClient implements DocumentDb {
+  constructor(readonly client: DynamoDBClient) {}
+
+  /** The client's stack and config: what X-Ray's capture instruments (runtime/tracing.ts). */
+  get middlewareStack() {
+    return this.client.middlewareStack;
+  }
+
+  get config() {
+    return this.client.config;
+  }
+
+  readonly send = (async (command: unknown) => {
+    const { client } = this;
+    if (command instanceof GetCommand) {
+      const { Key, ...rest } = command.input;
+      const output = await client.send(
+        new GetItemCommand({ ...rest, Key: toAttributes(Key ?? {}) }),
+      );
+      return { ...output, Item: toDocumentIfAny(output.Item) };
+    }
+    if (command instanceof PutCommand) {
+      const { Item, ExpressionAttributeValues, ...rest } = command.input;
+      const output = await client.send(
+        new PutItemCommand({
+          ...rest,
+          Item: toAttributes(Item ?? {}),
+          ExpressionAttributeValues: toAttributesIfAny(ExpressionAttributeValues),
+        }),
+      );
+      return { ...output, Attributes: toDocumentIfAny(output.Attributes) };
+    }
+    if (command instanceof UpdateCommand || command instanceof DeleteCommand) {
+      const { Key, ExpressionAttributeValues, ...rest } = command.input;
+      const input = {
+        ...rest,
+        Key: toAttributes(Key ?? {}),
+        ExpressionAttributeValues: toAttributesIfAny(ExpressionAttributeValues),
+      };
+      const output = await client.send(
+        command instanceof UpdateCommand
+          ? new UpdateItemCommand(input)
+          : new DeleteItemCommand(input),
+      );
+      return { ...output, Attributes: toDocumentIfAny(output.Attributes) };
+    }
+    if (command instanceof QueryCommand || command instanceof ScanCommand) {
+      const { ExpressionAttributeValues, ExclusiveStartKey, ...rest } = command.input;
+      const input = {
+        ...rest,
+        ExpressionAttributeValues: toAttributesIfAny(ExpressionAttributeValues),
+        ExclusiveStartKey: toAttributesIfAny(ExclusiveStartKey),
+      };
+      const output = await client.send(
+        command instanceof QueryCommand
+          ? new QueryItemsCommand(input)
+          : new ScanItemsCommand(input),
+      );
+      return {
+        ...output,
+        Items: output.Items?.map((item) => unmarshall(item)),
+        LastEvaluatedKey: toDocumentIfAny(output.LastEvaluatedKey),
+      };
+    }
+    throw new Error(
+      `${(command as object).constructor.name} is not a document command this client sends`,
+    );
+  }) as DocumentDb['send'];
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
 /** A document client with the storefront's DynamoDB attempts (see adapters/aws-retry.ts). */
-export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...retryConfig('dynamodb'), ...config }),
-    {
-      marshallOptions: { removeUndefinedValues: true },
-    },
+export function documentClient(config: DynamoDBClientConfig = {}): DocumentClient {
+  return new DocumentClient(
+    new DynamoDBClient({ ...retryConfig('dynamodb'), ...config, cacheMiddleware: true }),
   );
 }
 
@@ -52,7 +160,7 @@ export function recordOf<T>(item: Record<string, unknown>): T {
 
 /** A conditional update that returns the updated record, or undefined if its condition failed. */
 export async function updateRecord<T>(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   input: Omit<UpdateCommandInput, 'ReturnValues'>,
 ): Promise<T | undefined> {
   try {

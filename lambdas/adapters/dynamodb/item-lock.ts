@@ -1,12 +1,12 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conditionally } from './document-client.js';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionally, type DocumentDb } from './document-client.js';
 
 /**
  * A short-lived claim on one item (`<name>_lock_owner`, `<name>_lock_until`), so only one
  * request at a time may, say, charge an order. It lapses by itself if its holder dies.
  */
 export interface ItemLock {
-  db: DynamoDBDocumentClient;
+  db: DocumentDb;
   tableName: string;
   key: Record<string, string>;
   name: string;

@@ -1,6 +1,5 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
-import { updateRecord } from './document-client.js';
+import { type DocumentDb, updateRecord } from './document-client.js';
 import { itemKeys, liveLeaseKey } from './table-design.js';
 
 /**
@@ -10,7 +9,7 @@ import { itemKeys, liveLeaseKey } from './table-design.js';
  */
 export class LeaseLifecycleStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
     /** How long an ended lease stays readable. */
     private readonly retentionDays: number,

@@ -1,11 +1,11 @@
-import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { MachineRecord } from '../../core/machine.js';
-import { recordOf } from './document-client.js';
+import { type DocumentDb, recordOf } from './document-client.js';
 import { itemKeys, LIVE_PARTITION, TABLE_DESIGN } from './table-design.js';
 
 /** Leases still marked live whose end passed before `cutoff`, oldest first (live-leases index). */
 export async function liveLeasesEndedBefore(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   tableName: string,
   cutoff: Date,
 ): Promise<MachineRecord[]> {
@@ -33,7 +33,7 @@ export async function liveLeasesEndedBefore(
  * local storefront's restart, where the whole table is small and the answer must be exact.
  */
 export async function liveLeasesByItem(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   tableName: string,
 ): Promise<MachineRecord[]> {
   const leases: MachineRecord[] = [];

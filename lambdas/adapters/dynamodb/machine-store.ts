@@ -1,13 +1,8 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ExtensionRecord, MachineRecord } from '../../core/machine.js';
 import type { PaymentAttempt, RefundRecord } from '../../core/payment-records.js';
 import type { MachineStore } from '../../core/ports.js';
-import { conditionally, recordOf, updateRecord } from './document-client.js';
+import { conditionally, type DocumentDb, recordOf, updateRecord } from './document-client.js';
 import { type ItemLock, releaseItemLock } from './item-lock.js';
 import { dueForSweep } from './sweep-queue.js';
 import { itemKeys, KEY_PREFIX, liveLeaseKey, sweepKey } from './table-design.js';
@@ -32,7 +27,7 @@ const isGone = (item: Record<string, unknown>, now: Date) =>
 
 export class DynamoMachineStore implements MachineStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
   ) {}
 

@@ -1,9 +1,4 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isExpiredUnpaid, type OrderRecord } from '../../core/order.js';
 import type {
   DuplicatePayment,
@@ -12,7 +7,7 @@ import type {
   RefundRecord,
 } from '../../core/payment-records.js';
 import type { OrderStore } from '../../core/ports.js';
-import { conditionally, recordOf, updateRecord } from './document-client.js';
+import { conditionally, type DocumentDb, recordOf, updateRecord } from './document-client.js';
 import { type ItemLock, releaseItemLock } from './item-lock.js';
 import { dueForSweep } from './sweep-queue.js';
 import { itemKeys, KEY_PREFIX, sweepKey } from './table-design.js';
@@ -29,7 +24,7 @@ function orderOf(item: Record<string, unknown>): OrderRecord {
 
 export class DynamoOrderStore implements OrderStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentDb,
     private readonly tableName: string,
   ) {}
 

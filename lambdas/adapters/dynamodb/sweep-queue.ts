@@ -1,4 +1,5 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from './document-client.js';
 import { type KeyPrefix, SWEEP_PARTITION, TABLE_DESIGN } from './table-design.js';
 
 /**
@@ -7,7 +8,7 @@ import { type KeyPrefix, SWEEP_PARTITION, TABLE_DESIGN } from './table-design.js
  * consistent, so callers read each item again before acting on it.
  */
 export async function dueForSweep(
-  db: DynamoDBDocumentClient,
+  db: DocumentDb,
   tableName: string,
   prefix: KeyPrefix,
   now: Date,

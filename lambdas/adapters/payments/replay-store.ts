@@ -1,11 +1,6 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Store } from 'mppx';
-import { conditionally, isConditionFailure } from '../dynamodb/document-client.js';
+import { conditionally, type DocumentDb, isConditionFailure } from '../dynamodb/document-client.js';
 import { itemKeys } from '../dynamodb/table-design.js';
 
 /** Replay markers live a day past their challenge before TTL removes them. */
@@ -21,10 +16,7 @@ interface StoredValue {
  * across every Lambda instance. `tryClaim` is one conditional put; `update` is optimistic
  * concurrency on a version number.
  */
-export function dynamoReplayStore(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-): Store.AtomicStore {
+export function dynamoReplayStore(db: DocumentDb, tableName: string): Store.AtomicStore {
   const read = async (key: string): Promise<StoredValue | undefined> => {
     const { Item } = await db.send(
       new GetCommand({ TableName: tableName, Key: itemKeys.replay(key), ConsistentRead: true }),

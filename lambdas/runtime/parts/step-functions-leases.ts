@@ -7,7 +7,8 @@ import { tracedClient } from '../tracing.js';
 /** Lease workflows as Step Functions executions of the stack's state machine. */
 export const stepFunctionsLeases: LeasesPart = ({ stateMachineArn, clients, log }) =>
   new StepFunctionsLeaseWorkflow(
-    clients.stepFunctions ?? tracedClient(new SFNClient(retryConfig('stepFunctions'))),
+    clients.stepFunctions ??
+      tracedClient(new SFNClient({ ...retryConfig('stepFunctions'), cacheMiddleware: true })),
     stateMachineArn,
     log,
   );

@@ -1,0 +1,153 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { LIVE_PARTITION, TABLE_DESIGN } from '../../lambdas/adapters/dynamodb/table-design.js';
+import { type LocalTable, localTable } from '../support/local-table.js';
+
+type ReadCommand = GetCommand | QueryCommand | ScanCommand;
+
+const item = (n: number) => ({
+  pk: `TEST#${n}`,
+  sk: 'ITEM',
+  live_pk: LIVE_PARTITION,
+  live_sk: `2026-12-06T00:00:0${n}Z#m-${n}`,
+  count: n,
+  tags: ['a', 'b'],
+  nested: { deep: { flag: n % 2 === 0, note: null } },
+  gone: undefined,
+});
+
+/**
+ * The stores' document client marshals the document commands itself (to send them through a
+ * client that caches its middleware); what comes back must be what lib-dynamodb's own
+ * document client returns for the same calls on the same table.
+ */
+describe('the document client (cached middleware) against DynamoDB (dynalite)', () => {
+  let table: LocalTable;
+  let sdkDocumentClient: DynamoDBDocumentClient;
+  beforeAll(async () => {
+    table = await localTable();
+    sdkDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClient(table.dynamo.clientConfig), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    for (const n of [1, 2, 3]) {
+      await table.db.send(new PutCommand({ TableName: table.tableName, Item: item(n) }));
+    }
+  });
+  afterAll(() => {
+    sdkDocumentClient.destroy();
+    return table.close();
+  });
+
+  it('is built to resolve each command type’s middleware once', () => {
+    const { client } = table.db as unknown as { client: { config: { cacheMiddleware?: boolean } } };
+    expect(client.config.cacheMiddleware).toBe(true);
+  });
+
+  it('reads, updates, queries, scans and deletes as lib-dynamodb’s document client does', async () => {
+    const { tableName } = table;
+    const send = (client: { send(command: never): Promise<unknown> }, command: ReadCommand) =>
+      client.send(command as never);
+    const both = async (command: () => ReadCommand) => {
+      const ours = await send(table.db, command());
+      const theirs = await send(sdkDocumentClient, command());
+      const { $metadata: _ours, ...oursRest } = ours as { $metadata: unknown };
+      const { $metadata: _theirs, ...theirsRest } = theirs as { $metadata: unknown };
+      expect(oursRest).toEqual(theirsRest);
+      return oursRest as Record<string, unknown>;
+    };
+
+    const got = await both(
+      () => new GetCommand({ TableName: tableName, Key: { pk: 'TEST#2', sk: 'ITEM' } }),
+    );
+    expect(got.Item).toEqual({ ...item(2), gone: undefined });
+    expect(got.Item).not.toHaveProperty('gone');
+    const missing = await both(
+      () => new GetCommand({ TableName: tableName, Key: { pk: 'TEST#9', sk: 'ITEM' } }),
+    );
+    expect(missing.Item).toBeUndefined();
+
+    const updated = await table.db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: 'TEST#1', sk: 'ITEM' },
+        UpdateExpression: 'SET #count = #count + :one',
+        ConditionExpression: '#count = :was',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': 1, ':was': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    expect(updated.Attributes).toMatchObject({ pk: 'TEST#1', count: 2 });
+
+    const firstPage = await both(
+      () =>
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+          KeyConditionExpression: 'live_pk = :live',
+          ExpressionAttributeValues: { ':live': LIVE_PARTITION },
+          Limit: 2,
+        }),
+    );
+    expect((firstPage.Items as { pk: string }[]).map((i) => i.pk)).toEqual(['TEST#1', 'TEST#2']);
+    const secondPage = await both(
+      () =>
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+          KeyConditionExpression: 'live_pk = :live',
+          ExpressionAttributeValues: { ':live': LIVE_PARTITION },
+          ExclusiveStartKey: firstPage.LastEvaluatedKey as Record<string, unknown>,
+        }),
+    );
+    expect((secondPage.Items as { pk: string }[]).map((i) => i.pk)).toEqual(['TEST#3']);
+
+    const scanned = await both(
+      () =>
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: '#count >= :min',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':min': 2 },
+        }),
+    );
+    expect(scanned.Items).toHaveLength(3);
+
+    const deleted = await table.db.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: { pk: 'TEST#3', sk: 'ITEM' },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    expect(deleted.Attributes).toMatchObject({ pk: 'TEST#3', count: 3 });
+  });
+
+  it('fails a condition as DynamoDB does, and refuses a command it does not marshal', async () => {
+    await expect(
+      table.db.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: item(1),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await expect(
+      table.db.send(
+        new BatchGetCommand({
+          RequestItems: { [table.tableName]: { Keys: [{ pk: 'TEST#1', sk: 'ITEM' }] } },
+        }),
+      ),
+    ).rejects.toThrow('BatchGetCommand is not a document command this client sends');
+  });
+});
