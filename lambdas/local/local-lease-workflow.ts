@@ -146,6 +146,11 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
     return this.executions.get(machineId);
   }
 
+  /** Every execution started so far, in the order they started. */
+  allExecutions(): ExecutionRecord[] {
+    return [...this.executions.values()];
+  }
+
   /** Makes a Task state fail (or hang) in every execution from now on: fault-injection tests. */
   injectFault(state: string, fault: InjectedFault): void {
     const states = this.deps.workflow.definition.States as Record<string, { Type?: string }>;
