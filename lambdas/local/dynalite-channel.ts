@@ -37,10 +37,12 @@ const queryString = (query: SdkHttpRequest['query'] = {}) => {
  */
 export function dynaliteChannel(worker: Worker): {
   requestHandler: NonNullable<DynamoDBClientConfig['requestHandler']>;
-  /** Fails every call still waiting for its answer (the thread ended). */
+  /** Fails every call still waiting for its answer, and every later one (the thread ended). */
   failPending(error: Error): void;
 } {
   let nextId = 0;
+  /** Why the thread ended, once it has: later calls fail at once instead of waiting forever. */
+  let ended: Error | undefined;
   const pending = new Map<
     number,
     { resolve: (reply: ChannelReply) => void; reject: (error: Error) => void }
@@ -55,6 +57,7 @@ export function dynaliteChannel(worker: Worker): {
   const handler = {
     metadata: { handlerProtocol: 'http/1.1' },
     async handle(request: SdkHttpRequest) {
+      if (ended) throw ended;
       const id = nextId++;
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
@@ -89,6 +92,7 @@ export function dynaliteChannel(worker: Worker): {
   return {
     requestHandler: handler as unknown as NonNullable<DynamoDBClientConfig['requestHandler']>,
     failPending: (error) => {
+      ended = error;
       for (const { reject } of pending.values()) reject(error);
       pending.clear();
     },

@@ -25,6 +25,19 @@ server.on('request', (request) => count(request.headers));
  * request and response objects it uses.
  */
 function answerMessage({ id, method, url, headers, body }) {
+  if (closing) {
+    // What a caller of a DynamoDB that has gone away meets: a 5xx, which its SDK retries.
+    parentPort.postMessage({
+      id,
+      statusCode: 503,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({
+        __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable',
+        message: 'the local DynamoDB is shutting down',
+      }),
+    });
+    return;
+  }
   count(headers);
   const request = Object.assign(new EventEmitter(), { method, url, headers });
   const responseHeaders = {};
@@ -47,10 +60,23 @@ function answerMessage({ id, method, url, headers, body }) {
   request.emit('end');
 }
 
+/** Set once the storefront closes the table: requests still arriving are refused, not run. */
+let closing = false;
+
+// A request already inside dynalite when its LevelDB closes can fail in a promise nobody
+// awaits ("Database is closed"); it must not end the thread with an error the storefront's
+// own shutdown would throw.
+process.on('unhandledRejection', (error) => {
+  if (closing && /Database is closed/.test(String(error?.message))) return;
+  throw error;
+});
+
 parentPort.on('message', (message) => {
   if (message === 'requests') parentPort.postMessage({ requests: [...requests] });
-  else if (message === 'close') server.close(() => process.exit(0));
-  else answerMessage(message);
+  else if (message === 'close') {
+    closing = true;
+    server.close(() => process.exit(0));
+  } else answerMessage(message);
 });
 server.once('error', (error) => parentPort.postMessage({ error: String(error) }));
 server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));

@@ -136,3 +136,54 @@ describe('the machine knows its deadline', () => {
     expect(ended.body.seconds_left).toBe(0);
   });
 });
+
+describe('an order paid before its product ran out', () => {
+  const reservation = 'cr-0123456789abcdef0';
+  let api: Harness;
+  beforeAll(async () => {
+    api = await startHarness({
+      clockSpeedup: 60,
+      catalogOverride: {
+        'gpu-h100-machine': {
+          instance: { capacityBlocks: { reservationIds: [reservation], whenUnavailable: 'fail' } },
+        },
+      },
+    });
+  });
+  afterAll(() => api.close());
+
+  const blockWithRoom = (instances: number) => {
+    api.fleet.ec2.capacityReservations = [
+      {
+        CapacityReservationId: reservation,
+        AvailabilityZone: 'local-1b',
+        AvailableInstanceCount: instances,
+        EndDate: new Date(api.storefront.clock.now().getTime() + 24 * 3_600_000),
+        State: 'active',
+      },
+    ];
+    // The capacity watcher's schedule, run now that the account's blocks changed.
+    return api.fleet.watchCapacity();
+  };
+
+  it('is answered again without payment, while new orders for the product are refused', async () => {
+    await blockWithRoom(1);
+    const body = gpuOrder();
+    const paid = await api.payOrder(body);
+    expect(paid.status).toBe(202);
+    await blockWithRoom(0);
+
+    // The order function trusts the snapshot it read for a minute of the lease clock (one real
+    // second here): new orders are refused once that has lapsed.
+    const deadline = Date.now() + 10_000;
+    let refused = await api.order(gpuOrder());
+    while (refused.status === 402 && Date.now() < deadline) refused = await api.order(gpuOrder());
+    expect(refused.status).toBe(503);
+    const retried = await api.order(body);
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('www-authenticate')).toBeNull();
+    expect(retried.body.machine).toMatchObject({
+      machine_id: (paid.body.machine as { machine_id: string }).machine_id,
+    });
+  });
+});

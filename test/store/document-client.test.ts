@@ -9,6 +9,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { LIVE_PARTITION, TABLE_DESIGN } from '../../lambdas/adapters/dynamodb/table-design.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
 
@@ -149,5 +150,16 @@ describe('the document client (cached middleware) against DynamoDB (dynalite)', 
         }),
       ),
     ).rejects.toThrow('BatchGetCommand is not a document command this client sends');
+  });
+});
+
+describe('the local DynamoDB once closed', () => {
+  it('fails a later call at once (its thread has ended) instead of leaving it unanswered', async () => {
+    const table = await localTable();
+    const db = documentClient({ ...table.dynamo.clientConfig, maxAttempts: 1 });
+    await table.close();
+    await expect(
+      db.send(new GetCommand({ TableName: table.tableName, Key: { pk: 'TEST#1', sk: 'ITEM' } })),
+    ).rejects.toThrow(/the dynalite thread ended/);
   });
 });

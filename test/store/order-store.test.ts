@@ -1,4 +1,8 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DocumentDb } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
+import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
 import { orderFixture } from '../support/fixtures.js';
 import { type LocalTable, localTable } from '../support/local-table.js';
@@ -27,6 +31,35 @@ describe('order store on DynamoDB (dynalite)', () => {
     const second = await orders.open({ ...first, fingerprint: 'fp-2' }, now);
     expect(second.fingerprint).toBe('fp-1');
     expect(await orders.get(first.order_id, now)).toEqual(first);
+  });
+
+  it('takes the stored order from the failed put when DynamoDB returns it: one round trip', async () => {
+    const first = fresh();
+    await orders.open(first, now);
+    // DynamoDB answers a failed condition with the item when asked to; dynalite does not.
+    const sent: string[] = [];
+    const asDynamoDb: DocumentDb = {
+      send: (async (command: PutCommand | GetCommand) => {
+        sent.push(command.constructor.name);
+        try {
+          return await table.db.send(command as never);
+        } catch (error) {
+          if (command instanceof PutCommand && command.input.ReturnValuesOnConditionCheckFailure) {
+            const { Item } = await table.db.send(
+              new GetCommand({ TableName: table.tableName, Key: itemKeys.order(first.order_id) }),
+            );
+            Object.assign(error as object, { Item: marshall(Item) });
+          }
+          throw error;
+        }
+      }) as DocumentDb['send'],
+    };
+    const again = await new DynamoOrderStore(asDynamoDb, table.tableName).open(
+      { ...first, fingerprint: 'fp-2' },
+      now,
+    );
+    expect(again).toEqual(first);
+    expect(sent).toEqual(['PutCommand']);
   });
 
   it('treats an unpaid order past its expiry as gone, and lets it be replaced', async () => {

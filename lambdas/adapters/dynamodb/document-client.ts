@@ -127,6 +127,16 @@ export function documentClient(config: DynamoDBClientConfig = {}): DocumentClien
 export const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
+/**
+ * The item that failed a conditional write's condition, as DynamoDB returns it in the error
+ * when the write asked for it (ReturnValuesOnConditionCheckFailure: ALL_OLD); undefined when
+ * the error is another or carries no item (dynalite, the local DynamoDB, never sends one).
+ */
+export function itemOfConditionFailure(error: unknown): Document | undefined {
+  const item = (error as { Item?: Attributes }).Item;
+  return isConditionFailure(error) && item ? unmarshall(item) : undefined;
+}
+
 /** Runs a conditional write; false when its condition did not hold. */
 export async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
   try {

@@ -7,7 +7,14 @@ import type {
   RefundRecord,
 } from '../../core/payment-records.js';
 import type { OrderStore } from '../../core/ports.js';
-import { conditionally, type DocumentDb, recordOf, updateRecord } from './document-client.js';
+import {
+  conditionally,
+  type DocumentDb,
+  isConditionFailure,
+  itemOfConditionFailure,
+  recordOf,
+  updateRecord,
+} from './document-client.js';
 import { type ItemLock, releaseItemLock } from './item-lock.js';
 import { dueForSweep } from './sweep-queue.js';
 import { itemKeys, KEY_PREFIX, sweepKey } from './table-design.js';
@@ -42,8 +49,8 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async open(order: OrderRecord, now: Date): Promise<OrderRecord> {
-    const created = await conditionally(() =>
-      this.db.send(
+    try {
+      await this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
@@ -63,13 +70,21 @@ export class DynamoOrderStore implements OrderStore {
             ':unpaid': 'unpaid',
             ':now': Math.floor(now.getTime() / 1000),
           },
+          // The stored order comes back with the condition's failure, no second round trip
+          // (ConditionalCheckFailedException's "Item: Item which caused the
+          // ConditionalCheckFailedException", DynamoDB API reference). dynalite does not send it
+          // (its issue #182), so locally the order is read after the failed put.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      ),
-    );
-    if (created) return order;
-    const existing = await this.get(order.order_id, now);
-    if (!existing) throw new Error(`order ${order.order_id} neither created nor found`);
-    return existing;
+      );
+      return order;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const returned = itemOfConditionFailure(error);
+      const existing = returned ? orderOf(returned) : await this.get(order.order_id, now);
+      if (!existing) throw new Error(`order ${order.order_id} neither created nor found`);
+      return existing;
+    }
   }
 
   renewChallenge(orderId: string, from: string, to: string): Promise<boolean> {

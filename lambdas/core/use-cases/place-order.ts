@@ -45,7 +45,8 @@ export async function placeOrder(
 ): Promise<PlaceOrderOutcome> {
   const { settings, orders, payments, clock, log } = storefront;
   const request = parseCreateMachineRequest(body, settings.catalog);
-  let order = await openOrder(storefront, request, 'mpp');
+  const presented = payments.readCredential(httpRequest);
+  let order = await openOrder(storefront, request, 'mpp', { expectNew: presented.kind === 'none' });
 
   if (order.status === 'settled') return settledOutcome(storefront, order, request, publicBaseUrl);
 
@@ -62,7 +63,6 @@ export async function placeOrder(
     },
   };
 
-  const presented = payments.readCredential(httpRequest);
   if (presented.kind === 'none') {
     const refusal = await payments.charge(httpRequest, terms);
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
@@ -127,16 +127,18 @@ export async function openOrder(
   storefront: Storefront,
   request: CreateMachineRequest,
   channel: OrderRecord['channel'],
+  /**
+   * Sent without payment, an order is nearly always new: it is then stored first (one
+   * conditional put, which returns the stored order if there is one) rather than read first.
+   */
+  { expectNew = false }: { expectNew?: boolean } = {},
 ): Promise<OrderRecord> {
   const { settings, orders, clock } = storefront;
   const now = clock.now();
   const orderId = orderIdFor(request.request_id, settings.keys.orderIdKey);
   const fingerprint = orderFingerprint(request);
   const quote = quoteLease(settings.catalog[request.product_id], request.duration_minutes);
-  const stored = await orders.get(orderId, now);
-  // Nothing is sold that cannot be launched: checked before an order is stored or a challenge
-  // sent. A retry of an order already paid for is answered whatever the capacity now.
-  if (stored?.status !== 'settled') await requireCapacity(storefront, request);
+  const stored = await storedOrderIfAny(storefront, request, orderId, expectNew);
   const order =
     stored ??
     (await orders.open(
@@ -163,6 +165,34 @@ export async function openOrder(
     );
   }
   return order;
+}
+
+/**
+ * The stored order of this request, read before anything is written (undefined when none was
+ * read: with `expectNew` the conditional put returns it). Nothing is sold that cannot be
+ * launched: capacity is checked before an order is stored or a challenge sent, while a retry
+ * of an order already paid for is answered whatever the capacity now.
+ */
+async function storedOrderIfAny(
+  storefront: Storefront,
+  request: CreateMachineRequest,
+  orderId: string,
+  expectNew: boolean,
+): Promise<OrderRecord | undefined> {
+  const { orders, clock } = storefront;
+  if (!expectNew) {
+    const stored = await orders.get(orderId, clock.now());
+    if (stored?.status !== 'settled') await requireCapacity(storefront, request);
+    return stored;
+  }
+  try {
+    await requireCapacity(storefront, request);
+    return undefined;
+  } catch (unavailable) {
+    const stored = await orders.get(orderId, clock.now());
+    if (stored?.status === 'settled') return stored;
+    throw unavailable;
+  }
 }
 
 /** Keeps the challenge id stable while it is fresh; renews it once it nears expiry. */
