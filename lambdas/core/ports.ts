@@ -17,7 +17,10 @@ import type { Product } from './products.js';
 export interface OrderStore {
   /** The order, or undefined if unknown or an unpaid order past its expiry. */
   get(orderId: string, now: Date): Promise<OrderRecord | undefined>;
-  /** Stores a new unpaid order unless a live one exists; returns whichever is stored. */
+  /**
+   * Stores a new unpaid order unless one is stored that is live, or expired with a payment
+   * under way or unresolved on it; returns whichever is stored.
+   */
   open(order: OrderRecord, now: Date): Promise<OrderRecord>;
   /** Moves the challenge expiry forward if it still holds `from`. */
   renewChallenge(orderId: string, from: string, to: string): Promise<boolean>;

@@ -108,6 +108,10 @@ export async function startLocalDynamo(options: {
     },
   });
   const channel = dynaliteChannel(worker);
+  // A thread that fails fails the calls to it; unheard, its error would be thrown in this one.
+  worker.on('error', (error) =>
+    channel.failPending(new Error(`the dynalite thread failed: ${error.message}`)),
+  );
   worker.once('exit', (code) =>
     channel.failPending(new Error(`the dynalite thread ended (exit code ${code})`)),
   );

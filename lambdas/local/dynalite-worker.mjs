@@ -66,10 +66,12 @@ let closing = false;
 // A request already inside dynalite when its LevelDB closes can fail in a promise nobody
 // awaits ("Database is closed"); it must not end the thread with an error the storefront's
 // own shutdown would throw.
-process.on('unhandledRejection', (error) => {
+const unlessClosing = (error) => {
   if (closing && /Database is closed/.test(String(error?.message))) return;
   throw error;
-});
+};
+process.on('unhandledRejection', unlessClosing);
+process.on('uncaughtException', unlessClosing);
 
 parentPort.on('message', (message) => {
   if (message === 'requests') parentPort.postMessage({ requests: [...requests] });

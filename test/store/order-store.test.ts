@@ -71,6 +71,32 @@ describe('order store on DynamoDB (dynalite)', () => {
     expect(replacement.fingerprint).toBe('fp-new');
   });
 
+  it('keeps an expired unpaid order whose payment is under way or unresolved', async () => {
+    const expiring = fresh({ unpaid_expires_at: epoch(now) + 60 });
+    await orders.open(expiring, now);
+    const attempt = {
+      key: 'k1',
+      challenge_id: 'c1',
+      method: 'test',
+      external_id: expiring.order_id,
+      amount_cents: 399,
+      started_at: now.toISOString(),
+      owner: 'payer',
+    };
+    const lockedUntil = new Date(now.getTime() + 120_000);
+    await orders.lockForPayment(expiring.order_id, 'payer', lockedUntil, now, attempt);
+    const expired = new Date(now.getTime() + 61_000);
+    const whileLocked = await orders.open({ ...expiring, fingerprint: 'fp-new' }, expired);
+    expect(whileLocked.fingerprint).toBe('fp-1');
+    // The lock lapsed (the payer crashed): the attempt is the sweeper's to resolve, not to drop.
+    const afterLock = new Date(lockedUntil.getTime() + 1);
+    const whileUnresolved = await orders.open({ ...expiring, fingerprint: 'fp-new' }, afterLock);
+    expect(whileUnresolved).toMatchObject({
+      fingerprint: 'fp-1',
+      payment_attempts: { k1: attempt },
+    });
+  });
+
   it('gives the payment lock to exactly one of many concurrent attempts', async () => {
     const target = await orders.open(fresh(), now);
     const until = new Date(now.getTime() + 60_000);

@@ -55,7 +55,9 @@ export class DocumentClient implements DocumentDb {
     return this.client.config;
   }
 
-  readonly send = (async (command: unknown) => {
+  readonly send = (async (command: unknown, ...optionsOrCallback: unknown[]) => {
+    if (optionsOrCallback.some((argument) => argument !== undefined))
+      throw new Error('this document client takes a command alone (no options, no callback)');
     const { client } = this;
     if (command instanceof GetCommand) {
       const { Key, ...rest } = command.input;
@@ -133,8 +135,9 @@ export const isConditionFailure = (error: unknown) =>
  * the error is another or carries no item (dynalite, the local DynamoDB, never sends one).
  */
 export function itemOfConditionFailure(error: unknown): Document | undefined {
-  const item = (error as { Item?: Attributes }).Item;
-  return isConditionFailure(error) && item ? unmarshall(item) : undefined;
+  if (!isConditionFailure(error)) return undefined;
+  const { Item } = error as { Item?: Attributes };
+  return Item ? unmarshall(Item) : undefined;
 }
 
 /** Runs a conditional write; false when its condition did not hold. */

@@ -36,6 +36,12 @@ export class DynamoOrderStore implements OrderStore {
   ) {}
 
   async get(orderId: string, now: Date): Promise<OrderRecord | undefined> {
+    const order = await this.stored(orderId);
+    return order && isExpiredUnpaid(order, now) ? undefined : order;
+  }
+
+  /** The stored order as it is, expired or not. */
+  private async stored(orderId: string): Promise<OrderRecord | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
@@ -43,9 +49,7 @@ export class DynamoOrderStore implements OrderStore {
         ConsistentRead: true,
       }),
     );
-    if (!Item) return undefined;
-    const order = orderOf(Item);
-    return isExpiredUnpaid(order, now) ? undefined : order;
+    return Item ? orderOf(Item) : undefined;
   }
 
   async open(order: OrderRecord, now: Date): Promise<OrderRecord> {
@@ -62,13 +66,19 @@ export class DynamoOrderStore implements OrderStore {
             duplicate_payments: order.duplicate_payments ?? {},
             expires_at_epoch: order.unpaid_expires_at,
           },
-          // A new order, or the replacement of an unpaid one whose expiry has passed.
+          // A new order, or the replacement of an unpaid one whose expiry has passed and on
+          // which no payment is under way or unresolved: its attempts are the only trace of a
+          // charge whose outcome a crash left unknown, and the sweeper still has to settle it.
           ConditionExpression:
-            'attribute_not_exists(pk) OR (#status = :unpaid AND unpaid_expires_at <= :now)',
+            'attribute_not_exists(pk) OR (#status = :unpaid AND unpaid_expires_at <= :now' +
+            ' AND (attribute_not_exists(payment_lock_until) OR payment_lock_until < :nowMs)' +
+            ' AND (attribute_not_exists(payment_attempts) OR size(payment_attempts) = :none))',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':unpaid': 'unpaid',
             ':now': Math.floor(now.getTime() / 1000),
+            ':nowMs': now.getTime(),
+            ':none': 0,
           },
           // The stored order comes back with the condition's failure, no second round trip
           // (ConditionalCheckFailedException's "Item: Item which caused the
@@ -81,7 +91,8 @@ export class DynamoOrderStore implements OrderStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const returned = itemOfConditionFailure(error);
-      const existing = returned ? orderOf(returned) : await this.get(order.order_id, now);
+      // Expired or not: an expired one is kept while a payment on it is unresolved.
+      const existing = returned ? orderOf(returned) : await this.stored(order.order_id);
       if (!existing) throw new Error(`order ${order.order_id} neither created nor found`);
       return existing;
     }
