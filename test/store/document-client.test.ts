@@ -89,27 +89,22 @@ describe('the document client (cached middleware) against DynamoDB (dynalite)', 
     );
     expect(updated.Attributes).toMatchObject({ pk: 'TEST#1', count: 2 });
 
-    const firstPage = await both(
-      () =>
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: TABLE_DESIGN.liveLeasesIndex.name,
-          KeyConditionExpression: 'live_pk = :live',
-          ExpressionAttributeValues: { ':live': LIVE_PARTITION },
-          Limit: 2,
-        }),
-    );
+    const liveLeases = (page: { Limit?: number; ExclusiveStartKey?: Record<string, unknown> }) =>
+      both(
+        () =>
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+            KeyConditionExpression: 'live_pk = :live',
+            ExpressionAttributeValues: { ':live': LIVE_PARTITION },
+            ...page,
+          }),
+      );
+    const firstPage = await liveLeases({ Limit: 2 });
     expect((firstPage.Items as { pk: string }[]).map((i) => i.pk)).toEqual(['TEST#1', 'TEST#2']);
-    const secondPage = await both(
-      () =>
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: TABLE_DESIGN.liveLeasesIndex.name,
-          KeyConditionExpression: 'live_pk = :live',
-          ExpressionAttributeValues: { ':live': LIVE_PARTITION },
-          ExclusiveStartKey: firstPage.LastEvaluatedKey as Record<string, unknown>,
-        }),
-    );
+    const secondPage = await liveLeases({
+      ExclusiveStartKey: firstPage.LastEvaluatedKey as Record<string, unknown>,
+    });
     expect((secondPage.Items as { pk: string }[]).map((i) => i.pk)).toEqual(['TEST#3']);
 
     const scanned = await both(
