@@ -9,6 +9,9 @@ const server = dynalite(workerData.options);
 /** dynalite's own request handler, bound to its store: HTTP and the message channel share it. */
 const [answerHttp] = server.listeners('request');
 
+/** Set once the storefront closes the table: requests still arriving are refused, not run. */
+let closing = false;
+
 /** Requests answered, keyed `<access key id> <Operation>`. */
 const requests = new Map();
 const count = (headers) => {
@@ -59,9 +62,6 @@ function answerMessage({ id, method, url, headers, body }) {
   if (body) request.emit('data', Buffer.from(body));
   request.emit('end');
 }
-
-/** Set once the storefront closes the table: requests still arriving are refused, not run. */
-let closing = false;
 
 // A request already inside dynalite when its LevelDB closes can fail in a promise nobody
 // awaits ("Database is closed"); it must not end the thread with an error the storefront's
