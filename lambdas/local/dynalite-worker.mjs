@@ -11,6 +11,12 @@ const [answerHttp] = server.listeners('request');
 
 /** Set once the storefront closes the table: requests still arriving are refused, not run. */
 let closing = false;
+/** Channel requests started and not yet answered: the table closes only once they have been. */
+let unanswered = 0;
+/** Closes the table; called once nothing is left unanswered. */
+let whenAnswered;
+/** A request dynalite never answers must not keep the storefront from stopping. */
+const ANSWER_WAIT_MS = 10_000;
 
 /** Requests answered, keyed `<access key id> <Operation>`. */
 const requests = new Map();
@@ -42,6 +48,7 @@ function answerMessage({ id, method, url, headers, body }) {
     return;
   }
   count(headers);
+  unanswered += 1;
   const request = Object.assign(new EventEmitter(), { method, url, headers });
   const responseHeaders = {};
   const response = {
@@ -50,6 +57,8 @@ function answerMessage({ id, method, url, headers, body }) {
       responseHeaders[name.toLowerCase()] = String(value);
     },
     end: (data) => {
+      unanswered -= 1;
+      if (unanswered === 0) whenAnswered?.();
       parentPort.postMessage({
         id,
         statusCode: response.statusCode,
@@ -77,7 +86,19 @@ parentPort.on('message', (message) => {
   if (message === 'requests') parentPort.postMessage({ requests: [...requests] });
   else if (message === 'close') {
     closing = true;
-    server.close(() => process.exit(0));
+    // dynalite's close shuts LevelDB under a scan still reading it ("Database is not open",
+    // thrown on this thread): requests already started are answered first.
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      server.close(() => process.exit(0));
+    };
+    if (unanswered === 0) close();
+    else {
+      whenAnswered = close;
+      setTimeout(close, ANSWER_WAIT_MS);
+    }
   } else answerMessage(message);
 });
 server.once('error', (error) => parentPort.postMessage({ error: String(error) }));

@@ -148,7 +148,51 @@ describe('the document client (cached middleware) against DynamoDB (dynalite)', 
   });
 });
 
+/** What the SDK's request handler answers: the status and body the socket would have carried. */
+type RawHandler = {
+  handle(request: unknown): Promise<{ response: { statusCode: number; body: Uint8Array } }>;
+};
+
 describe('the local DynamoDB once closed', () => {
+  it('refuses a request that reaches it while it closes with a 503 (which the SDK retries), instead of running it', async () => {
+    const table = await localTable();
+    await Promise.all(
+      Array.from({ length: 200 }, (_, n) =>
+        table.db.send(new PutCommand({ TableName: table.tableName, Item: item(n) })),
+      ),
+    );
+    const handler = table.dynamo.clientConfig.requestHandler as unknown as RawHandler;
+    const call = (operation: string, body: unknown) =>
+      handler.handle({
+        method: 'POST',
+        path: '/',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `DynamoDB_20120810.${operation}`,
+          'x-amz-date': '20261206T000000Z',
+          host: 'localhost',
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=test/20261206/local/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0',
+        },
+        body: JSON.stringify(body),
+      });
+    // Messages reach the thread in the order they were posted: the close and the late read
+    // queue behind a scan of 200 items, so the read arrives once the table is closing.
+    const busy = call('Scan', { TableName: table.tableName });
+    const closed = table.dynamo.close();
+    const late = call('GetItem', {
+      TableName: table.tableName,
+      Key: { pk: { S: 'TEST#1' }, sk: { S: 'ITEM' } },
+    });
+    expect((await busy).response.statusCode).toBe(200);
+    const { response } = await late;
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(new TextDecoder().decode(response.body))).toMatchObject({
+      __type: expect.stringMatching(/#ServiceUnavailable$/),
+    });
+    await closed;
+  });
+
   it('fails a later call at once (its thread has ended) instead of leaving it unanswered', async () => {
     const table = await localTable();
     const db = documentClient({ ...table.dynamo.clientConfig, maxAttempts: 1 });
