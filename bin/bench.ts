@@ -195,9 +195,10 @@ async function benchRequests(): Promise<Figures> {
     kind: 'order',
     path: orders,
   });
-  // Untimed: from a cold start the first 30 paid orders at c=1 ran slower (p50 of blocks of 10:
-  // 17.4-21.1 ms, the blocks after them 11.6-18.7 ms) while V8 compiled the order's and the
-  // lease steps' code; a function serving a steady stream of agents has long done so.
+  // Untimed: from a cold start the first 30 paid orders at c=1 ran slower (in two runs, p50 of
+  // the first three blocks of 10: 16.9-21.1 ms; of the next nine: 11.6-18.7 ms). Not profiled:
+  // most likely the JIT warming the order's, the lease steps' and the agents' own code. A
+  // function serving a steady stream of agents is long past its first orders.
   await agents.run({ base, count: WARM_UP_ORDERS, concurrency: 1, call: { kind: 'paid-order' } });
   await untilLeasesHold(running);
   const sequential = await measure(agents, 'paid order, 402 + credential + 202', base, 100, 1, {

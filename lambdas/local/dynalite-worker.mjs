@@ -72,11 +72,12 @@ function answerMessage({ id, method, url, headers, body }) {
   request.emit('end');
 }
 
-// A request already inside dynalite when its LevelDB closes can fail in a promise nobody
-// awaits ("Database is closed"); it must not end the thread with an error the storefront's
-// own shutdown would throw.
+// A request still inside dynalite when its LevelDB closes (an HTTP one, or one past the
+// answer wait) can fail where nobody awaits it: "Database is closed" from a tracked read or
+// write, "Database is not open" from a scan's iterator. It must not end the thread with an
+// error the storefront's own shutdown would throw.
 const unlessClosing = (error) => {
-  if (closing && /Database is closed/.test(String(error?.message))) return;
+  if (closing && /Database is (closed|not open)/.test(String(error?.message))) return;
   throw error;
 };
 process.on('unhandledRejection', unlessClosing);

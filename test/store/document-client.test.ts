@@ -148,6 +148,9 @@ describe('the document client (cached middleware) against DynamoDB (dynalite)', 
   });
 });
 
+/** Enough for the scan to outlast any pause of the test's own thread between two statements. */
+const SCANNED_ITEMS = 1000;
+
 /** What the SDK's request handler answers: the status and body the socket would have carried. */
 type RawHandler = {
   handle(request: unknown): Promise<{ response: { statusCode: number; body: Uint8Array } }>;
@@ -157,7 +160,7 @@ describe('the local DynamoDB once closed', () => {
   it('refuses a request that reaches it while it closes with a 503 (which the SDK retries), instead of running it', async () => {
     const table = await localTable();
     await Promise.all(
-      Array.from({ length: 200 }, (_, n) =>
+      Array.from({ length: SCANNED_ITEMS }, (_, n) =>
         table.db.send(new PutCommand({ TableName: table.tableName, Item: item(n) })),
       ),
     );
@@ -177,7 +180,10 @@ describe('the local DynamoDB once closed', () => {
         body: JSON.stringify(body),
       });
     // Messages reach the thread in the order they were posted: the close and the late read
-    // queue behind a scan of 200 items, so the read arrives once the table is closing.
+    // queue behind the scan, so the read arrives once the table is closing. The three are
+    // posted in one synchronous block; only a stall of this thread longer than the scan and
+    // the close (about 30 ms for 1000 items, 10 ms for 200) between two of those statements
+    // would let the thread end before the read reaches it.
     const busy = call('Scan', { TableName: table.tableName });
     const closed = table.dynamo.close();
     const late = call('GetItem', {
