@@ -2,9 +2,9 @@
  * npm run bench: measures the local storefront (in memory, real HTTP; the agents sending the
  * requests run in a process of their own, bin/bench-agents.ts):
  * request latency and throughput per endpoint, the paid-order round trip (timed once 30 paid
- * orders have warmed its code), how long a lease
- * takes from paid to active, the lease's timing targets (bench-lease-timing.ts), and each
- * function bundle's size and cold import time (`npm run bench -- --bundles-only` for those alone).
+ * orders have warmed its code), how long a lease takes from paid to active, the lease's timing
+ * targets (bench-lease-timing.ts), and each function bundle's size and cold import time
+ * (`npm run bench -- --bundles-only` for those alone).
  * Numbers depend on the machine; compare runs on the same one. The last line is
  * `bench-summary {json}`: every figure measured in this run (one not measured is left out).
  */
@@ -46,9 +46,10 @@ async function measure(
     concurrency,
     call,
   });
-  // The agents' CPU per request is fixed work (the same requests each run), so it rises and
-  // falls with the machine's speed over the same window: the guest sees no steal time when
-  // its host slows it, so this is how a reader tells a slow minute from a slower storefront.
+  // Once their code is warm, the agents' CPU per request is fixed work (the same requests each
+  // run), so it rises and falls with the machine's speed over the same window: the guest sees
+  // no steal time when its host slows it, so this is how a reader tells a slow minute from a
+  // slower storefront.
   console.info(
     `${name.padEnd(46)} n=${String(count).padStart(4)} c=${String(concurrency).padStart(2)}  p50 ${p50Ms.toFixed(1).padStart(6)} ms  p95 ${p95Ms.toFixed(1).padStart(6)} ms  ${perSecond.toFixed(0).padStart(5)} req/s  agents ${agentCpuMs.toFixed(1)} ms CPU/req`,
   );
