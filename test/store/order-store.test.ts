@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DocumentDb } from '../../lambdas/adapters/dynamodb/document-client.js';
+import { documentClient } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
 import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
@@ -36,30 +36,50 @@ describe('order store on DynamoDB (dynalite)', () => {
   it('takes the stored order from the failed put when DynamoDB returns it: one round trip', async () => {
     const first = fresh();
     await orders.open(first, now);
-    // DynamoDB answers a failed condition with the item when asked to; dynalite does not.
-    const sent: string[] = [];
-    const asDynamoDb: DocumentDb = {
-      send: (async (command: PutCommand | GetCommand) => {
-        sent.push(command.constructor.name);
-        try {
-          return await table.db.send(command as never);
-        } catch (error) {
-          if (command instanceof PutCommand && command.input.ReturnValuesOnConditionCheckFailure) {
-            const { Item } = await table.db.send(
-              new GetCommand({ TableName: table.tableName, Key: itemKeys.order(first.order_id) }),
-            );
-            Object.assign(error as object, { Item: marshall(Item) });
-          }
-          throw error;
-        }
-      }) as DocumentDb['send'],
-    };
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: itemKeys.order(first.order_id) }),
+    );
+    // DynamoDB's answer to a failed condition asked for ALL_OLD (dynalite never sends the item):
+    // a 400 whose body carries the stored item, as the API reference documents the exception.
+    const sent: { target: string; body: Record<string, unknown> }[] = [];
+    const asDynamoDb = documentClient({
+      region: 'local',
+      endpoint: 'http://dynamodb.local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+      requestHandler: {
+        handle: async (request: { headers: Record<string, string>; body: string }) => {
+          sent.push({
+            target: request.headers['x-amz-target'] ?? '',
+            body: JSON.parse(request.body),
+          });
+          return {
+            response: {
+              statusCode: 400,
+              headers: { 'content-type': 'application/x-amz-json-1.0' },
+              body: new TextEncoder().encode(
+                JSON.stringify({
+                  __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+                  message: 'The conditional request failed',
+                  Item: marshall(Item),
+                }),
+              ),
+            },
+          };
+        },
+      } as never,
+    });
     const again = await new DynamoOrderStore(asDynamoDb, table.tableName).open(
       { ...first, fingerprint: 'fp-2' },
       now,
     );
     expect(again).toEqual(first);
-    expect(sent).toEqual(['PutCommand']);
+    expect(sent).toEqual([
+      {
+        target: 'DynamoDB_20120810.PutItem',
+        body: expect.objectContaining({ ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+      },
+    ]);
   });
 
   it('treats an unpaid order past its expiry as gone, and lets it be replaced', async () => {
