@@ -14,6 +14,7 @@ import {
 } from '../lambdas/runtime/environment.js';
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
 import { seconds, storefrontFunction } from './node-function.js';
+import type { PublicUrl } from './public-url.js';
 import { tableItemsUnder } from './table-policies.js';
 
 export interface ApiFunctionsProps {
@@ -21,6 +22,8 @@ export interface ApiFunctionsProps {
   storefrontSecret: ISecret;
   stripeSecret?: ISecret;
   stateMachine: IStateMachine;
+  /** Read by the operations granted `publicUrl`. */
+  publicUrl: PublicUrl;
   /** Environment shared by every API function (configuration, never secrets). */
   environment: SharedApiEnvironment;
   logRetention: RetentionDays;
@@ -29,7 +32,11 @@ export interface ApiFunctionsProps {
 /** What every API function is given alike; the rest depends on the operation's grants. */
 export type SharedApiEnvironment = Omit<
   ApiFunctionEnvironment,
-  'OPERATION_ID' | 'STOREFRONT_SECRET_ARN' | 'STRIPE_SECRET_ARN' | 'STATE_MACHINE_ARN'
+  | 'OPERATION_ID'
+  | 'STOREFRONT_SECRET_ARN'
+  | 'STRIPE_SECRET_ARN'
+  | 'STATE_MACHINE_ARN'
+  | 'PUBLIC_URL_PARAMETER'
 >;
 
 /**
@@ -64,8 +71,10 @@ export class ApiFunctions extends Construct {
             ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
             : {}),
           ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
+          ...(access.publicUrl ? { PUBLIC_URL_PARAMETER: props.publicUrl.parameterName } : {}),
         },
       });
+      if (access.publicUrl) props.publicUrl.grantRead(fn);
       if (access.table)
         fn.addToRolePolicy(
           tableItemsUnder(props.table, access.table.actions, access.table.keyPrefixes),

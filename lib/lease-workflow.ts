@@ -33,6 +33,7 @@ import {
 } from './lease-workflow-definition.js';
 import { grantLeaseWorkflowPermissions } from './lease-workflow-permissions.js';
 import { type EnvironmentSchema, storefrontFunction } from './node-function.js';
+import type { PublicUrl } from './public-url.js';
 
 export {
   BOOT_POLL_SECONDS,
@@ -45,6 +46,8 @@ export interface LeaseWorkflowProps {
   /** Refunds of failed leases paid with Stripe need its key. */
   stripeSecret?: ISecret;
   compute: Compute;
+  /** Where launched machines report ready. */
+  publicUrl: PublicUrl;
   catalog: Catalog;
   /** Product overrides as configured (the functions resolve the same catalog from them). */
   productCatalogJson: string;
@@ -121,8 +124,10 @@ export class LeaseWorkflow extends Construct {
           ),
         ),
         SUBNETS: stack.toJsonString(compute.subnets),
+        PUBLIC_URL_PARAMETER: props.publicUrl.parameterName,
       } satisfies LaunchFunctionEnvironment,
     );
+    props.publicUrl.grantRead(launch);
     const inspect = fn(
       'InspectInstance',
       'lambdas/workflow/inspect-instance.ts',

@@ -12,6 +12,7 @@ import { LeaseWorkflow } from './lease-workflow.js';
 import { Monitoring } from './monitoring.js';
 import { suppressAcceptedFindings } from './nag-suppressions.js';
 import { PaymentSweeper } from './payment-sweeper.js';
+import { PublicUrl } from './public-url.js';
 import { StorefrontSecrets } from './secrets.js';
 import { UsEast1Stack } from './us-east-1-stack.js';
 import { publishWebAcl, webAclArnFrom } from './waf.js';
@@ -43,6 +44,7 @@ export class StorefrontStack extends Stack {
     const secrets = new StorefrontSecrets(this, 'Secrets', {
       ...(config.stripeSecretName ? { stripeSecretName: config.stripeSecretName } : {}),
     });
+    const publicUrl = new PublicUrl(this, 'PublicUrl');
     const compute = new Compute(this, 'Compute', {
       catalog: config.catalog,
       ...(config.vpcId ? { vpcId: config.vpcId } : {}),
@@ -52,6 +54,7 @@ export class StorefrontStack extends Stack {
       table: data.table,
       ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       compute,
+      publicUrl,
       catalog: config.catalog,
       productCatalogJson,
       provisioningTimeoutMinutes: config.provisioningTimeoutMinutes,
@@ -86,13 +89,13 @@ export class StorefrontStack extends Stack {
         ? { STRIPE_NETWORK_ID: config.stripeNetworkId }
         : {}),
       STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
-      ...(config.domainName ? { PUBLIC_BASE_URL: `https://${config.domainName}` } : {}),
     };
     const functions = new ApiFunctions(this, 'Functions', {
       table: data.table,
       storefrontSecret: secrets.storefront,
       ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
       stateMachine: workflow.stateMachine,
+      publicUrl,
       logRetention,
       environment: functionEnvironment,
     });
@@ -125,6 +128,7 @@ export class StorefrontStack extends Stack {
         ? { domainName: config.domainName, certificateArn: config.certificateArn }
         : {}),
     });
+    publicUrl.publish(frontDoor.url);
     new CfnOutput(this, 'StateMachineArn', {
       value: workflow.stateMachine.stateMachineArn,
       description: 'Lease executions, named after machine ids (Step Functions console)',

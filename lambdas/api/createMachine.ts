@@ -8,8 +8,8 @@ import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createCreateMachineHandler = apiRoute(
   { operationId: 'createMachine', takesBody: true },
-  async ({ storefront, body, baseUrl }) =>
-    json(202, await createUnpaidMachine(storefront, body, baseUrl), {
+  async ({ storefront, body }) =>
+    json(202, await createUnpaidMachine(storefront, body), {
       'cache-control': 'private, no-store',
     }),
 );

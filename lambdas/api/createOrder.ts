@@ -5,6 +5,7 @@ import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
 import { mppxPayments } from '../runtime/parts/mppx-payments.js';
+import { parameterStorePublicUrl } from '../runtime/parts/parameter-store-public-url.js';
 import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
 import { tableStores } from '../runtime/parts/table-stores.js';
@@ -12,7 +13,7 @@ import { tableStores } from '../runtime/parts/table-stores.js';
 export const createCreateOrderHandler = apiRoute(
   { operationId: 'createOrder', takesBody: true },
   async ({ storefront, body, baseUrl, fetchRequest }) => {
-    const outcome = await placeOrder(storefront, fetchRequest(), body, baseUrl);
+    const outcome = await placeOrder(storefront, fetchRequest(), body);
     const url = orderUrl(baseUrl, outcome.order.order_id);
     if (outcome.kind === 'payment_required') {
       return paymentRefusal(outcome.refusal, {
@@ -34,6 +35,7 @@ export const createCreateOrderHandler = apiRoute(
 
 /** Lambda entry point, bundled with only the parts this operation uses. */
 export const handler = onLambda(createCreateOrderHandler, {
+  publicUrl: parameterStorePublicUrl,
   secrets: secretsManagerSecrets,
   stores: tableStores,
   leases: stepFunctionsLeases,

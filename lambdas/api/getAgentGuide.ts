@@ -1,6 +1,7 @@
 import { agentGuide } from '../contract/agent-guide.js';
 import { apiRoute } from '../http/api-handler.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { parameterStorePublicUrl } from '../runtime/parts/parameter-store-public-url.js';
 
 export const createGetAgentGuideHandler = apiRoute(
   { operationId: 'getAgentGuide' },
@@ -20,4 +21,4 @@ export const createGetAgentGuideHandler = apiRoute(
 );
 
 /** Lambda entry point. */
-export const handler = onLambda(createGetAgentGuideHandler);
+export const handler = onLambda(createGetAgentGuideHandler, { publicUrl: parameterStorePublicUrl });

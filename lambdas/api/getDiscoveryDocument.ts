@@ -5,11 +5,14 @@ import { onLambda } from '../runtime/lambda-entry.js';
 
 export const createGetDiscoveryDocumentHandler = apiRoute(
   { operationId: 'getDiscoveryDocument' },
-  async ({ storefront, knownBaseUrl }) =>
+  async ({ storefront }) =>
     json(
       200,
       discoveryDocument({
-        baseUrl: knownBaseUrl,
+        // Relative (servers: "/"): resolved against wherever the agent fetched it. Reading the
+        // deployment's URL would bundle an AWS SDK client into this light function, and no
+        // request header may decide a URL the storefront hands out.
+        baseUrl: undefined,
         methods: storefront.payments.methods,
         catalog: storefront.settings.catalog,
       }),

@@ -3,6 +3,7 @@ import { apiRoute } from '../http/api-handler.js';
 import { orderUrl } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { parameterStorePublicUrl } from '../runtime/parts/parameter-store-public-url.js';
 import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createGetOrderHandler = apiRoute(
@@ -14,4 +15,7 @@ export const createGetOrderHandler = apiRoute(
 );
 
 /** Lambda entry point, bundled with only the parts this operation uses. */
-export const handler = onLambda(createGetOrderHandler, { stores: tableStores });
+export const handler = onLambda(createGetOrderHandler, {
+  stores: tableStores,
+  publicUrl: parameterStorePublicUrl,
+});

@@ -1,6 +1,7 @@
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { parameterStorePublicUrl } from '../runtime/parts/parameter-store-public-url.js';
 
 /** GET /: where an agent that knows only the host starts. */
 export const createGetServiceIndexHandler = apiRoute(
@@ -22,4 +23,6 @@ export const createGetServiceIndexHandler = apiRoute(
 );
 
 /** Lambda entry point. */
-export const handler = onLambda(createGetServiceIndexHandler);
+export const handler = onLambda(createGetServiceIndexHandler, {
+  publicUrl: parameterStorePublicUrl,
+});

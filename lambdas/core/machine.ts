@@ -53,11 +53,6 @@ export interface MachineRecord extends TokenRecord {
    * Never shown.
    */
   wake_token?: string;
-  /**
-   * Internal: where the machine reports itself ready (POST …/ready on the storefront's public
-   * URL, as the order's request reached it). Absent: the workflow polls for readiness.
-   */
-  ready_url?: string;
   /** Internal: SHA-256 of the machine's one-time readiness secret (set at launch). */
   ready_secret_hash?: string;
   /** Paid extensions by key, applied or owed back; stored on the machine so one write changes both. */
@@ -152,8 +147,6 @@ export interface NewMachine {
   tokens: TokenRecord;
   now: Date;
   provisioningTimeoutMinutes: number;
-  /** The storefront's public URL as the order's request reached it (for the ready callback). */
-  publicBaseUrl?: string;
 }
 
 /** The machine's readiness callback: the one operation it calls itself. */
@@ -177,7 +170,6 @@ export function newMachineRecord(input: NewMachine): MachineRecord {
     lease_minutes: input.leaseMinutes,
     expires_at: addMinutes(createdAt, input.leaseMinutes),
     provision_deadline: addMinutes(createdAt, input.provisioningTimeoutMinutes),
-    ...(input.publicBaseUrl ? { ready_url: readyUrl(input.publicBaseUrl, input.machineId) } : {}),
     ...input.tokens,
   };
 }

@@ -93,11 +93,14 @@ function bitLength(bytes: Buffer): number {
 
 export type SshKeyCheck = { ok: true; key: string; type: string } | { ok: false; reason: string };
 
-const hasControlCharacter = (text: string) =>
-  [...text].some((character) => {
-    const code = character.charCodeAt(0);
-    return code < 0x20 || code === 0x7f;
-  });
+/**
+ * Printable ASCII only, the space included. The key reaches the machine through cloud-init,
+ * which reads user data with a YAML 1.1 parser: there U+0085 (NEL), U+2028 and U+2029 are
+ * line breaks (a second authorized_keys line of the agent's choosing) and other C1 characters
+ * make the whole cloud-config unreadable. OpenSSH's own key lines are ASCII: the type, the
+ * base64 data, and a comment.
+ */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
@@ -118,8 +121,12 @@ export function checkSshPublicKey(input: string): SshKeyCheck {
   if (line === '') return { ok: false, reason: 'must not be empty' };
   if (/[\r\n]/.test(line))
     return { ok: false, reason: 'must be a single line holding exactly one key' };
-  if (hasControlCharacter(line))
-    return { ok: false, reason: 'must not contain control characters' };
+  if (!PRINTABLE_ASCII.test(line))
+    return {
+      ok: false,
+      reason:
+        'must be printable ASCII only (no control characters, no characters beyond ASCII in its comment)',
+    };
 
   const [type = '', blob = '', ...commentWords] = line.split(/ +/);
   const shape = KEY_SHAPES.get(type);

@@ -4,13 +4,7 @@ import { ApiProblem, invalidRequest } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Storefront } from '../core/use-cases/storefront.js';
 import { PROBLEM_STATUS } from './problem-status.js';
-import {
-  bodyText,
-  header as headerValue,
-  knownBaseUrl,
-  publicBaseUrl,
-  toFetchRequest,
-} from './proxy-event.js';
+import { bodyText, header as headerValue, toFetchRequest } from './proxy-event.js';
 import { errorResponse } from './responses.js';
 
 /** Far above any valid body (an SSH key is capped at 8 KiB), far below API Gateway's 10 MB. */
@@ -21,10 +15,12 @@ export interface RouteInput {
   storefront: Storefront;
   /** The parsed JSON body, for operations that take one. */
   body: unknown;
-  /** Public URL of the API root, for links such as order_complete_url. */
-  baseUrl: string;
-  /** The same where the request tells it, undefined where nothing does (see knownBaseUrl). */
-  knownBaseUrl: string | undefined;
+  /**
+   * Public URL of the API root, for links such as order_complete_url: the deployment's own
+   * (OPERATION_ACCESS `publicUrl`), never the request's Host or X-Forwarded-* headers. Reading
+   * it in a function not granted it is a bug, and throws.
+   */
+  readonly baseUrl: string;
   /** The same request as a Fetch Request, for mppx. */
   fetchRequest(): Request;
   pathParameter(name: string): string;
@@ -106,15 +102,23 @@ export function apiRoute(options: RouteOptions, logic: RouteLogic) {
       problemResponses(storefront.log, options.operationId),
     );
     if (options.takesBody) handler.use(jsonBody());
+    const configuredBaseUrl = () => {
+      const { publicBaseUrl } = storefront.settings;
+      if (!publicBaseUrl)
+        throw new Error(
+          `${options.operationId} is not granted the public URL (operation-access.ts)`,
+        );
+      return publicBaseUrl;
+    };
     return handler.handler(async (event) => {
-      const baseUrl = publicBaseUrl(event, storefront.settings.publicBaseUrl);
       return logic({
         event,
         storefront,
         body: event.parsedBody,
-        baseUrl,
-        knownBaseUrl: knownBaseUrl(event, storefront.settings.publicBaseUrl),
-        fetchRequest: () => toFetchRequest(event, baseUrl),
+        get baseUrl() {
+          return configuredBaseUrl();
+        },
+        fetchRequest: () => toFetchRequest(event, configuredBaseUrl()),
         pathParameter: (name) => event.pathParameters?.[name] ?? '',
         header: (name) => headerValue(event, name),
       });

@@ -9,36 +9,6 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
   return undefined;
 }
 
-/**
- * The public URL of the API's root as far as the request tells it: PUBLIC_BASE_URL when the
- * operator set one (custom domains), else the front door's host (X-Forwarded-Host, which
- * the front door's viewer-request function sets from the viewer's Host), else the stage URL
- * API Gateway was called on, else the server's own Host. Undefined when none is known.
- */
-export function knownBaseUrl(event: APIGatewayProxyEvent, configured?: string): string | undefined {
-  if (configured) return configured.replace(/\/+$/, '');
-  // Set by the front door (CloudFront); API Gateway itself sees its own domain.
-  const host =
-    header(event, 'x-forwarded-host') ?? event.requestContext?.domainName ?? header(event, 'host');
-  if (!host) return undefined;
-  const scheme = header(event, 'x-forwarded-proto') ?? 'https';
-  const stage = event.requestContext?.stage;
-  const stagePrefix =
-    host.endsWith('.amazonaws.com') && stage && stage !== '$default' ? `/${stage}` : '';
-  return `${scheme}://${host}${stagePrefix}`;
-}
-
-/**
- * The public URL of the API's root for links that must be absolute (order_complete_url, the
- * URL mppx binds a challenge to): the known one, else https://localhost.
- */
-export function publicBaseUrl(event: APIGatewayProxyEvent, configured?: string): string {
-  return (
-    knownBaseUrl(event, configured) ??
-    `${header(event, 'x-forwarded-proto') ?? 'https'}://localhost`
-  );
-}
-
 /** The Fetch Request mppx works with, built from the proxy event (multi-value headers kept). */
 export function toFetchRequest(event: APIGatewayProxyEvent, baseUrl: string): Request {
   const headers = new Headers();

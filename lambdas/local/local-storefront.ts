@@ -32,6 +32,7 @@ import type { FrontDoorOptions } from './front-door-emulation.js';
 import { startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
+import { localParameterStore } from './local-parameters.js';
 import { localSecretsManager } from './local-secrets.js';
 import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
@@ -238,6 +239,21 @@ function localSecrets(
 }
 
 /**
+ * The parameters the template's functions read: the public URL is the server's own address,
+ * as on AWS it is the front door's (never what a request's Host header says).
+ */
+function localParameters(stack: SynthesizedStack, publicUrl: string): Map<string, string> {
+  const parameters = new Map<string, string>();
+  for (const env of [
+    ...Object.values(stack.environments.api),
+    ...Object.values(stack.environments.workflow),
+  ]) {
+    if (env.PUBLIC_URL_PARAMETER) parameters.set(env.PUBLIC_URL_PARAMETER, publicUrl);
+  }
+  return parameters;
+}
+
+/**
  * The whole storefront in one process: local DynamoDB, and every function of the stack (API
  * and workflow) run through its own Lambda entry with the environment the synthesised
  * template gives it, its AWS endpoints local: dynalite, the state machine run locally, a
@@ -300,6 +316,7 @@ export async function startLocalStorefront(
     secretsManager: localSecretsManager(
       localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
     ),
+    ssm: localParameterStore(localParameters(stack, server.url)),
     clock,
     log,
     provider: 'local-simulated-ec2',

@@ -65,9 +65,15 @@ export async function composeStorefront(
   const wanted = [secretArns.storefront, secretArns.stripe].filter(
     (arn): arn is string => arn !== undefined,
   );
-  const values = wanted.length
-    ? await required(parts.secrets, operationId, 'secrets')(clients, wanted)
-    : [];
+  if (access.publicUrl && !config.PUBLIC_URL_PARAMETER)
+    throw new Error(`${operationId} is granted the public URL but given no PUBLIC_URL_PARAMETER`);
+  const publicUrlParameter = access.publicUrl ? config.PUBLIC_URL_PARAMETER : undefined;
+  const [values, publicBaseUrl] = await Promise.all([
+    wanted.length ? required(parts.secrets, operationId, 'secrets')(clients, wanted) : [],
+    publicUrlParameter
+      ? required(parts.publicUrl, operationId, 'publicUrl')(clients, publicUrlParameter)
+      : undefined,
+  ]);
   const secretValue = (arn: string | undefined) =>
     arn === undefined ? undefined : values[wanted.indexOf(arn)];
   const storefrontSecret = secretValue(secretArns.storefront);
@@ -120,7 +126,7 @@ export async function composeStorefront(
       provisioningTimeoutMinutes: config.PROVISIONING_TIMEOUT_MINUTES,
       retentionDays: config.RETENTION_DAYS,
       provider: clients.provider ?? 'aws-ec2',
-      ...(config.PUBLIC_BASE_URL ? { publicBaseUrl: config.PUBLIC_BASE_URL } : {}),
+      ...(publicBaseUrl ? { publicBaseUrl } : {}),
     },
     orders:
       (access.table && stores?.orders) ||

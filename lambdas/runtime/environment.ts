@@ -17,7 +17,11 @@ export const apiEnvironmentSchema = z.object({
   ALLOW_UNPAID_MACHINE_CREATE: flag,
   PRODUCT_CATALOG: z.string().default('{}'),
   MPP_REALM: z.string().min(1),
-  PUBLIC_BASE_URL: z.url().optional(),
+  /**
+   * The parameter holding the storefront's public URL (lib/public-url.ts), given to the
+   * functions whose answers carry links (OPERATION_ACCESS `publicUrl`).
+   */
+  PUBLIC_URL_PARAMETER: z.string().min(1).optional(),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   PROVISIONING_TIMEOUT_MINUTES: wholeNumber(1, 120),
   RETENTION_DAYS: wholeNumber(1, 365),

@@ -19,14 +19,20 @@ export interface OperationAccess {
    * watcher's snapshots (GetItem on `CAPACITY#` keys only, a statement of its own).
    */
   capacitySnapshots?: true;
+  /**
+   * Hands out absolute URLs (links, the URL a payment challenge is bound to): reads the
+   * deployment's public URL from its parameter, never from the request's headers.
+   */
+  publicUrl?: true;
 }
 
 const { order, machine, replay } = KEY_PREFIX;
 
 export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
+  // Kept lean (no AWS SDK): its links are relative, as in the repository copy.
   getDiscoveryDocument: { secrets: [] },
-  getServiceIndex: { secrets: [] },
-  getAgentGuide: { secrets: [] },
+  getServiceIndex: { secrets: [], publicUrl: true },
+  getAgentGuide: { secrets: [], publicUrl: true },
   listProducts: { secrets: [], capacitySnapshots: true },
   // Kept lean (no AWS SDK): availability is in GET /api/products.
   health: { secrets: [] },
@@ -39,8 +45,13 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront', 'stripe'],
     workflow: ['start'],
     capacitySnapshots: true,
+    publicUrl: true,
   },
-  getOrder: { table: { actions: ['GetItem'], keyPrefixes: [order, machine] }, secrets: [] },
+  getOrder: {
+    table: { actions: ['GetItem'], keyPrefixes: [order, machine] },
+    secrets: [],
+    publicUrl: true,
+  },
   createMachine: {
     table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine] },
     secrets: ['storefront'],
@@ -61,6 +72,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront', 'stripe'],
     // Wakes the held workflow, which re-arms at the new end and moves the machine's lease tag.
     workflow: ['wake'],
+    publicUrl: true,
   },
   // Called by the machine itself: activates its lease, then wakes the workflow waiting on it.
   reportMachineReady: {

@@ -19,6 +19,8 @@ export interface RuntimeClients {
   stepFunctions?: CommandSender;
   ec2?: CommandSender;
   secretsManager?: CommandSender;
+  /** Systems Manager Parameter Store: the deployment's public URL. */
+  ssm?: CommandSender;
   serviceQuotas?: CommandSender;
   /** Where Stripe's API is reached (a stand-in of Stripe locally and in tests). */
   stripeFetch?: typeof fetch;

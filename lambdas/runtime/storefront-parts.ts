@@ -24,7 +24,11 @@ export interface StorefrontParts {
   stores?: StoresPart;
   leases?: LeasesPart;
   payments?: PaymentsPart;
+  publicUrl?: PublicUrlPart;
 }
+
+/** Reads the deployment's public URL (the value of the named parameter). */
+export type PublicUrlPart = (clients: RuntimeClients, parameterName: string) => Promise<string>;
 
 /** Reads secret strings by ARN, in order. */
 export type SecretsPart = (clients: RuntimeClients, secretArns: string[]) => Promise<string[]>;

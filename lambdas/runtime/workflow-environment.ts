@@ -22,6 +22,8 @@ export const launchEnvironmentSchema = workflowEnvironmentSchema.extend({
   SUBNETS: jsonText(
     z.array(z.object({ id: z.string().min(1), availabilityZone: z.string().min(1) })).min(1),
   ),
+  /** The parameter holding the storefront's public URL: where machines report ready. */
+  PUBLIC_URL_PARAMETER: z.string().min(1),
 });
 
 /** Only the refund step holds the Stripe key (when Stripe is configured). */

@@ -12,11 +12,13 @@ import {
   usableCapacityBlock,
 } from '../adapters/ec2/capacity-blocks.js';
 import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
+import { readyUrl } from '../core/machine.js';
 import type { Clock, Logger, MachineStore } from '../core/ports.js';
 import type { CapacityBlockPolicy, Catalog, Product, ProductId } from '../core/products.js';
 import { issueReadinessSecret } from '../core/readiness-secret.js';
 import { onWorkflowLambda } from '../runtime/aws-workflow.js';
 import { ec2Client } from '../runtime/parts/ec2-client.js';
+import { parameterStorePublicUrl } from '../runtime/parts/parameter-store-public-url.js';
 import { launchEnvironmentSchema } from '../runtime/workflow-environment.js';
 import { classifyLaunchError, launchedByAnEarlierAttempt, launchFailure } from './launch-errors.js';
 import { renderUserData } from './user-data.js';
@@ -37,6 +39,12 @@ export interface LaunchDependencies {
   subnets: readonly Subnet[];
   /** Value of the managed-by tag: the stack's name. */
   managedBy: string;
+  /**
+   * The storefront's public URL as the deployment knows it (never as an order's request
+   * said it): the machine reports ready there. Undefined when it cannot be read now: that
+   * launch goes on and its readiness is polled.
+   */
+  publicBaseUrl: () => Promise<string | undefined>;
   clock: Clock;
   log: Logger;
   /** Waits between looks for an earlier attempt's instance; a timer unless a test speeds it up. */
@@ -197,14 +205,20 @@ export const createLaunchInstance =
       { Key: INSTANCE_TAGS.leaseEndsAt, Value: machine.expires_at },
       { Key: 'Name', Value: `storefront ${machine.machine_id}` },
     ];
-    // Only a lease that knows the storefront's public URL can be called back; others are polled.
-    const readiness = machine.ready_url ? issueReadinessSecret() : undefined;
+    // Only a launch that knows the storefront's public URL can be called back; others are polled.
+    const publicBaseUrl = await deps.publicBaseUrl();
+    const readiness = publicBaseUrl ? issueReadinessSecret() : undefined;
     const userData = Buffer.from(
       renderUserData({
         sshPublicKey: machine.ssh_public_key,
         readiness: product.readiness,
-        ...(readiness && machine.ready_url
-          ? { readyCallback: { url: machine.ready_url, secret: readiness.secret } }
+        ...(readiness && publicBaseUrl
+          ? {
+              readyCallback: {
+                url: readyUrl(publicBaseUrl, machine.machine_id),
+                secret: readiness.secret,
+              },
+            }
           : {}),
       }),
     ).toString('base64');
@@ -315,6 +329,30 @@ export const createLaunchInstance =
     return { instance_id: instanceId };
   };
 
+/**
+ * The deployment's public URL, read once it is first needed and kept once read; a failed
+ * read is logged and that launch is polled for readiness instead of failing a paid lease.
+ */
+function deploymentPublicUrl(context: {
+  config: { PUBLIC_URL_PARAMETER: string };
+  clients: Parameters<typeof parameterStorePublicUrl>[0];
+  log: Logger;
+}): () => Promise<string | undefined> {
+  let known: string | undefined;
+  return async () => {
+    if (known) return known;
+    try {
+      known = await parameterStorePublicUrl(context.clients, context.config.PUBLIC_URL_PARAMETER);
+    } catch (error) {
+      context.log.error('lease.public_url_unreadable', {
+        parameter: context.config.PUBLIC_URL_PARAMETER,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    }
+    return known;
+  };
+}
+
 /** Lambda entry point. */
 export const handler = onWorkflowLambda(
   (context) =>
@@ -323,6 +361,7 @@ export const handler = onWorkflowLambda(
       launchTemplates: context.config.LAUNCH_TEMPLATES as Record<ProductId, string>,
       subnets: context.config.SUBNETS,
       managedBy: context.config.MANAGED_BY,
+      publicBaseUrl: deploymentPublicUrl(context),
     }),
   { environment: launchEnvironmentSchema, ec2: ec2Client },
 );

@@ -134,7 +134,24 @@ export function parseReadyCallbackFile(content: string): { url: string; secret: 
   return { url, secret };
 }
 
-/** cloud-config in its JSON form: JSON.stringify quotes the key, so no comment can break out. */
+/**
+ * JSON that PyYAML reads as the same document: every character outside printable ASCII is
+ * written as a \\u escape. cloud-init parses user data as YAML 1.1, where U+0085, U+2028 and
+ * U+2029 inside a quoted scalar are line breaks and other C1 characters are refused; escaped,
+ * they are plain characters of a string, and the document is pure ASCII.
+ */
+export function yamlSafeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[^\x20-\x7e\n]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
+ * cloud-config in its JSON form (JSON is YAML), ASCII only: the agent's key is one quoted
+ * string, checked to be printable ASCII before it gets here, so no byte of it can change the
+ * document's structure; tests parse the result with cloud-init's own YAML parser.
+ */
 export function renderUserData(input: UserDataInput): string {
   const { gpuModel } = input.readiness;
   // The catalog admits only letters, digits, spaces and . _ - here; refuse anything else.
@@ -175,5 +192,5 @@ export function renderUserData(input: UserDataInput): string {
       ['bash', '-c', gpuModel ? `(${gpuCheck(gpuModel)}) && ${ready}` : ready],
     ],
   };
-  return `#cloud-config\n${JSON.stringify(config, null, 2)}\n`;
+  return `#cloud-config\n${yamlSafeJson(config)}\n`;
 }

@@ -37,9 +37,10 @@ describe('discovery for agents', () => {
     it('serves the contract pointed at this server, valid as an MPP discovery document', async () => {
       const reply = await api.request('GET', '/openapi.json');
       expect(reply.status).toBe(200);
-      expect(reply.body.servers).toEqual([{ url: api.url }]);
+      // Relative: resolved against wherever the agent fetched it (no header decides a URL).
+      expect(reply.body.servers).toEqual([{ url: '/' }]);
       expect(reply.body['x-service-info']).toMatchObject({
-        docs: { llms: `${api.url}/llms.txt`, apiReference: `${api.url}/openapi.json` },
+        docs: { llms: '/llms.txt', apiReference: '/openapi.json' },
       });
       expect(validate(reply.body).filter((problem) => problem.severity === 'error')).toEqual([]);
     });
@@ -57,7 +58,7 @@ describe('discovery for agents', () => {
       expect(order?.[0]).not.toHaveProperty('amount');
       expect(order?.[0]?.pricing).toMatchObject({
         formula: expect.stringMatching(/base_fee_cents \+ cents_per_minute × duration_minutes/),
-        price_list: `${api.url}/api/products`,
+        price_list: `/api/products`,
         products: {
           'bare-linux-machine': {
             base_fee_cents: DEFAULT_CATALOG['bare-linux-machine'].baseFeeCents,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
 import {
   bundleLimit,
@@ -148,9 +149,12 @@ describe('the deployed bundles', () => {
         ref: (logicalId) => (logicalId.startsWith('DataTable') ? TABLE : `local-${logicalId}`),
         arn: (logicalId) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`,
       }) as Record<string, string>;
+    const parameterNames = new Set<string>();
     for (const bundle of bundles) {
       const arn = environmentOf(bundle).STOREFRONT_SECRET_ARN;
       if (arn) secretNames.add(arn);
+      const parameter = environmentOf(bundle).PUBLIC_URL_PARAMETER;
+      if (parameter) parameterNames.add(parameter);
     }
     const otherServices = moto?.endpoint ?? 'http://127.0.0.1:9';
     if (moto) {
@@ -162,6 +166,16 @@ describe('the deployed bundles', () => {
       for (const name of secretNames)
         await secrets.send(new CreateSecretCommand({ Name: name, SecretString: 's'.repeat(48) }));
       secrets.destroy();
+      const ssm = new SSMClient({
+        endpoint: moto.endpoint,
+        region: LOCAL_REGION,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      });
+      for (const name of parameterNames)
+        await ssm.send(
+          new PutParameterCommand({ Name: name, Value: 'https://shop.example', Type: 'String' }),
+        );
+      ssm.destroy();
     }
     const failures: string[] = [];
     for (const bundle of bundles) {
@@ -181,6 +195,7 @@ describe('the deployed bundles', () => {
         AWS_ENDPOINT_URL_SECRETS_MANAGER: otherServices,
         AWS_ENDPOINT_URL_SFN: otherServices,
         AWS_ENDPOINT_URL_SERVICE_QUOTAS: otherServices,
+        AWS_ENDPOINT_URL_SSM: otherServices,
         AWS_LAMBDA_FUNCTION_NAME: bundle.logicalId,
       });
       const text = JSON.stringify(outcome);

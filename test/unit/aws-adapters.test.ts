@@ -6,6 +6,7 @@ import {
   StartExecutionCommand,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,12 +17,14 @@ import { composeStorefront } from '../../lambdas/runtime/aws-storefront.js';
 import { onLambda } from '../../lambdas/runtime/lambda-entry.js';
 import { memoryLogger } from '../../lambdas/runtime/logger.js';
 import { mppxPayments } from '../../lambdas/runtime/parts/mppx-payments.js';
+import { parameterStorePublicUrl } from '../../lambdas/runtime/parts/parameter-store-public-url.js';
 import { secretsManagerSecrets } from '../../lambdas/runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../../lambdas/runtime/parts/step-functions-leases.js';
 import { tableStores } from '../../lambdas/runtime/parts/table-stores.js';
 
 const sfn = mockClient(SFNClient);
 const secrets = mockClient(SecretsManagerClient);
+const ssm = mockClient(SSMClient);
 const machine = {
   machine_id: 'machine_0123456789abcdef',
   wake_token: 'task-token-1',
@@ -32,6 +35,7 @@ const everyPart = {
   stores: tableStores,
   leases: stepFunctionsLeases,
   payments: mppxPayments,
+  publicUrl: parameterStorePublicUrl,
 };
 /** The composition root with every part, so only OPERATION_ACCESS decides what is used. */
 const awsStorefront = (env: Record<string, string>) => composeStorefront(everyPart, { env });
@@ -117,6 +121,7 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     PROVISIONING_TIMEOUT_MINUTES: '15',
     RETENTION_DAYS: '30',
     AWS_REGION: 'us-east-1',
+    PUBLIC_URL_PARAMETER: '/Storefront/public-url',
   };
   beforeEach(() => {
     secrets.reset();
@@ -126,6 +131,8 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     secrets
       .on(GetSecretValueCommand, { SecretId: baseEnv.STRIPE_SECRET_ARN })
       .resolves({ SecretString: 'sk_test_123' });
+    ssm.reset();
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'https://shop.example' } });
   });
 
   it('reads only the secrets its operation is allowed', async () => {
@@ -139,6 +146,21 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     const storefront = await awsStorefront({ ...baseEnv, OPERATION_ID: 'createOrder' });
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     expect(storefront.payments.methods).toEqual(['stripe/charge']);
+  });
+
+  it("reads the deployment's public URL from its parameter, only where links are handed out", async () => {
+    ssm.reset();
+    ssm
+      .on(GetParameterCommand, { Name: '/Storefront/public-url' })
+      .resolves({ Parameter: { Value: 'https://d111111abcdef8.cloudfront.net' } });
+    const ordering = await awsStorefront({ ...baseEnv, OPERATION_ID: 'createOrder' });
+    expect(ordering.settings.publicBaseUrl).toBe('https://d111111abcdef8.cloudfront.net');
+    const reading = await awsStorefront({ ...baseEnv, OPERATION_ID: 'getMachine' });
+    expect(reading.settings.publicBaseUrl).toBeUndefined();
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+    await expect(
+      awsStorefront({ ...baseEnv, PUBLIC_URL_PARAMETER: '', OPERATION_ID: 'createOrder' }),
+    ).rejects.toThrow(/PUBLIC_URL_PARAMETER/);
   });
 
   it('offers the test method only when the operator enabled it', async () => {

@@ -31,7 +31,12 @@ describe('function environments typed by the schemas the functions parse', () =>
     const missing: LaunchFunctionEnvironment = { ...shared, LAUNCH_TEMPLATES: '{}' };
     expect(() => launchFunction(missing)).toThrow(/Launch: environment lacks SUBNETS/);
     expect(() =>
-      launchFunction({ ...shared, LAUNCH_TEMPLATES: '{}', SUBNETS: '[]' }),
+      launchFunction({
+        ...shared,
+        LAUNCH_TEMPLATES: '{}',
+        SUBNETS: '[]',
+        PUBLIC_URL_PARAMETER: '/s/public-url',
+      }),
     ).not.toThrow();
   });
 
@@ -42,6 +47,7 @@ describe('function environments typed by the schemas the functions parse', () =>
         ...shared,
         LAUNCH_TEMPLATES: '{"bare-linux-machine":"lt-1"}',
         SUBNETS: '[{"id":"subnet-1","availabilityZone":"us-east-1a"}]',
+        PUBLIC_URL_PARAMETER: '/s/public-url',
       },
       'workflow',
     );

@@ -42,6 +42,7 @@ function setUp(
     'bare-linux-machine': 'lt-bare',
     'gpu-h100-machine': 'lt-gpu',
   },
+  publicBaseUrl: string | undefined = undefined,
 ) {
   const machine = machineFixture(
     {
@@ -72,6 +73,7 @@ function setUp(
     launchTemplates,
     subnets,
     managedBy: 'Storefront',
+    publicBaseUrl: async () => publicBaseUrl,
     clock: { now: () => now },
     log: memoryLogger(),
   });
@@ -166,7 +168,7 @@ describe('Launch instance (EC2 mocked)', () => {
   it('puts a one-time readiness secret in user data, and records only its hash with the wait token', async () => {
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-6' }] });
     const readyUrl = 'https://shop.example/api/machines/machine_0123456789abcd00/ready';
-    const { launch, recorded } = setUp({ ready_url: readyUrl });
+    const { launch, recorded } = setUp({}, DEFAULT_CATALOG, undefined, 'https://shop.example');
     await launch({ machine_id: 'machine_0123456789abcd00', token: 'wait-token' });
     const userData = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.UserData ?? '';
     const callback = readyCallbackOf(userData);
@@ -182,7 +184,7 @@ describe('Launch instance (EC2 mocked)', () => {
     expect(JSON.stringify(recorded)).not.toContain(callback?.secret);
   });
 
-  it('gives a machine with no known public URL no callback (the workflow polls it)', async () => {
+  it('gives a machine no callback when the public URL cannot be read (the workflow polls it)', async () => {
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-7' }] });
     const { launch, recorded } = setUp();
     await launch({ machine_id: 'machine_0123456789abcd00', token: 'wait-token' });
@@ -293,16 +295,11 @@ describe('Launch instance retried after its instance was launched (simulated EC2
   afterAll(() => table.close());
 
   const bootTiming = { bootMs: 1_000, readyMs: 1_000, shutdownMs: 1_000 };
-  const readyUrlOf = (machineId: string) => `https://shop.example/api/machines/${machineId}/ready`;
 
   async function setUpLease() {
     const machineId = newMachineId();
-    await machines.create(
-      machineFixture(
-        { machineId, now, sshPublicKey: AGENT_KEY },
-        { ready_url: readyUrlOf(machineId) },
-      ),
-    );
+    await machines.create(machineFixture({ machineId, now, sshPublicKey: AGENT_KEY }));
+    let publicBaseUrl: string | undefined = 'https://shop.example';
     const ec2 = new SimulatedEc2(
       () => 't3.medium',
       bootTiming,
@@ -319,6 +316,7 @@ describe('Launch instance retried after its instance was launched (simulated EC2
         launchTemplates: { 'bare-linux-machine': 'lt-bare', 'gpu-h100-machine': 'lt-gpu' },
         subnets,
         managedBy: 'Storefront',
+        publicBaseUrl: async () => publicBaseUrl,
         clock: { now: () => now },
         log,
         pause: async (ms) => {
@@ -345,6 +343,10 @@ describe('Launch instance retried after its instance was launched (simulated EC2
       launch: launchWith(lifecycle),
       launchWith,
       crashedAttempt,
+      /** The parameter cannot be read: launches go on without a callback (polled). */
+      loseThePublicUrl: () => {
+        publicBaseUrl = undefined;
+      },
     };
   }
   const commandsOf = (ec2: SimulatedEc2) => ec2.calls.map((call) => call.command);
@@ -404,14 +406,8 @@ describe('Launch instance retried after its instance was launched (simulated EC2
   });
 
   it('adopts it too when only the lease tags changed: an extension paid between the attempts', async () => {
-    const { machineId, ec2, launch, crashedAttempt } = await setUpLease();
-    await table.db.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: itemKeys.machine(machineId),
-        UpdateExpression: 'REMOVE ready_url',
-      }),
-    );
+    const { machineId, ec2, launch, crashedAttempt, loseThePublicUrl } = await setUpLease();
+    loseThePublicUrl();
     await crashedAttempt();
     const [launched] = ec2.running().map((instance) => instance.InstanceId);
     await table.db.send(

@@ -14,8 +14,6 @@ import type { Storefront } from './storefront.js';
 export async function createUnpaidMachine(
   storefront: Storefront,
   body: unknown,
-  /** The storefront's public URL as this request reached it (the machine calls back there). */
-  publicBaseUrl?: string,
 ): Promise<MachineWithManagement> {
   const { settings, orders, clock, log } = storefront;
   if (!settings.allowUnpaidCreate) {
@@ -27,7 +25,7 @@ export async function createUnpaidMachine(
   const request = parseCreateMachineRequest(body, settings.catalog);
   const order = await openOrder(storefront, request, 'unpaid');
   if (order.status !== 'unpaid')
-    return fulfilOrder(storefront, order, request.ssh_public_key, false, publicBaseUrl);
+    return fulfilOrder(storefront, order, request.ssh_public_key, false);
   const now = clock.now();
   const settled = await orders.settle(order.order_id, {
     payment: { method: 'none', reference: 'unpaid-create' },
@@ -40,10 +38,10 @@ export async function createUnpaidMachine(
       order_id: settled.order_id,
       machine_id: settled.machine_id,
     });
-    return fulfilOrder(storefront, settled, request.ssh_public_key, true, publicBaseUrl);
+    return fulfilOrder(storefront, settled, request.ssh_public_key, true);
   }
   // A concurrent identical request settled it first.
   const current = await orders.get(order.order_id, clock.now());
   if (!current) throw new Error(`order ${order.order_id} vanished while settling`);
-  return fulfilOrder(storefront, current, request.ssh_public_key, false, publicBaseUrl);
+  return fulfilOrder(storefront, current, request.ssh_public_key, false);
 }

@@ -22,11 +22,6 @@ export async function fulfilOrder(
   sshPublicKey: string,
   /** The order was settled by this very request, so its machine cannot exist yet. */
   justSettled = false,
-  /**
-   * The storefront's public URL as this request reached it: the machine calls back there
-   * when it is ready. Without it (the sweeper) the operator's configured URL, else none.
-   */
-  publicBaseUrl: string | undefined = storefront.settings.publicBaseUrl,
 ): Promise<MachineWithManagement> {
   const { settings, machines, leases, clock } = storefront;
   const machineId = order.machine_id;
@@ -54,7 +49,6 @@ export async function fulfilOrder(
             tokens: issueTokens(settings.keys.capabilityTokenKey, machineId),
             now,
             provisioningTimeoutMinutes: settings.provisioningTimeoutMinutes,
-            ...(publicBaseUrl ? { publicBaseUrl } : {}),
           }),
         );
   const machine = existing ?? created;

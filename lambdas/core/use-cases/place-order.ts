@@ -40,15 +40,13 @@ export async function placeOrder(
   storefront: Storefront,
   httpRequest: Request,
   body: unknown,
-  /** The storefront's public URL as this request reached it (the machine calls back there). */
-  publicBaseUrl?: string,
 ): Promise<PlaceOrderOutcome> {
   const { settings, orders, payments, clock, log } = storefront;
   const request = parseCreateMachineRequest(body, settings.catalog);
   const presented = payments.readCredential(httpRequest);
   let order = await openOrder(storefront, request, 'mpp', { expectNew: presented.kind === 'none' });
 
-  if (order.status === 'settled') return settledOutcome(storefront, order, request, publicBaseUrl);
+  if (order.status === 'settled') return settledOutcome(storefront, order, request);
 
   order = await keepChallengeFresh(storefront, order);
   const terms = {
@@ -91,16 +89,14 @@ export async function placeOrder(
   );
   if (!locked) {
     const current = await orders.get(order.order_id, clock.now());
-    if (current?.status === 'settled')
-      return settledOutcome(storefront, current, request, publicBaseUrl);
+    if (current?.status === 'settled') return settledOutcome(storefront, current, request);
     throw new ApiProblem(
       'payment_in_progress',
       'a payment for this order is already being processed; retry the same request in a few seconds',
     );
   }
   const earlier = await finishEarlierAttempts(storefront, locked, lockOwner);
-  if (earlier)
-    return settledOutcome(storefront, earlier.order, request, publicBaseUrl, earlier.justSettled);
+  if (earlier) return settledOutcome(storefront, earlier.order, request, earlier.justSettled);
 
   let outcome: ChargeOutcome;
   try {
@@ -120,7 +116,7 @@ export async function placeOrder(
     return { kind: 'payment_required', order, refusal: outcome };
   }
   const settled = await settleOrder(storefront, order, outcome.payment);
-  return settledOutcome(storefront, settled.order, request, publicBaseUrl, settled.justSettled);
+  return settledOutcome(storefront, settled.order, request, settled.justSettled);
 }
 
 export async function openOrder(
@@ -216,15 +212,8 @@ async function settledOutcome(
   storefront: Storefront,
   order: OrderRecord,
   request: CreateMachineRequest,
-  publicBaseUrl: string | undefined,
   justSettled = false,
 ): Promise<PlaceOrderOutcome> {
-  const machine = await fulfilOrder(
-    storefront,
-    order,
-    request.ssh_public_key,
-    justSettled,
-    publicBaseUrl ?? storefront.settings.publicBaseUrl,
-  );
+  const machine = await fulfilOrder(storefront, order, request.ssh_public_key, justSettled);
   return { kind: 'settled', order, machine, receiptHeader: order.payment?.receipt_header };
 }

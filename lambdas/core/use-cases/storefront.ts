@@ -27,7 +27,10 @@ export interface StorefrontSettings {
   paymentLockSeconds: number;
   /** How long ended leases stay readable (days). */
   retentionDays: number;
-  /** Public URL of the API root when it cannot be read off the request (custom domains). */
+  /**
+   * Public URL of the API root, as the deployment knows it (never read off a request); only
+   * the functions that hand out links are given it.
+   */
   publicBaseUrl?: string;
 }
 
