@@ -53,6 +53,7 @@ export const STATES = {
   leaseDue: 'Lease due?',
   endLease: 'End lease',
   howItEnded: 'How did it end?',
+  notDueYet: 'Not due yet',
   recordLaunchFailure: 'Record launch failure',
   recordProvisioningFailure: 'Record provisioning failure',
   recordProvisioningError: 'Record provisioning error',
@@ -172,8 +173,9 @@ export function leaseWorkflowDefinition(
   const endLease = recordsTask(STATES.endLease, { action: 'end_lease' }, '$.ended')
     .addRetry({ errors: ALL, interval: Duration.seconds(5), ...BACKOFF, maxAttempts: 4 })
     .addCatch(terminationFailed, { errors: ALL, resultPath: '$.end_error' });
+  const howItEnded = new Choice(scope, STATES.howItEnded);
   endLease.next(
-    new Choice(scope, STATES.howItEnded)
+    howItEnded
       .when(
         Condition.and(
           Condition.isPresent('$.ended.status'),
@@ -238,6 +240,17 @@ export function leaseWorkflowDefinition(
     new Choice(scope, STATES.leaseDue)
       .when(Condition.booleanEquals('$.clock.due', true), endLease)
       .otherwise(hold),
+  );
+  // Not over after all: an extension paid at the lease's end moved it. Hold again; the pause
+  // keeps a hold that keeps failing from spinning (its errors lead here, through End lease).
+  howItEnded.when(
+    Condition.and(
+      Condition.isPresent('$.ended.status'),
+      Condition.stringEquals('$.ended.status', 'active'),
+    ),
+    new Wait(scope, STATES.notDueYet, { time: WaitTime.duration(Duration.seconds(1)) }).next(
+      checkLease,
+    ),
   );
 
   // Fallback activation, when no callback came: the poll found the machine usable.

@@ -10,9 +10,14 @@ export interface EndLeaseDependencies {
   log: Logger;
 }
 
-/** What "End lease" did; `status` is the lease's status after it. */
+/**
+ * What "End lease" did; `status` is the lease's status after it: `active` when the lease was
+ * not over after all (an extension paid at its end moved it), and nothing was ended.
+ */
 export interface LeaseEnded {
   status: string;
+  /** The lease's end, when it goes on. */
+  expires_at?: string;
   /** The instance's state as TerminateInstances reported it, when there was one. */
   instance_state?: string;
 }
@@ -38,7 +43,19 @@ export const createEndLease =
     const now = deps.clock.now();
     const machineId = input.machine_id;
     const found = await deps.machines.get(machineId, new Date(0));
-    if (found?.status === 'active') await deps.lifecycle.markTerminating(machineId, now);
+    // Closed only if its end has come (a conditional write): an extension paid after the lease
+    // was found due, and applied before this write, has moved the end and is honoured, never
+    // swallowed by terminating the machine it paid for. The workflow holds again.
+    if (found?.status === 'active' && !(await deps.lifecycle.markTerminating(machineId, now))) {
+      const goingOn = await deps.machines.get(machineId, new Date(0));
+      if (goingOn?.status === 'active') {
+        deps.log.info('lease.end_not_due', {
+          machine_id: machineId,
+          expires_at: goingOn.expires_at,
+        });
+        return { status: 'active', expires_at: goingOn.expires_at };
+      }
+    }
 
     let instanceState: string | undefined;
     if (found?.instance_id) {

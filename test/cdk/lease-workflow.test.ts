@@ -169,11 +169,28 @@ describe('the lease state machine', () => {
     expect(withoutCatchAll).toEqual([]);
   });
 
-  it('never leads from ending a lease back into running one', () => {
+  it('never leads from ending a lease back into running one, but for a lease End lease found not over', () => {
+    // The one way back: End lease closed nothing because an extension paid at the lease's end
+    // moved it (its close is conditioned on the end having come); the lease is still active.
+    const howItEnded = definition.States[STATES.howItEnded] as State;
+    const backToHolding = (howItEnded.Choices as State[]).filter(
+      (choice) => choice.Next === STATES.notDueYet,
+    );
+    expect(backToHolding).toEqual([
+      {
+        And: [
+          { Variable: '$.ended.status', IsPresent: true },
+          { Variable: '$.ended.status', StringEquals: 'active' },
+        ],
+        Next: STATES.notDueYet,
+      },
+    ]);
     const next = (state: State): string[] => [
       ...(state.Next ? [state.Next] : []),
       ...(state.Default ? [state.Default] : []),
-      ...(state.Choices ?? []).map((choice: State) => choice.Next),
+      ...(state.Choices ?? [])
+        .map((choice: State) => choice.Next)
+        .filter((name: string) => name !== STATES.notDueYet),
       ...(state.Catch ?? []).map((rule: State) => rule.Next),
     ];
     const reachable = (from: string) => {

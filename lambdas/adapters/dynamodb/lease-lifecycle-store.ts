@@ -101,11 +101,15 @@ export class LeaseLifecycleStore {
     });
   }
 
-  /** active → terminating: the workflow ends the lease (no extension can apply after this). */
+  /**
+   * active → terminating, only once the lease's end has come: an extension applied since the
+   * lease was found due moved `expires_at` past `now`, and is honoured (undefined: not closed).
+   * No extension applies after this write.
+   */
   markTerminating(machineId: string, now: Date) {
     return this.update(machineId, {
       UpdateExpression: 'SET #status = :terminating, termination_requested_at = :now',
-      ConditionExpression: '#status = :active',
+      ConditionExpression: '#status = :active AND expires_at <= :now',
       ExpressionAttributeValues: {
         ':terminating': 'terminating',
         ':active': 'active',
