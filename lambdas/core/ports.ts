@@ -205,7 +205,14 @@ export type PresentedCredential =
   | { kind: 'none' }
   /** Something in the Payment scheme that is not a credential: mppx will refuse it. */
   | { kind: 'unreadable' }
-  | { kind: 'credential'; challengeId: string; method: string; digest: string };
+  | {
+      kind: 'credential';
+      challengeId: string;
+      method: string;
+      digest: string;
+      /** When the challenge it answers expires, as the challenge says (ISO 8601). */
+      expires?: string;
+    };
 
 /** What became of a payment attempt whose answer was lost. */
 export type AttemptRecovery =
@@ -221,6 +228,12 @@ export interface PaymentGateway {
   readonly minimumChargeCents: number;
   /** Verifies the request's credential against the terms, or answers with challenges. */
   charge(request: Request, terms: ChargeTerms): Promise<ChargeOutcome>;
+  /** Fresh challenges for the terms, whatever credential the request carries; nothing is charged. */
+  challenge(
+    request: Request,
+    terms: ChargeTerms,
+    reason: string,
+  ): Promise<Extract<ChargeOutcome, { kind: 'refused' }>>;
   /** The credential in the header mppx reads for these terms (`Payment-Authorization` when taken). */
   readCredential(request: Request, authorizationTaken?: boolean): PresentedCredential;
   /** Asks the method that took (or did not take) the money what an attempt came to. */

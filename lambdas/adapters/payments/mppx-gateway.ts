@@ -105,6 +105,17 @@ export class MppxPaymentGateway implements PaymentGateway {
     return method.recover(attempt, this.clock.now());
   }
 
+  async challenge(request: Request, terms: ChargeTerms, reason: string) {
+    const headers = new Headers(request.headers);
+    headers.delete(terms.authorizationTaken ? 'payment-authorization' : 'authorization');
+    const outcome = await this.charge(
+      new Request(request.url, { method: request.method, headers }),
+      terms,
+    );
+    if (outcome.kind === 'paid') throw new Error('payment accepted without a credential');
+    return { ...outcome, reason };
+  }
+
   async charge(request: Request, terms: ChargeTerms): Promise<ChargeOutcome> {
     const mppx = terms.authorizationTaken ? this.besideAuthorization : this.plain;
     const common = {

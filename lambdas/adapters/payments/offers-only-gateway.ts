@@ -15,6 +15,9 @@ export function offersOnlyGateway(switches: MethodSwitches): PaymentGateway {
     charge: async () => {
       throw new Error('this function cannot take payments');
     },
+    challenge: async () => {
+      throw new Error('this function cannot take payments');
+    },
     recover: async () => {
       throw new Error('this function cannot take payments');
     },

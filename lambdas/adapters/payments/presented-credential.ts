@@ -26,6 +26,7 @@ export function readPresentedCredential(
       method: credential.challenge.method,
       // Identifies this very credential without storing it (a Stripe SPT is a payment grant).
       digest: createHash('sha256').update(scheme).digest('hex'),
+      ...(credential.challenge.expires ? { expires: credential.challenge.expires } : {}),
     };
   } catch {
     return { kind: 'unreadable' };

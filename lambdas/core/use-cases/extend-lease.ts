@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { answersExpiredChallenge, expiredChallengeReason } from '../challenge-expiry.js';
 import { ApiProblem, conflict, invalidRequest } from '../errors.js';
 import {
   type ExtensionRecord,
@@ -109,6 +110,17 @@ export async function extendLease(
     const refusal = await payments.charge(httpRequest, terms);
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', machine, quote, refusal };
+  }
+  if (answersExpiredChallenge(presented, now)) {
+    const reason = expiredChallengeReason(
+      presented.kind === 'credential' ? presented.expires : undefined,
+    );
+    return {
+      kind: 'payment_required',
+      machine,
+      quote,
+      refusal: await payments.challenge(httpRequest, terms, reason),
+    };
   }
 
   const lockOwner = randomUUID();

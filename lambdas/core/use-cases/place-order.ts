@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { answersExpiredChallenge, expiredChallengeReason } from '../challenge-expiry.js';
 import { ApiProblem, conflict } from '../errors.js';
 import { orderIdFor } from '../ids.js';
 import type { MachineWithManagement } from '../machine.js';
@@ -65,6 +66,16 @@ export async function placeOrder(
     const refusal = await payments.charge(httpRequest, terms);
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', order, refusal };
+  }
+  if (answersExpiredChallenge(presented, clock.now())) {
+    const reason = expiredChallengeReason(
+      presented.kind === 'credential' ? presented.expires : undefined,
+    );
+    return {
+      kind: 'payment_required',
+      order,
+      refusal: await payments.challenge(httpRequest, terms, reason),
+    };
   }
 
   const lockOwner = randomUUID();
