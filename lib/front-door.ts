@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
@@ -30,6 +30,23 @@ const EDGE_EVENT_TYPES = {
   'origin-response': LambdaEdgeEventType.ORIGIN_RESPONSE,
   'viewer-response': LambdaEdgeEventType.VIEWER_RESPONSE,
 } as const;
+
+/**
+ * The error codes whose answers CloudFront caches, to be passed through uncached. "CloudFront
+ * always caches responses to GET and HEAD requests", errors included, and "caches error responses
+ * for a default duration of 10 seconds" whatever the cache policy says (CloudFront developer
+ * guide: "How CloudFront processes HTTP 4xx and 5xx status codes from your origin", "Control how
+ * long CloudFront caches errors"): a 403 for a wrong token on `GET /api/machines/{id}` would be
+ * served to the token's real holder, one passing 5xx to everyone. "You can specify the
+ * error-caching duration—the Error Caching Minimum TTL—for each 4xx and 5xx status code that
+ * CloudFront caches"; these are the codes it takes one for ("400, 403, 404, 405, 414, 416; 500,
+ * 501, 502, 503, 504", "Create a custom error page for specific HTTP status codes"), less 416,
+ * which "CloudFront doesn't cache". A TTL of 0 with no custom page passes the API's answer
+ * through as it is. For other 4xx codes (401, 402, 409, 429…) it depends on "whether the origin
+ * returns a Cache-Control max-age or Cache-Control s-maxage header", and the API's errors carry
+ * neither (`cache-control: no-store`, lambdas/http/responses.ts).
+ */
+export const UNCACHED_ERROR_CODES = [400, 403, 404, 405, 414, 500, 501, 502, 503, 504] as const;
 
 /**
  * The public entrance: a CloudFront distribution in front of the REST API that caches
@@ -83,6 +100,10 @@ export class FrontDoor extends Construct {
       ...custom,
       ...(props.webAclArn ? { webAclId: props.webAclArn } : {}),
       httpVersion: HttpVersion.HTTP2_AND_3,
+      errorResponses: UNCACHED_ERROR_CODES.map((httpStatus) => ({
+        httpStatus,
+        ttl: Duration.seconds(0),
+      })),
       priceClass: PriceClass.PRICE_CLASS_100,
       defaultBehavior: {
         origin: new RestApiOrigin(props.api, {

@@ -33,6 +33,19 @@ describe('the front door on AWS', () => {
     expect(Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Version'))).toHaveLength(1);
   });
 
+  it('caches no error answer: an error caching minimum TTL of 0 for every code CloudFront caches, no custom page', () => {
+    const distributions = Object.values(resourcesOf(template, 'AWS::CloudFront::Distribution'));
+    const config = distributions[0]?.Properties?.DistributionConfig as {
+      CustomErrorResponses?: Record<string, unknown>[];
+    };
+    expect(config.CustomErrorResponses).toEqual(
+      [400, 403, 404, 405, 414, 500, 501, 502, 503, 504].map((code) => ({
+        ErrorCode: code,
+        ErrorCachingMinTTL: 0,
+      })),
+    );
+  });
+
   it('deploys the edge stack before the storefront stack', () => {
     expect(stack.dependencies).toContain(edgeStack);
   });
