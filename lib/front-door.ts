@@ -18,6 +18,7 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RESPONSE_EDGE_FUNCTIONS } from '../lambdas/edge/edge-associations.js';
@@ -75,6 +76,8 @@ export class FrontDoor extends Construct {
       domainName?: string;
       certificateArn?: string;
       webAclArn?: string;
+      /** For the edge function's own log group in us-east-1. */
+      logRetention: RetentionDays;
     },
   ) {
     super(scope, id);
@@ -83,7 +86,7 @@ export class FrontDoor extends Construct {
       runtime: FunctionRuntime.JS_2_0,
       comment: 'Passes the public host to the API as X-Forwarded-Host',
     });
-    const edgeLambdas = this.responseEdgeFunctions();
+    const edgeLambdas = this.responseEdgeFunctions(props.logRetention);
     // A dynamic reference: CloudFormation resolves it, the template holds only the secret's ARN.
     const originHeaderValue = props.originSecret.secretValue.unsafeUnwrap();
     // With its own certificate the distribution enforces TLS 1.2; CloudFront's default one cannot.
@@ -133,10 +136,10 @@ export class FrontDoor extends Construct {
     });
   }
 
-  private responseEdgeFunctions(): EdgeLambda[] {
+  private responseEdgeFunctions(logRetention: RetentionDays): EdgeLambda[] {
     return RESPONSE_EDGE_FUNCTIONS.map((edge) => ({
       eventType: EDGE_EVENT_TYPES[edge.eventType],
-      functionVersion: edgeFunctionVersion(this, edge),
+      functionVersion: edgeFunctionVersion(this, edge, { logRetention }),
     }));
   }
 }

@@ -121,6 +121,7 @@ export class StorefrontStack extends Stack {
       api: api.api,
       originSecret: secrets.frontDoorOrigin,
       webAclArn: webAclArnFrom(this, { ...webAcl, logRetention }),
+      logRetention,
       ...(config.domainName && config.certificateArn
         ? { domainName: config.domainName, certificateArn: config.certificateArn }
         : {}),

@@ -33,6 +33,22 @@ describe('the front door on AWS', () => {
     expect(Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Version'))).toHaveLength(1);
   });
 
+  it('retains a replaced edge function version, which CloudFront may still be replicating', () => {
+    const versions = Object.values(resourcesOf(edgeTemplate, 'AWS::Lambda::Version'));
+    expect(
+      versions.map((version) => [version.DeletionPolicy, version.UpdateReplacePolicy]),
+    ).toEqual([['Retain', 'Retain']]);
+  });
+
+  it("keeps the edge function's own logs for storefront:logRetentionDays, at Lambda's default name", () => {
+    const groups = Object.values(resourcesOf(edgeTemplate, 'AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(1);
+    expect(groups[0]?.Properties).toMatchObject({
+      LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: expect.any(String) }]] },
+      RetentionInDays: 90,
+    });
+  });
+
   it('caches no error answer: an error caching minimum TTL of 0 for every code CloudFront caches, no custom page', () => {
     const distributions = Object.values(resourcesOf(template, 'AWS::CloudFront::Distribution'));
     const config = distributions[0]?.Properties?.DistributionConfig as {
