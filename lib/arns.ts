@@ -38,3 +38,12 @@ export const ec2WildcardArn = (scope: IConstruct, kind: Ec2Wildcard): string =>
 
 /** Public AMIs (Canonical, AWS Deep Learning) live in other accounts: no account in the ARN. */
 export const publicImagesArn = (scope: IConstruct): string => stackArn(scope, 'ec2', 'image/*', '');
+
+/**
+ * An ARN of the stack's partition and account in every region ('*'): for what the stack keeps
+ * in regions it is not deployed to (the edge function's replica log groups).
+ */
+export function everyRegionArn(scope: IConstruct, service: string, resource: string): string {
+  const { partition, account } = Stack.of(scope);
+  return `arn:${partition}:${service}:*:${account}:${resource}`;
+}

@@ -20,6 +20,7 @@ import {
 import type { Construct } from 'constructs';
 import type { ResponseEdgeFunction } from '../lambdas/edge/edge-associations.js';
 import { edgeFunctionCode } from './edge-function-code.js';
+import { keepReplicaLogs } from './edge-log-retention.js';
 import { PROJECT_ROOT } from './node-function.js';
 import { US_EAST_1, UsEast1Stack } from './us-east-1-stack.js';
 
@@ -79,14 +80,15 @@ function publishEdgeFunction(
     currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
   });
   // Its own log group (/aws/lambda/<name>, which the CDK creates beside it with two years'
-  // retention) keeps storefront:logRetentionDays like every other. It stays at the default name:
-  // the replicas log to /aws/lambda/us-east-1.<name> in the regions they run in (see
-  // docs/deploy-notes.md).
+  // retention) keeps storefront:logRetentionDays like every other. It stays at the default name,
+  // from which the replicas' /aws/lambda/us-east-1.<name> in every region follows; those are
+  // kept as long (lib/edge-log-retention.ts).
   const logGroup = fn.node.tryFindChild('LogGroup')?.node.defaultChild;
   if (!(logGroup instanceof CfnLogGroup))
     throw new Error(`the CDK-managed log group of ${edge.name} was not found`);
   logGroup.retentionInDays = options.logRetention;
   logGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
+  keepReplicaLogs(stack, fn, options.logRetention);
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
     reason:

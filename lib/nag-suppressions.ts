@@ -1,4 +1,4 @@
-import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
 import { type Ec2Wildcard, ec2WildcardArn, publicImagesArn } from './arns.js';
@@ -18,6 +18,10 @@ const acknowledge = (construct: IConstruct, id: string, reason: string) =>
  */
 const wildcardResource = (stack: Stack, arn: string) =>
   `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`;
+
+/** Acknowledges the wildcard in `arn` (built by lib/arns.ts) where `construct` grants it. */
+export const acknowledgeWildcardResource = (construct: IConstruct, arn: string, reason: string) =>
+  acknowledge(construct, wildcardResource(Stack.of(construct), arn), reason);
 
 const find = (stack: Stack, path: string): IConstruct => {
   const found = stack.node.tryFindChild(path.split('/')[0] ?? '');

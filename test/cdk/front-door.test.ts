@@ -11,7 +11,10 @@ describe('the front door on AWS', () => {
 
   it('deploys each response edge function as Lambda@Edge in us-east-1, with no environment', () => {
     expect(edgeStack.region).toBe(EDGE_REGION);
-    const functions = Object.values(resourcesOf(edgeTemplate, 'AWS::Lambda::Function'));
+    // Beside each, the regional function that keeps its replicas' logs (a custom resource).
+    const functions = Object.entries(resourcesOf(edgeTemplate, 'AWS::Lambda::Function'))
+      .filter(([id]) => !id.includes('ReplicaLogsHandler'))
+      .map(([, fn]) => fn);
     expect(functions).toHaveLength(RESPONSE_EDGE_FUNCTIONS.length);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
@@ -41,12 +44,41 @@ describe('the front door on AWS', () => {
   });
 
   it("keeps the edge function's own logs for storefront:logRetentionDays, at Lambda's default name", () => {
+    const [edgeFunction] = Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Function')).filter(
+      (id) => !id.includes('ReplicaLogsHandler'),
+    );
     const groups = Object.values(resourcesOf(edgeTemplate, 'AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(1);
-    expect(groups[0]?.Properties).toMatchObject({
-      LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: expect.any(String) }]] },
+    expect(groups.map((group) => group.Properties)).toContainEqual({
+      LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: edgeFunction }]] },
       RetentionInDays: 90,
     });
+    // Every log group of the stack expires.
+    for (const group of groups) expect(group.Properties?.RetentionInDays).toBe(90);
+  });
+
+  it("keeps the replicas' logs as long, in every region, and may write no other log group there", () => {
+    const [edgeFunction] = Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Function')).filter(
+      (id) => !id.includes('ReplicaLogsHandler'),
+    );
+    const retention = Object.values(
+      resourcesOf(edgeTemplate, 'Custom::EdgeReplicaLogRetention'),
+    ).map((resource) => resource.Properties);
+    expect(retention).toEqual([
+      {
+        ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/ReplicaLogsHandler/), 'Arn'] },
+        LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: edgeFunction }]] },
+        RetentionInDays: '90',
+      },
+    ]);
+    const statements = Object.values(resourcesOf(edgeTemplate, 'AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+          ?.Statement ?? [],
+    );
+    const writes = statements.find((statement) =>
+      JSON.stringify(statement.Action).includes('logs:PutRetentionPolicy'),
+    );
+    expect(JSON.stringify(writes?.Resource)).toContain(':log-group:/aws/lambda/us-east-1.');
   });
 
   it('caches no error answer: an error caching minimum TTL of 0 for every code CloudFront caches, no custom page', () => {
