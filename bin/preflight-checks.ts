@@ -5,6 +5,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
+  type _InstanceType,
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstanceTypesCommand,
   EC2Client,
@@ -177,7 +178,7 @@ async function productProblems(
     try {
       const [types, applied] = await Promise.all([
         clients.ec2.send(
-          new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }),
+          new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] }),
         ),
         clients.quotas.send(
           new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: quota.code }),

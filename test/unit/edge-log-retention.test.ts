@@ -6,6 +6,7 @@ import {
   ResourceAlreadyExistsException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { jest } from '@jest/globals';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsLogRetention } from '../../lambdas/adapters/logs/log-retention.js';
@@ -106,7 +107,11 @@ describe("the edge function's replica log retention (a custom resource)", () => 
 
   it('answers FAILED, with the reason, when the regions cannot be listed', async () => {
     ec2.on(DescribeRegionsCommand).rejects(new Error('UnauthorizedOperation'));
+    // The handler logs the error (to its CloudWatch log group on AWS).
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const answer = await answerTo('Create');
+    expect(logged).toHaveBeenCalled();
+    logged.mockRestore();
     expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId: GROUP });
     expect(String(answer.Reason)).toMatch(/UnauthorizedOperation/);
   });
