@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiDefinition,
@@ -35,7 +35,12 @@ export class StorefrontApi extends Construct {
     });
     const contract = loadOpenApiDocument();
     this.api = new SpecRestApi(this, 'Api', {
-      restApiName: 'agentic-compute-storefront',
+      // API Gateway's metrics carry the API's name (dimension ApiName): one name per stack, so
+      // two stages in one account and region do not share alarms and dashboards.
+      restApiName: Stack.of(this).stackName,
+      // An import that "encounters warnings" drops what it cannot use and goes on by default;
+      // with failOnWarnings the deploy fails instead, naming what API Gateway refused.
+      failOnWarnings: true,
       description: 'Agentic Compute Storefront: temporary machines leased and paid over MPP',
       apiDefinition: ApiDefinition.fromInline(apiGatewayDocument(contract, props.integrations)),
       endpointTypes: [EndpointType.REGIONAL],
@@ -63,6 +68,16 @@ export class StorefrontApi extends Construct {
         tracingEnabled: true,
       },
     });
+    // "When you enable execution logging on a stage, API Gateway automatically creates and
+    // manages a CloudWatch Logs log group ... named API-Gateway-Execution-Logs_{rest-api-id}/
+    // {stage_name}" (API Gateway developer guide, "Execution logging for REST APIs"), kept
+    // forever. Created here first, with the stack's retention, API Gateway writes into it.
+    const executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
     for (const { operationId, method, path } of operationsOf(contract)) {
       const fn = props.functions[operationId];
       if (!fn) throw new Error(`no function for ${operationId}`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   CompositePrincipal,
   ManagedPolicy,
@@ -10,6 +10,7 @@ import {
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime, Version } from 'aws-cdk-lib/aws-lambda';
+import { CfnLogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import {
   AwsCustomResource,
@@ -19,6 +20,7 @@ import {
 import type { Construct } from 'constructs';
 import type { ResponseEdgeFunction } from '../lambdas/edge/edge-associations.js';
 import { edgeFunctionCode } from './edge-function-code.js';
+import { keepReplicaLogs } from './edge-log-retention.js';
 import { PROJECT_ROOT } from './node-function.js';
 import { US_EAST_1, UsEast1Stack } from './us-east-1-stack.js';
 
@@ -42,7 +44,11 @@ const EDGE_FUNCTION_SETTINGS = {
  * Deploys an edge function in the storefront's us-east-1 stack and publishes its current
  * version ARN there as an SSM parameter; returns the parameter's name.
  */
-function publishEdgeFunction(stack: UsEast1Stack, edge: ResponseEdgeFunction): string {
+function publishEdgeFunction(
+  stack: UsEast1Stack,
+  edge: ResponseEdgeFunction,
+  options: { logRetention: RetentionDays },
+): string {
   const role = new Role(stack, `${edge.name}Role`, {
     assumedBy: new CompositePrincipal(
       new ServicePrincipal('lambda.amazonaws.com'),
@@ -64,7 +70,25 @@ function publishEdgeFunction(stack: UsEast1Stack, edge: ResponseEdgeFunction): s
     handler: 'index.handler',
     code: edgeFunctionCode(edge.entry),
     description: edge.description,
+    // CloudFront's distribution uses a version until the storefront stack moves it to the next
+    // one, after this stack's update; and a version with replicas cannot be deleted: "You can
+    // delete a Lambda@Edge function only when the replicas of the function have been deleted
+    // by CloudFront ... Replicas are typically deleted within a few hours. You cannot manually
+    // delete Lambda@Edge function replicas" (CloudFront developer guide, "Delete Lambda@Edge
+    // functions and replicas"). So a replaced version is retained, not deleted (which would
+    // fail on every change of the edge code); docs/deploy-notes.md says how to prune them.
+    currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
   });
+  // Its own log group (/aws/lambda/<name>, which the CDK creates beside it with two years'
+  // retention) keeps storefront:logRetentionDays like every other. It stays at the default name,
+  // from which the replicas' /aws/lambda/us-east-1.<name> in every region follows; those are
+  // kept as long (lib/edge-log-retention.ts).
+  const logGroup = fn.node.tryFindChild('LogGroup')?.node.defaultChild;
+  if (!(logGroup instanceof CfnLogGroup))
+    throw new Error(`the CDK-managed log group of ${edge.name} was not found`);
+  logGroup.retentionInDays = options.logRetention;
+  logGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
+  keepReplicaLogs(stack, fn, options.logRetention);
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
     reason:
@@ -99,9 +123,13 @@ function edgeVersionHash(): string {
  * The function's current version in us-east-1, read across regions when the storefront
  * stack deploys (CloudFront needs a version ARN; an alias or $LATEST is refused).
  */
-export function edgeFunctionVersion(scope: Construct, edge: ResponseEdgeFunction) {
+export function edgeFunctionVersion(
+  scope: Construct,
+  edge: ResponseEdgeFunction,
+  options: { logRetention: RetentionDays },
+) {
   const storefront = Stack.of(scope);
-  const parameterName = publishEdgeFunction(UsEast1Stack.beside(storefront), edge);
+  const parameterName = publishEdgeFunction(UsEast1Stack.beside(storefront), edge, options);
   const read = {
     service: 'SSM',
     action: 'getParameter',

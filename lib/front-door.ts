@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type { RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
@@ -18,6 +18,7 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RESPONSE_EDGE_FUNCTIONS } from '../lambdas/edge/edge-associations.js';
@@ -30,6 +31,23 @@ const EDGE_EVENT_TYPES = {
   'origin-response': LambdaEdgeEventType.ORIGIN_RESPONSE,
   'viewer-response': LambdaEdgeEventType.VIEWER_RESPONSE,
 } as const;
+
+/**
+ * The error codes whose answers CloudFront caches, to be passed through uncached. "CloudFront
+ * always caches responses to GET and HEAD requests", errors included, and "caches error responses
+ * for a default duration of 10 seconds" whatever the cache policy says (CloudFront developer
+ * guide: "How CloudFront processes HTTP 4xx and 5xx status codes from your origin", "Control how
+ * long CloudFront caches errors"): a 403 for a wrong token on `GET /api/machines/{id}` would be
+ * served to the token's real holder, one passing 5xx to everyone. "You can specify the
+ * error-caching duration—the Error Caching Minimum TTL—for each 4xx and 5xx status code that
+ * CloudFront caches"; these are the codes it takes one for ("400, 403, 404, 405, 414, 416; 500,
+ * 501, 502, 503, 504", "Create a custom error page for specific HTTP status codes"), less 416,
+ * which "CloudFront doesn't cache". A TTL of 0 with no custom page passes the API's answer
+ * through as it is. For other 4xx codes (401, 402, 409, 429…) it depends on "whether the origin
+ * returns a Cache-Control max-age or Cache-Control s-maxage header", and the API's errors carry
+ * neither (`cache-control: no-store`, lambdas/http/responses.ts).
+ */
+export const UNCACHED_ERROR_CODES = [400, 403, 404, 405, 414, 500, 501, 502, 503, 504] as const;
 
 /**
  * The public entrance: a CloudFront distribution in front of the REST API that caches
@@ -58,6 +76,8 @@ export class FrontDoor extends Construct {
       domainName?: string;
       certificateArn?: string;
       webAclArn?: string;
+      /** For the edge function's own log group in us-east-1. */
+      logRetention: RetentionDays;
     },
   ) {
     super(scope, id);
@@ -66,7 +86,7 @@ export class FrontDoor extends Construct {
       runtime: FunctionRuntime.JS_2_0,
       comment: 'Passes the public host to the API as X-Forwarded-Host',
     });
-    const edgeLambdas = this.responseEdgeFunctions();
+    const edgeLambdas = this.responseEdgeFunctions(props.logRetention);
     // A dynamic reference: CloudFormation resolves it, the template holds only the secret's ARN.
     const originHeaderValue = props.originSecret.secretValue.unsafeUnwrap();
     // With its own certificate the distribution enforces TLS 1.2; CloudFront's default one cannot.
@@ -83,6 +103,10 @@ export class FrontDoor extends Construct {
       ...custom,
       ...(props.webAclArn ? { webAclId: props.webAclArn } : {}),
       httpVersion: HttpVersion.HTTP2_AND_3,
+      errorResponses: UNCACHED_ERROR_CODES.map((httpStatus) => ({
+        httpStatus,
+        ttl: Duration.seconds(0),
+      })),
       priceClass: PriceClass.PRICE_CLASS_100,
       defaultBehavior: {
         origin: new RestApiOrigin(props.api, {
@@ -112,10 +136,10 @@ export class FrontDoor extends Construct {
     });
   }
 
-  private responseEdgeFunctions(): EdgeLambda[] {
+  private responseEdgeFunctions(logRetention: RetentionDays): EdgeLambda[] {
     return RESPONSE_EDGE_FUNCTIONS.map((edge) => ({
       eventType: EDGE_EVENT_TYPES[edge.eventType],
-      functionVersion: edgeFunctionVersion(this, edge),
+      functionVersion: edgeFunctionVersion(this, edge, { logRetention }),
     }));
   }
 }

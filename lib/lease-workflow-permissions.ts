@@ -1,4 +1,3 @@
-import { Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +6,7 @@ import type { Construct } from 'constructs';
 import { KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-design.js';
 import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
 import type { Catalog } from '../lambdas/core/products.js';
+import { type Ec2Wildcard, ec2WildcardArn, publicImagesArn, stackArn } from './arns.js';
 import type { Compute } from './compute.js';
 import { leaseDeadlineTagging } from './machine-policies.js';
 
@@ -28,9 +28,9 @@ export interface LeaseWorkflowGrants {
  * instances this stack launched only, the Stripe key only where a refund is made.
  */
 export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWorkflowGrants) {
-  const { partition, region, account } = Stack.of(scope);
-  const arn = (service: string, resource: string, accountId: string = account) =>
-    `arn:${partition}:${service}:${region}:${accountId}:${resource}`;
+  const arn = (service: string, resource: string, account?: string) =>
+    stackArn(scope, service, resource, account);
+  const wildcard = (kind: Ec2Wildcard) => ec2WildcardArn(scope, kind);
   const itemsUnder = (prefixes: string[], actions: string[]) =>
     new PolicyStatement({
       actions: actions.map((action) => `dynamodb:${action}`),
@@ -40,7 +40,7 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
   const machineItems = (actions: string[]) => itemsUnder([`${KEY_PREFIX.machine}*`], actions);
   const managedInstances = new PolicyStatement({
     actions: ['ec2:TerminateInstances'],
-    resources: [arn('ec2', 'instance/*')],
+    resources: [wildcard('instances')],
     conditions: {
       StringEquals: { [`ec2:ResourceTag/${INSTANCE_TAGS.managedBy}`]: grants.managedBy },
     },
@@ -63,7 +63,7 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
   launch.addToRolePolicy(
     new PolicyStatement({
       actions: ['ec2:RunInstances'],
-      resources: [arn('ec2', 'instance/*')],
+      resources: [wildcard('instances')],
       conditions: {
         StringEquals: { [`aws:RequestTag/${INSTANCE_TAGS.managedBy}`]: grants.managedBy },
       },
@@ -73,23 +73,22 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
     new PolicyStatement({
       actions: ['ec2:RunInstances'],
       resources: [
-        arn('ec2', 'volume/*'),
-        arn('ec2', 'network-interface/*'),
-        arn('ec2', 'capacity-reservation/*'),
+        wildcard('volumes'),
+        wildcard('networkInterfaces'),
+        wildcard('capacityReservations'),
         arn('ec2', `security-group/${grants.compute.securityGroup.securityGroupId}`),
         ...grants.compute.subnets.map((subnet) => arn('ec2', `subnet/${subnet.id}`)),
         ...Object.values(grants.compute.launchTemplates).map((template) =>
           arn('ec2', `launch-template/${template.launchTemplateId}`),
         ),
-        // Public AMIs (Canonical, AWS Deep Learning) live in other accounts.
-        `arn:${partition}:ec2:${region}::image/*`,
+        publicImagesArn(scope),
       ],
     }),
   );
   launch.addToRolePolicy(
     new PolicyStatement({
       actions: ['ec2:CreateTags'],
-      resources: [arn('ec2', 'instance/*'), arn('ec2', 'volume/*')],
+      resources: [wildcard('instances'), wildcard('volumes')],
       conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
     }),
   );

@@ -200,6 +200,11 @@ export class LeaseWorkflow extends Construct {
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'ExecutionLogs', {
+          // "To avoid reaching the CloudWatch Logs resource policy size limit, prefix your
+          // CloudWatch Logs log group names with /aws/vendedlogs/" (Step Functions developer
+          // guide, "Avoiding Amazon CloudWatch Logs resource policy size restrictions"): the
+          // account's one policy is limited to 5120 characters, shared by every stage.
+          logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-leases`,
           retention: props.logRetention,
           removalPolicy: RemovalPolicy.DESTROY,
         }),

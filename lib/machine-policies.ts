@@ -1,17 +1,16 @@
-import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
+import { ec2WildcardArn } from './arns.js';
 
 /**
  * Lets a function move a storefront machine's lease-end tag, and nothing else: only on
  * instances tagged as this stack's, and only that one tag key.
  */
 export function leaseDeadlineTagging(scope: Construct, managedBy: string): PolicyStatement {
-  const { partition, region, account } = Stack.of(scope);
   return new PolicyStatement({
     actions: ['ec2:CreateTags'],
-    resources: [`arn:${partition}:ec2:${region}:${account}:instance/*`],
+    resources: [ec2WildcardArn(scope, 'instances')],
     conditions: {
       StringEquals: { [`aws:ResourceTag/${INSTANCE_TAGS.managedBy}`]: managedBy },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [INSTANCE_TAGS.leaseEndsAt] },

@@ -1,5 +1,7 @@
-import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
+import { type Ec2Wildcard, ec2WildcardArn, publicImagesArn } from './arns.js';
 
 /**
  * cdk-nag findings this stack accepts, each with the reason. Anything not listed here
@@ -7,6 +9,19 @@ import type { IConstruct } from 'constructs';
  */
 const acknowledge = (construct: IConstruct, id: string, reason: string) =>
   Validations.of(construct).acknowledge({ id, reason });
+
+/**
+ * The id of cdk-nag's AwsSolutions-IAM5 finding about a wildcard resource, written as cdk-nag
+ * writes it: the ARN as the template holds it, references flattened by cdk-nag's own function
+ * (`<AWS::Region>` without an environment, `eu-west-1` with one). Built from the same ARN as the
+ * policy, it matches whatever the synthesis (`cdk synth`, `cdk deploy`, any region) writes.
+ */
+const wildcardResource = (stack: Stack, arn: string) =>
+  `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`;
+
+/** Acknowledges the wildcard in `arn` (built by lib/arns.ts) where `construct` grants it. */
+export const acknowledgeWildcardResource = (construct: IConstruct, arn: string, reason: string) =>
+  acknowledge(construct, wildcardResource(Stack.of(construct), arn), reason);
 
 const find = (stack: Stack, path: string): IConstruct => {
   const found = stack.node.tryFindChild(path.split('/')[0] ?? '');
@@ -24,33 +39,22 @@ export function suppressAcceptedFindings(stack: Stack, options: { customDomain: 
     'AwsSolutions-IAM5[Resource::*]',
     "Only actions AWS offers no resource-level permissions for use '*': X-Ray tracing, EC2 DescribeInstances/DescribeCapacityReservations, and the CloudWatch Logs delivery actions of Step Functions logging (the CDK tests hold the list).",
   );
-  for (const [resource, reason] of [
-    [
-      'instance/*',
+  const reasons: Record<Ec2Wildcard, string> = {
+    instances:
       'Instance ids are unknown before launch; RunInstances requires the storefront tag on the new instance and TerminateInstances requires it on existing ones (ec2:ResourceTag / aws:RequestTag conditions).',
-    ],
-    [
-      'volume/*',
+    volumes:
       'RunInstances creates the root volume, whose id is unknown beforehand; CreateTags is limited to RunInstances.',
-    ],
-    [
-      'network-interface/*',
+    networkInterfaces:
       "RunInstances creates the instance's network interface, whose id is unknown beforehand.",
-    ],
-    [
-      'capacity-reservation/*',
+    capacityReservations:
       'Capacity Blocks are bought by the operator and chosen at launch among the configured ones.',
-    ],
-  ] as const) {
-    acknowledge(
-      stack,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${resource}]`,
-      reason,
-    );
+  };
+  for (const [kind, reason] of Object.entries(reasons) as [Ec2Wildcard, string][]) {
+    acknowledge(stack, wildcardResource(stack, ec2WildcardArn(stack, kind)), reason);
   }
   acknowledge(
     stack,
-    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+    wildcardResource(stack, publicImagesArn(stack)),
     'The machine images are public AMIs (Canonical Ubuntu, AWS Deep Learning) resolved from SSM at launch.',
   );
   for (const name of ['LaunchInstance', 'InspectInstance', 'LeaseRecords', 'RefundLease']) {

@@ -117,13 +117,14 @@ export class StorefrontStack extends Stack {
       logRetention,
     });
     // Per-client limits: a WAF web ACL on the front door, in the us-east-1 stack (lib/waf.ts).
-    const webAclParameter = publishWebAcl(UsEast1Stack.beside(this), {
+    const webAcl = publishWebAcl(UsEast1Stack.beside(this), {
       limits: rateLimitsOf(config),
     });
     const frontDoor = new FrontDoor(this, 'FrontDoor', {
       api: api.api,
       originSecret: secrets.frontDoorOrigin,
-      webAclArn: webAclArnFrom(this, { parameterName: webAclParameter, logRetention }),
+      webAclArn: webAclArnFrom(this, { ...webAcl, logRetention }),
+      logRetention,
       ...(config.domainName && config.certificateArn
         ? { domainName: config.domainName, certificateArn: config.certificateArn }
         : {}),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
@@ -124,11 +125,21 @@ export class StorefrontWebAcl extends Construct {
   }
 }
 
+/** Where the storefront stack finds the web ACL's ARN, and which ACL it is. */
+export interface PublishedWebAcl {
+  parameterName: string;
+  /**
+   * Changes whenever the ACL may have a new ARN: its definition (a change to its name or
+   * scope replaces it) or its place in the stack (a new logical id replaces it).
+   */
+  version: string;
+}
+
 /**
  * Puts the front door's web ACL in the storefront's us-east-1 stack and publishes its ARN
- * there as an SSM parameter, for the storefront stack to read; returns the parameter's name.
+ * there as an SSM parameter, for the storefront stack to read.
  */
-export function publishWebAcl(stack: UsEast1Stack, props: { limits: RateLimits }): string {
+export function publishWebAcl(stack: UsEast1Stack, props: { limits: RateLimits }): PublishedWebAcl {
   const parameterName = `/agentic-compute-storefront/${stack.storefrontName}/front-door-web-acl-arn`;
   const { webAcl } = new StorefrontWebAcl(stack, 'FrontDoorLimits', { limits: props.limits });
   new StringParameter(stack, 'WebAclArn', {
@@ -136,7 +147,18 @@ export function publishWebAcl(stack: UsEast1Stack, props: { limits: RateLimits }
     stringValue: webAcl.attrArn,
     description: 'ARN of the storefront front door web ACL (read by the storefront stack)',
   });
-  return parameterName;
+  const version = createHash('sha256')
+    .update(JSON.stringify([stack.getLogicalId(webAcl), stack.resolve(webAclDefinition(webAcl))]))
+    .digest('hex')
+    .slice(0, 16);
+  return { parameterName, version };
+}
+
+/** What CloudFormation is given for the ACL: every property of the resource. */
+function webAclDefinition(webAcl: CfnWebACL): unknown {
+  const { name, scope, description, defaultAction, rules, customResponseBodies, visibilityConfig } =
+    webAcl;
+  return { name, scope, description, defaultAction, rules, customResponseBodies, visibilityConfig };
 }
 
 /**
@@ -167,11 +189,13 @@ function followFunctionRules(provider: LambdaFunction, logGroup: LogGroup): void
 /**
  * The web ACL's ARN in another region's stack: read from the us-east-1 parameter at deploy
  * time (what CDK's own cross-region references do, which need a concrete region; this works
- * for an environment-agnostic stack too).
+ * for an environment-agnostic stack too). A custom resource runs again only when its
+ * properties change, so the ACL's version is part of them: a replaced ACL (a new ARN) is read
+ * again on the deploy that replaces it, not left pointing at the deleted one.
  */
 export function webAclArnFrom(
   scope: Construct,
-  props: { parameterName: string; logRetention: RetentionDays },
+  props: PublishedWebAcl & { logRetention: RetentionDays },
 ): string {
   const { partition, account } = Stack.of(scope);
   const logGroup = new LogGroup(scope, 'WebAclArnReaderLogs', {
@@ -184,7 +208,7 @@ export function webAclArnFrom(
       action: 'getParameter',
       parameters: { Name: props.parameterName },
       region: WEB_ACL_REGION,
-      physicalResourceId: PhysicalResourceId.of(props.parameterName),
+      physicalResourceId: PhysicalResourceId.of(`${props.parameterName}@${props.version}`),
     },
     policy: AwsCustomResourcePolicy.fromSdkCalls({
       resources: [

@@ -22,6 +22,27 @@ function invokedFunction(uri: unknown): string | undefined {
 }
 
 describe('the REST API imported from openapi.json', () => {
+  it("fails the deploy on an import warning, and is named after the stack (its metrics' ApiName)", () => {
+    expect(restApi?.Properties).toMatchObject({ FailOnWarnings: true, Name: 'TestStorefront' });
+  });
+
+  it("keeps API Gateway's execution logs for storefront:logRetentionDays, created before the stage", () => {
+    const [id, group] =
+      Object.entries(resourcesOf(template, 'AWS::Logs::LogGroup')).find(([, each]) =>
+        String(JSON.stringify(each.Properties?.LogGroupName)).includes(
+          'API-Gateway-Execution-Logs_',
+        ),
+      ) ?? [];
+    expect(group?.Properties).toMatchObject({
+      LogGroupName: {
+        'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: expect.any(String) }, '/v1']],
+      },
+      RetentionInDays: 90,
+    });
+    const [stage] = Object.values(resourcesOf(template, 'AWS::ApiGateway::Stage'));
+    expect(stage?.DependsOn).toContain(id);
+  });
+
   it('is an OpenAPI 3.0 document API Gateway can import', () => {
     expect(body.openapi).toBe('3.0.1');
   });

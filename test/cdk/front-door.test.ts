@@ -11,7 +11,10 @@ describe('the front door on AWS', () => {
 
   it('deploys each response edge function as Lambda@Edge in us-east-1, with no environment', () => {
     expect(edgeStack.region).toBe(EDGE_REGION);
-    const functions = Object.values(resourcesOf(edgeTemplate, 'AWS::Lambda::Function'));
+    // Beside each, the regional function that keeps its replicas' logs (a custom resource).
+    const functions = Object.entries(resourcesOf(edgeTemplate, 'AWS::Lambda::Function'))
+      .filter(([id]) => !id.includes('ReplicaLogsHandler'))
+      .map(([, fn]) => fn);
     expect(functions).toHaveLength(RESPONSE_EDGE_FUNCTIONS.length);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
@@ -31,6 +34,64 @@ describe('the front door on AWS', () => {
       }),
     });
     expect(Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Version'))).toHaveLength(1);
+  });
+
+  it('retains a replaced edge function version, which CloudFront may still be replicating', () => {
+    const versions = Object.values(resourcesOf(edgeTemplate, 'AWS::Lambda::Version'));
+    expect(
+      versions.map((version) => [version.DeletionPolicy, version.UpdateReplacePolicy]),
+    ).toEqual([['Retain', 'Retain']]);
+  });
+
+  it("keeps the edge function's own logs for storefront:logRetentionDays, at Lambda's default name", () => {
+    const [edgeFunction] = Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Function')).filter(
+      (id) => !id.includes('ReplicaLogsHandler'),
+    );
+    const groups = Object.values(resourcesOf(edgeTemplate, 'AWS::Logs::LogGroup'));
+    expect(groups.map((group) => group.Properties)).toContainEqual({
+      LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/', { Ref: edgeFunction }]] },
+      RetentionInDays: 90,
+    });
+    // Every log group of the stack expires.
+    for (const group of groups) expect(group.Properties?.RetentionInDays).toBe(90);
+  });
+
+  it("keeps the replicas' logs as long, in every region, and may write no other log group there", () => {
+    const [edgeFunction] = Object.keys(resourcesOf(edgeTemplate, 'AWS::Lambda::Function')).filter(
+      (id) => !id.includes('ReplicaLogsHandler'),
+    );
+    const retention = Object.values(
+      resourcesOf(edgeTemplate, 'Custom::EdgeReplicaLogRetention'),
+    ).map((resource) => resource.Properties);
+    expect(retention).toEqual([
+      {
+        ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/ReplicaLogsHandler/), 'Arn'] },
+        LogGroupName: { 'Fn::Join': ['', ['/aws/lambda/us-east-1.', { Ref: edgeFunction }]] },
+        RetentionInDays: '90',
+      },
+    ]);
+    const statements = Object.values(resourcesOf(edgeTemplate, 'AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+          ?.Statement ?? [],
+    );
+    const writes = statements.find((statement) =>
+      JSON.stringify(statement.Action).includes('logs:PutRetentionPolicy'),
+    );
+    expect(JSON.stringify(writes?.Resource)).toContain(':log-group:/aws/lambda/us-east-1.');
+  });
+
+  it('caches no error answer: an error caching minimum TTL of 0 for every code CloudFront caches, no custom page', () => {
+    const distributions = Object.values(resourcesOf(template, 'AWS::CloudFront::Distribution'));
+    const config = distributions[0]?.Properties?.DistributionConfig as {
+      CustomErrorResponses?: Record<string, unknown>[];
+    };
+    expect(config.CustomErrorResponses).toEqual(
+      [400, 403, 404, 405, 414, 500, 501, 502, 503, 504].map((code) => ({
+        ErrorCode: code,
+        ErrorCachingMinTTL: 0,
+      })),
+    );
   });
 
   it('deploys the edge stack before the storefront stack', () => {

@@ -53,6 +53,13 @@ describe('the lease state machine', () => {
     });
   });
 
+  it('logs under /aws/vendedlogs/, where Step Functions need not grow the account-wide log resource policy', () => {
+    const groups = Object.values(resourcesOf(template, 'AWS::Logs::LogGroup')).map(
+      (group) => group.Properties?.LogGroupName,
+    );
+    expect(groups).toContain('/aws/vendedlogs/states/TestStorefront-leases');
+  });
+
   it('uses JSONPath only and names its states after the lease story', () => {
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
     expect(JSON.stringify(definition)).not.toContain('{%');

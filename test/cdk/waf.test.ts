@@ -66,6 +66,20 @@ describe('per-client limits on the front door (AWS WAF)', () => {
     );
   });
 
+  it('reads the ACL ARN again whenever the ACL may be a new one, and only then', () => {
+    // A custom resource runs again only when its properties change.
+    const readerOf = (built: { template: Template }) => {
+      const readers = Object.entries(resourcesOf(built.template, 'Custom::AWS')).filter(([id]) =>
+        id.startsWith('WebAclArnReader'),
+      );
+      expect(readers).toHaveLength(1);
+      return JSON.stringify(readers[0]?.[1].Properties);
+    };
+    const first = readerOf({ template });
+    expect(readerOf(webAclOf())).toBe(first);
+    expect(readerOf(webAclOf({ 'storefront:rateLimitReadsPerMinute': 600 }))).not.toBe(first);
+  });
+
   it('takes other limits from context, and refuses ones WAF cannot enforce', () => {
     const raised = webAclOf({
       'storefront:rateLimitWritesPerMinute': '60',

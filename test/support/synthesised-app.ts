@@ -12,17 +12,47 @@ const exec = promisify(execFile);
 /** Generous for a busy 2-core machine: bundling every function alone takes minutes there. */
 const WAIT_FOR_OTHER_WORKER_MS = 15 * 60_000;
 
-/** Without credentials, as a fresh clone synthesises: nothing may need an AWS account. */
+/**
+ * Without credentials, as a fresh clone synthesises: nothing may need an AWS account. The
+ * CDK CLI's account and region are dropped too (a shell may have them), unless `extra` sets them.
+ */
 function offlineEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const name of [
     'AWS_ACCESS_KEY_ID',
     'AWS_SECRET_ACCESS_KEY',
     'AWS_SESSION_TOKEN',
     'AWS_PROFILE',
+    'CDK_DEFAULT_ACCOUNT',
+    'CDK_DEFAULT_REGION',
   ])
     delete env[name];
-  return env;
+  return { ...env, ...extra };
+}
+
+/**
+ * Where `cdk deploy` and `cdk bootstrap` synthesise the app: with credentials the CDK CLI sets
+ * CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION, and bin/storefront-app.ts gives the stacks that
+ * concrete environment (ARNs become literals, the VPC looks its zones up).
+ */
+export interface DeployTarget {
+  account: string;
+  region: string;
+}
+
+/** A made-up account: nothing here reaches AWS. */
+export const TEST_ACCOUNT = '123456789012';
+
+/**
+ * What the CLI's look-ups with credentials would have cached in cdk.context.json: the
+ * region's zones (three, as most regions offer; the VPC spans up to three).
+ */
+function lookedUp({ account, region }: DeployTarget): Record<string, unknown> {
+  return {
+    [`availability-zones:account=${account}:region=${region}`]: ['a', 'b', 'c'].map(
+      (zone) => `${region}${zone}`,
+    ),
+  };
 }
 
 async function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -81,11 +111,18 @@ export function operatorSynth(): Promise<string> {
 
 /**
  * Every stack of the CDK app synthesised as `cdk synth` does (cdk.json's context plus the
- * overrides, the app entry point, cdk-nag), skipping only the bundling of function code.
- * Returns the cdk.out folder; once per configuration per test run.
+ * overrides, the app entry point, cdk-nag, whose unacknowledged errors fail it), skipping only
+ * the bundling of function code; with `target`, as `cdk deploy`/`cdk bootstrap` do for that
+ * account and region. Returns the cdk.out folder; once per configuration per test run.
  */
-export function synthesisedTemplates(overrides: Record<string, unknown>): Promise<string> {
-  const key = createHash('sha256').update(JSON.stringify(overrides)).digest('hex').slice(0, 16);
+export function synthesisedTemplates(
+  overrides: Record<string, unknown>,
+  target?: DeployTarget,
+): Promise<string> {
+  const key = createHash('sha256')
+    .update(JSON.stringify([overrides, target ?? null]))
+    .digest('hex')
+    .slice(0, 16);
   return oncePerRun(`templates-${key}`, (out) =>
     run(
       'npx',
@@ -94,9 +131,13 @@ export function synthesisedTemplates(overrides: Record<string, unknown>): Promis
         CDK_OUTDIR: out,
         CDK_CONTEXT_JSON: JSON.stringify({
           ...cdkJsonContext(),
+          ...(target ? lookedUp(target) : {}),
           ...overrides,
           'aws:cdk:bundling-stacks': [],
         }),
+        ...(target
+          ? { CDK_DEFAULT_ACCOUNT: target.account, CDK_DEFAULT_REGION: target.region }
+          : {}),
       }),
     ),
   );
