@@ -75,6 +75,11 @@ export class ApiFunctions extends Construct {
         },
       });
       if (access.publicUrl) props.publicUrl.grantRead(fn);
+      // DescribeInstances has no resource-level permissions: '*' is the only resource it takes.
+      if (access.instances)
+        fn.addToRolePolicy(
+          new PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }),
+        );
       if (access.table)
         fn.addToRolePolicy(
           tableItemsUnder(props.table, access.table.actions, access.table.keyPrefixes),

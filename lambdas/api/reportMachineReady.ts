@@ -2,6 +2,7 @@ import { reportMachineReady } from '../core/use-cases/report-machine-ready.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
+import { ec2Instances } from '../runtime/parts/ec2-instance-addresses.js';
 import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
 import { tableStores } from '../runtime/parts/table-stores.js';
 
@@ -24,4 +25,5 @@ export const createReportMachineReadyHandler = apiRoute(
 export const handler = onLambda(createReportMachineReadyHandler, {
   stores: tableStores,
   leases: stepFunctionsLeases,
+  instances: ec2Instances,
 });

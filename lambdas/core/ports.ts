@@ -240,6 +240,12 @@ export interface PaymentGateway {
   recover(attempt: PaymentAttempt): Promise<AttemptRecovery>;
 }
 
+/** Where a launched instance can be reached, as EC2 itself reports it. */
+export interface InstanceAddresses {
+  /** The instance's public IPv4 address; undefined while EC2 lists none (yet). */
+  publicAddress(instanceId: string): Promise<string | undefined>;
+}
+
 /** Whether the machine's SSH server is up and announces that the machine is ready. */
 export type SshProbe = (host: string, port: number) => Promise<boolean>;
 

@@ -111,8 +111,13 @@ export function parseExtendMachineRequest(body: unknown): ExtendMachineRequest {
   return parsed.data;
 }
 
+/**
+ * The machine's ready report says only "ready". `host` is still accepted (boot scripts of
+ * machines launched before this storefront version send it) and then ignored: the lease's
+ * address is the instance's own, as EC2 reports it.
+ */
 export interface MachineReadyRequest {
-  host: string;
+  host?: string;
 }
 
 const IPV4 =
@@ -126,7 +131,8 @@ const rawMachineReadyRequest = z.strictObject(
       })
       .regex(IPV4, {
         error: "host must be the machine's public IPv4 address, such as 203.0.113.7",
-      }),
+      })
+      .optional(),
   },
   { error: 'request body must be a JSON object' },
 );

@@ -90,7 +90,7 @@ export class SimulatedBoot {
       await sleep(5);
     }
     if (this.neverCallsBack.has(launch.instanceId)) return;
-    const body = JSON.stringify({ host: launch.host });
+    const body = '{}';
     // curl -f --retry N --retry-all-errors: any failure, 4xx included, is tried again.
     for (let attempt = 0; attempt <= READY_CALL_RETRIES.attempts && !this.closed; attempt++) {
       const sentAt = performance.now();

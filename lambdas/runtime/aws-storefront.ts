@@ -2,7 +2,13 @@ import { offersOnlyGateway } from '../adapters/payments/offers-only-gateway.js';
 import { uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
-import type { LeaseWorkflow, MachineStore, OrderStore, RefundGateway } from '../core/ports.js';
+import type {
+  InstanceAddresses,
+  LeaseWorkflow,
+  MachineStore,
+  OrderStore,
+  RefundGateway,
+} from '../core/ports.js';
 import { DEFAULT_SETTINGS, type Storefront } from '../core/use-cases/storefront.js';
 import { readEnvironment } from './environment.js';
 import { jsonLogger } from './logger.js';
@@ -117,6 +123,9 @@ export async function composeStorefront(
           refunds: noRefunds,
         };
   const capacity = (access.capacitySnapshots && stores?.capacity) || uncheckedCapacity;
+  const instances = access.instances
+    ? required(parts.instances, operationId, 'instances')(clients)
+    : unavailable<InstanceAddresses>(operationId, 'access to EC2');
   return {
     settings: {
       ...DEFAULT_SETTINGS,
@@ -137,6 +146,7 @@ export async function composeStorefront(
     leases,
     ...paid,
     capacity,
+    instances,
     clock,
     log,
   };

@@ -24,6 +24,8 @@ export interface OperationAccess {
    * deployment's public URL from its parameter, never from the request's headers.
    */
   publicUrl?: true;
+  /** Reads instances' public addresses from EC2 (DescribeInstances: no resource-level scope). */
+  instances?: true;
 }
 
 const { order, machine, replay } = KEY_PREFIX;
@@ -79,6 +81,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     table: { actions: ['GetItem', 'UpdateItem'], keyPrefixes: [machine] },
     secrets: [],
     workflow: ['wake'],
+    // The lease's host is the instance's address as EC2 reports it, not the caller's word.
+    instances: true,
   },
 };
 

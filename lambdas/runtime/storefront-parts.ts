@@ -3,6 +3,7 @@ import type { StorefrontKeys } from '../core/keys.js';
 import type {
   CapacityCheck,
   Clock,
+  InstanceAddresses,
   LeaseWorkflow,
   Logger,
   MachineStore,
@@ -25,7 +26,11 @@ export interface StorefrontParts {
   leases?: LeasesPart;
   payments?: PaymentsPart;
   publicUrl?: PublicUrlPart;
+  instances?: InstancesPart;
 }
+
+/** Instance addresses as EC2 reports them. */
+export type InstancesPart = (clients: RuntimeClients) => InstanceAddresses;
 
 /** Reads the deployment's public URL (the value of the named parameter). */
 export type PublicUrlPart = (clients: RuntimeClients, parameterName: string) => Promise<string>;

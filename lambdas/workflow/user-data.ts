@@ -88,20 +88,18 @@ const gpuCheck = (gpuModel: string) =>
   ].join('\n');
 
 /**
- * Reports the machine ready once, with the address EC2 gave it (IMDSv2 public-ipv4), then
- * forgets the secret. The secret travels in a header read from stdin, never on a command line.
+ * Reports the machine ready once, then forgets the secret. The report says only "ready": the
+ * storefront takes the machine's address from EC2. The secret travels in a header read from
+ * stdin, never on a command line.
  */
 export const reportReadyScript = () => `#!/bin/bash
 set -u
 file="\${STOREFRONT_READY_FILE:-${READY_CALLBACK_FILE}}"
 [ -r "$file" ] || exit 0
 { read -r url; read -r secret; } < "$file"
-imds=http://169.254.169.254/latest
-token=$(curl -sf -m 2 -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
-host=$(curl -sf -m 2 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/public-ipv4")
 printf 'Authorization: Bearer %s\\n' "$secret" | curl -sS -f -o /dev/null --max-time 10 \\
   --retry ${READY_CALL_RETRIES.attempts} --retry-all-errors --retry-delay ${READY_CALL_RETRIES.delaySeconds} \\
-  -X POST -H @- -H 'Content-Type: application/json' --data "{\\"host\\":\\"$host\\"}" "$url"
+  -X POST -H @- -H 'Content-Type: application/json' --data '{}' "$url"
 status=$?
 rm -f "$file"
 exit $status

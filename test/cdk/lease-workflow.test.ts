@@ -338,7 +338,7 @@ describe('compute for leased machines', () => {
     expect(policies).not.toContain('states:SendTaskFailure');
   });
 
-  it('lets the ready endpoint write machine items and wake its lease workflow, and nothing else', () => {
+  it("lets the ready endpoint write machine items, read instances' addresses and wake its lease workflow, and nothing else", () => {
     const [machineId] = Object.keys(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
     const statements = statementsOfFunction('reportMachineReady');
     expect(statements).toContainEqual(
@@ -354,6 +354,7 @@ describe('compute for leased machines', () => {
     expect(actions.filter((action) => !/^(xray|logs):/.test(action)).sort()).toEqual([
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
+      'ec2:DescribeInstances',
       'states:SendTaskSuccess',
     ]);
     expect(JSON.stringify(statements)).toContain('MACHINE#');

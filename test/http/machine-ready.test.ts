@@ -91,6 +91,36 @@ describe('the machine ready callback', () => {
     ]);
   });
 
+  it("takes the lease's address from EC2, not from the report (which may come from the agent, root on its machine)", async () => {
+    const lease = await buyMachine(api);
+    const machine = await launched(lease);
+    const reply = await report(lease.machineId, `Bearer ${machine.secret}`, {
+      host: '198.51.100.66',
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ status: 'active', host: machine.host });
+    expect(machine.host).not.toBe('198.51.100.66');
+    const read = await api.machine(lease.machineId, lease.tokens.read_token);
+    expect(read.body.host).toBe(machine.host);
+  });
+
+  it('answers 503 (retry) while EC2 lists no address, activating nothing', async () => {
+    const lease = await buyMachine(api);
+    const machine = await launched(lease);
+    const ready = await api.storefrontOf('reportMachineReady');
+    const real = ready.instances;
+    ready.instances = { publicAddress: async () => undefined };
+    try {
+      const reply = await report(lease.machineId, `Bearer ${machine.secret}`, {});
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get('retry-after')).toBe('5');
+      expect((await snapshot(lease.machineId)).status).toBe('provisioning');
+    } finally {
+      ready.instances = real;
+    }
+    expect((await report(lease.machineId, `Bearer ${machine.secret}`, {})).status).toBe(200);
+  });
+
   it('refuses a missing, malformed, forged or other machine secret, and a bad body, changing nothing', async () => {
     const lease = await buyMachine(api);
     const other = await buyMachine(api);
@@ -107,7 +137,6 @@ describe('the machine ready callback', () => {
       [`Basic ${machine.secret}`, good, 401, /mr_ready_/],
       [`Bearer ${forged}`, good, 403, /does not belong to this machine/],
       [`Bearer ${otherMachine.secret}`, good, 403, /does not belong to this machine/],
-      [`Bearer ${machine.secret}`, {}, 400, /host/],
       [`Bearer ${machine.secret}`, { host: 'example.com; reboot' }, 400, /host/],
       [`Bearer ${machine.secret}`, { host: machine.host, extra: 1 }, 400, /extra/],
       [`Bearer ${machine.secret}`, '{not json', 400, /JSON/],

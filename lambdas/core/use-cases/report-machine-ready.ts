@@ -1,4 +1,4 @@
-import { conflict, forbidden, notFound, unauthenticated } from '../errors.js';
+import { ApiProblem, conflict, forbidden, notFound, unauthenticated } from '../errors.js';
 import { MACHINE_ID_PATTERN } from '../ids.js';
 import {
   leaseClock,
@@ -43,7 +43,7 @@ export async function reportMachineReady(
     );
   }
   if (!MACHINE_ID_PATTERN.test(machineId)) throw notFound('machine not found');
-  const request = parseMachineReadyRequest(body);
+  parseMachineReadyRequest(body);
   const now = clock.now();
   let machine = await machines.get(machineId, now);
   if (!readinessSecretMatches(secret, machine?.ready_secret_hash) || !machine) {
@@ -53,13 +53,26 @@ export async function reportMachineReady(
     conflict(
       `machine is ${status ?? 'gone'}; it can report ready only once, while it is provisioning`,
     );
+  if (machine.status !== 'provisioning') throw notProvisioning(machine.status);
+  // The address is the instance's own, as EC2 reports it: a caller holding the secret (the
+  // agent has root on its machine and can read its user data) cannot name another host.
+  const host = machine.instance_id
+    ? await storefront.instances.publicAddress(machine.instance_id)
+    : undefined;
+  if (!host) {
+    throw new ApiProblem(
+      'unavailable',
+      "EC2 lists no public address for this machine's instance yet; retry shortly",
+      5,
+    );
+  }
   let active: MachineRecord | undefined;
   // The end is computed from the lease minutes read; an extension paid in between changes them
   // and refuses the write, so read again (a lost race with a DELETE or the poll ends the loop).
   for (let attempt = 0; !active && attempt < 3; attempt++) {
     if (machine?.status !== 'provisioning') throw notProvisioning(machine?.status);
     active = await machines.activateOnReadiness(machineId, {
-      host: request.host,
+      host,
       readySecretHash: hashReadinessSecret(secret),
       activatedAt: now.toISOString(),
       expiresAt: leaseEndFromActivation(machine, now),

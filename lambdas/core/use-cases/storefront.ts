@@ -2,6 +2,7 @@ import type { StorefrontKeys } from '../keys.js';
 import type {
   CapacityCheck,
   Clock,
+  InstanceAddresses,
   LeaseWorkflow,
   Logger,
   MachineStore,
@@ -44,6 +45,8 @@ export interface Storefront {
   refunds: RefundGateway;
   /** Checked before any challenge, so nothing is sold that cannot be launched. */
   capacity: CapacityCheck;
+  /** The address a lease reports is EC2's, never what a caller says (reportMachineReady). */
+  instances: InstanceAddresses;
   clock: Clock;
   log: Logger;
 }
