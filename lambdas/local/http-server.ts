@@ -68,6 +68,27 @@ function headerListOf(request: IncomingMessage): HeaderList {
   return list;
 }
 
+/**
+ * Name → value maps the way a proxy event carries them: every name an own data property, as
+ * JSON.parse makes them on AWS, so a header or query key named `__proto__` or `constructor`
+ * is one more entry rather than a lookup on Object.prototype.
+ */
+function entriesByName(pairs: Iterable<[string, string]>): {
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+} {
+  const byName = new Map<string, string[]>();
+  for (const [name, value] of pairs) {
+    const values = byName.get(name);
+    if (values) values.push(value);
+    else byName.set(name, [value]);
+  }
+  return {
+    single: Object.fromEntries([...byName].map(([name, values]) => [name, values.at(-1) ?? ''])),
+    multi: Object.fromEntries(byName),
+  };
+}
+
 function proxyEvent(
   request: IncomingMessage,
   headerList: HeaderList,
@@ -76,24 +97,10 @@ function proxyEvent(
   pathParameters: Record<string, string>,
   body: Buffer,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, value] of headerList) {
-    headers[name] = value;
-    const existing = multiValueHeaders[name];
-    if (existing) existing.push(value);
-    else multiValueHeaders[name] = [value];
-  }
+  const { single: headers, multi: multiValueHeaders } = entriesByName(headerList);
   headers['X-Forwarded-Proto'] = 'http';
   multiValueHeaders['X-Forwarded-Proto'] = ['http'];
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    const existing = multiQuery[name];
-    if (existing) existing.push(value);
-    else multiQuery[name] = [value];
-  }
+  const { single: query, multi: multiQuery } = entriesByName(url.searchParams);
   const requestId = randomUUID();
   return {
     resource: route.path,
