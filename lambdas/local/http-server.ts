@@ -11,7 +11,16 @@ import {
   viewerRequestHeaders,
   withOriginHeaders,
 } from './front-door-requests.js';
-import { answerClientError, jsonError, methodNotAllowed } from './http-conformance.js';
+import {
+  answerClientError,
+  answerConnect,
+  answerExpectation,
+  hostOf,
+  jsonError,
+  lastResort,
+  methodNotAllowed,
+  requestUrl,
+} from './http-conformance.js';
 import type { Route } from './openapi-router.js';
 import { matchRoute } from './openapi-router.js';
 import { rateLimiter } from './rate-limiter.js';
@@ -147,12 +156,20 @@ function send(response: ServerResponse, result: APIGatewayProxyResult): void {
 
 type Entrance = 'front-door' | 'execute-api';
 
+/** A missing Host is answered by requestUrl as JSON; Node's own check would send an empty 400. */
+const SERVER_OPTIONS = { requireHostHeader: false } as const;
+
 async function listen(
   server: ReturnType<typeof createServer>,
   host: string,
   port: number,
 ): Promise<string> {
   server.on('clientError', answerClientError);
+  server.on('checkExpectation', answerExpectation);
+  server.on('connect', answerConnect);
+  // A client that half-closes after its request (`printf … | nc`) still gets its answer, as
+  // from CloudFront; Node's default ends the connection on the client's FIN, answer or not.
+  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -186,10 +203,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     response: ServerResponse,
   ): Promise<void> => {
     const started = performance.now();
-    const url = new URL(
-      request.url ?? '/',
-      `http://${request.headers.host ?? `${options.host}:${options.port}`}`,
-    );
+    const url = requestUrl(request, hostOf(options.host, options.port));
     let result: APIGatewayProxyResult;
     let operationId: string | undefined;
     let fromIntegration = false;
@@ -203,19 +217,22 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       : viewerHeaders;
     try {
       const body = await readBody(request);
-      let match: ReturnType<typeof matchRoute>;
-      try {
-        match = matchRoute(options.routes, request.method ?? 'GET', url.pathname);
-      } catch {
-        match = { kind: 'no_route' };
-      }
+      const match =
+        url instanceof URL
+          ? matchRoute(options.routes, request.method ?? 'GET', url.pathname)
+          : ({ kind: 'no_route' } as const);
       const handler =
         match.kind === 'matched' ? options.handlers[match.route.operationId] : undefined;
       const refused = guard.refuse(headers);
-      if (admitted && !admitted.allowed) {
+      if (!(url instanceof URL)) {
+        // CloudFront's own refusal, before its limits or any origin sees the request.
+        result = jsonError(400, url.error);
+      } else if (admitted && !admitted.allowed) {
         result = admitted.response;
       } else if (refused) {
         result = refused;
+      } else if (match.kind === 'bad_path') {
+        result = jsonError(400, match.error);
       } else if (match.kind === 'method_not_allowed') {
         result = methodNotAllowed(request.method ?? 'GET', url.pathname, match.allowed);
       } else if (match.kind !== 'matched' || !handler) {
@@ -234,7 +251,9 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       result =
         error instanceof RequestTooLarge
           ? jsonError(413, `request body must be at most ${MAX_REQUEST_BYTES} bytes`)
-          : jsonError(500, 'internal error in the local server');
+          : request.destroyed || (error as { code?: string }).code === 'ECONNRESET'
+            ? jsonError(400, 'the request ended before its body was complete')
+            : jsonError(500, 'internal error in the local server');
     }
     if (throughFrontDoor) {
       result = fromIntegration
@@ -244,18 +263,20 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     send(response, result);
     options.onRequest?.({
       method: request.method ?? 'GET',
-      path: url.pathname,
+      path: url instanceof URL ? url.pathname : (request.url ?? ''),
       status: result.statusCode,
       ms: Math.round(performance.now() - started),
       ...(operationId ? { operationId } : {}),
     });
   };
-  const frontDoorServer = createServer((request, response) =>
-    answer('front-door', request, response),
+  const frontDoorServer = createServer(SERVER_OPTIONS, (request, response) =>
+    answer('front-door', request, response).catch((error) => lastResort(response, error)),
   );
   frontDoorUrl = await listen(frontDoorServer, options.host, options.port);
   const executeApiServer = options.frontDoor?.executeApiEntrance
-    ? createServer((request, response) => answer('execute-api', request, response))
+    ? createServer(SERVER_OPTIONS, (request, response) =>
+        answer('execute-api', request, response).catch((error) => lastResort(response, error)),
+      )
     : undefined;
   const executeApiUrl = executeApiServer
     ? await listen(executeApiServer, options.host, 0)
