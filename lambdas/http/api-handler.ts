@@ -91,6 +91,22 @@ function problemResponses(
   };
 }
 
+/**
+ * The event as a Fetch Request. The URL and headers are the request's own (the base URL may
+ * come from its forwarding headers, see knownBaseUrl), so one that Fetch cannot represent is
+ * the agent's bad input, answered 400, never a 500.
+ */
+function fetchRequestOf(event: APIGatewayProxyEvent, baseUrl: string): Request {
+  try {
+    return toFetchRequest(event, baseUrl);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw invalidRequest(
+      `the request's URL or headers are not valid HTTP (${error.message}); check Host and the X-Forwarded-* headers`,
+    );
+  }
+}
+
 export type ApiHandler = (
   event: APIGatewayProxyEvent,
   context: Context,
@@ -114,7 +130,7 @@ export function apiRoute(options: RouteOptions, logic: RouteLogic) {
         body: event.parsedBody,
         baseUrl,
         knownBaseUrl: knownBaseUrl(event, storefront.settings.publicBaseUrl),
-        fetchRequest: () => toFetchRequest(event, baseUrl),
+        fetchRequest: () => fetchRequestOf(event, baseUrl),
         pathParameter: (name) => event.pathParameters?.[name] ?? '',
         header: (name) => headerValue(event, name),
       });
