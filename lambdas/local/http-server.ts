@@ -45,6 +45,11 @@ export interface LocalHttpOptions {
   frontDoor?: FrontDoorOptions;
   /** Per-client budgets, as the front door's WAF enforces them; false: no limits. */
   rateLimits: RateLimits | false;
+  /**
+   * How long a sender may take to send its headers before it gets a 408, and how often that
+   * is checked; Node's defaults (60 s, every 30 s) unless a test needs a shorter wait.
+   */
+  slowSenders?: { headersTimeoutMs: number; checkEveryMs: number };
   /** One line per request. */
   onRequest?: (line: {
     method: string;
@@ -157,7 +162,17 @@ function send(response: ServerResponse, result: APIGatewayProxyResult): void {
 type Entrance = 'front-door' | 'execute-api';
 
 /** A missing Host is answered by requestUrl as JSON; Node's own check would send an empty 400. */
-const SERVER_OPTIONS = { requireHostHeader: false } as const;
+const serverOptions = (slowSenders: LocalHttpOptions['slowSenders']) => ({
+  requireHostHeader: false,
+  ...(slowSenders
+    ? {
+        headersTimeout: slowSenders.headersTimeoutMs,
+        // Node requires requestTimeout to be at least headersTimeout (0 would mean none).
+        requestTimeout: Math.max(slowSenders.headersTimeoutMs, 300_000),
+        connectionsCheckingInterval: slowSenders.checkEveryMs,
+      }
+    : {}),
+});
 
 async function listen(
   server: ReturnType<typeof createServer>,
@@ -269,12 +284,12 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       ...(operationId ? { operationId } : {}),
     });
   };
-  const frontDoorServer = createServer(SERVER_OPTIONS, (request, response) =>
+  const frontDoorServer = createServer(serverOptions(options.slowSenders), (request, response) =>
     answer('front-door', request, response).catch((error) => lastResort(response, error)),
   );
   frontDoorUrl = await listen(frontDoorServer, options.host, options.port);
   const executeApiServer = options.frontDoor?.executeApiEntrance
-    ? createServer(SERVER_OPTIONS, (request, response) =>
+    ? createServer(serverOptions(options.slowSenders), (request, response) =>
         answer('execute-api', request, response).catch((error) => lastResort(response, error)),
       )
     : undefined;
