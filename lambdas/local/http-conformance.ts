@@ -52,13 +52,27 @@ const MALFORMED = { status: 400, reason: 'Bad Request', error: 'malformed HTTP r
  * so the JSON answer is written as raw HTTP/1.1 before the connection closes.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  // As Node's own handler: never write into an answer already on its way (pipelining).
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
+  // Pipelined requests are answered in order: the refusal waits for the answers to the
+  // requests before it (Node's default would write it first, or drop theirs). It goes out
+  // as the last of them finishes, before Node may close a connection the client half-closed.
+  const last = lastAnswers.get(socket);
+  if (last && !last.writableFinished && !last.destroyed) {
+    last.prependOnceListener('finish', () => answerClientError(error, socket));
+    return;
+  }
   endWithJson(socket, CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED);
+}
+
+/** The latest answer begun on each connection: it finishes after those before it. */
+const lastAnswers = new WeakMap<Duplex, ServerResponse>();
+
+/** Call for each request as it arrives, so that answerClientError keeps the answers' order. */
+export function trackAnswer(response: ServerResponse): void {
+  lastAnswers.set(response.req.socket, response);
 }
 
 /** A whole HTTP/1.1 answer written on a raw socket, which is then closed. */

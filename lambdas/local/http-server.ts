@@ -20,6 +20,7 @@ import {
   lastResort,
   methodNotAllowed,
   requestUrl,
+  trackAnswer,
 } from './http-conformance.js';
 import type { Route } from './openapi-router.js';
 import { matchRoute } from './openapi-router.js';
@@ -284,14 +285,16 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       ...(operationId ? { operationId } : {}),
     });
   };
-  const frontDoorServer = createServer(serverOptions(options.slowSenders), (request, response) =>
-    answer('front-door', request, response).catch((error) => lastResort(response, error)),
-  );
+  const frontDoorServer = createServer(serverOptions(options.slowSenders), (request, response) => {
+    trackAnswer(response);
+    answer('front-door', request, response).catch((error) => lastResort(response, error));
+  });
   frontDoorUrl = await listen(frontDoorServer, options.host, options.port);
   const executeApiServer = options.frontDoor?.executeApiEntrance
-    ? createServer(serverOptions(options.slowSenders), (request, response) =>
-        answer('execute-api', request, response).catch((error) => lastResort(response, error)),
-      )
+    ? createServer(serverOptions(options.slowSenders), (request, response) => {
+        trackAnswer(response);
+        answer('execute-api', request, response).catch((error) => lastResort(response, error));
+      })
     : undefined;
   const executeApiUrl = executeApiServer
     ? await listen(executeApiServer, options.host, 0)
