@@ -207,6 +207,11 @@ function expectWellAnswered(raw: Buffer, method: string): Answer {
   const final = answers.at(-1);
   if (!final) throw new Error('the connection closed without an answer');
   for (const interim of answers.slice(0, -1)) expect(interim.status).toBeLessThan(200);
+  expectGoodFinal(final, method);
+  return final;
+}
+
+function expectGoodFinal(final: Answer, method: string): void {
   expect(final.status).toBeGreaterThanOrEqual(200);
   expect(final.status).toBeLessThan(500);
   if (final.status >= 400 && method !== 'HEAD') {
@@ -219,7 +224,6 @@ function expectWellAnswered(raw: Buffer, method: string): Answer {
       expect(String(body.error).length).toBeGreaterThan(0);
     }
   }
-  return final;
 }
 
 // --- generating --------------------------------------------------------------------------
@@ -376,6 +380,7 @@ function request(
   host: Bytes | undefined,
   headers: [string, Bytes][],
   content?: Bytes,
+  connection: 'close' | 'keep-alive' = 'close',
 ): Buffer {
   const parts: Bytes[] = [`${method} ${path} HTTP/1.1${CRLF}`];
   if (host !== undefined) parts.push('Host: ', host, CRLF);
@@ -383,7 +388,7 @@ function request(
   if (content !== undefined) {
     parts.push(`Content-Length: ${bytes(content).length}${CRLF}`);
   }
-  parts.push(`Connection: close${CRLF}${CRLF}`);
+  parts.push(`Connection: ${connection}${CRLF}${CRLF}`);
   if (content !== undefined) parts.push(content);
   return Buffer.concat(parts.map(bytes));
 }
@@ -577,6 +582,55 @@ describe('any bytes on the wire (npm start over raw TCP)', () => {
         },
       ),
       { numRuns: 80 },
+    );
+  });
+
+  it('answers pipelined requests one answer each, in order, whatever the last one is', async () => {
+    const last = fc.oneof(
+      fc
+        .tuple(fc.constantFrom(...ROUTES), headerLines(3))
+        .map(([[method, path], headers]) => request(method, path, 'localhost', headers)),
+      hostValue.map((host) => request('GET', '/api/health', host, [])),
+      // Not HTTP from its first byte on (leading CR LF between requests is allowed).
+      anyLineBytes(60).map((rest) => Buffer.concat([bytes('X'), rest, bytes(CRLF + CRLF)])),
+      fc
+        .integer({ min: 17_000, max: 40_000 })
+        .map((length) =>
+          request('GET', '/api/health', 'localhost', [['X-Long', 'a'.repeat(length)]]),
+        ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...ROUTES), { minLength: 1, maxLength: 4 }),
+        last,
+        async (first, tail) => {
+          const raw = Buffer.concat([
+            ...first.map(([method, path]) =>
+              request(method, path, 'localhost', [], undefined, 'keep-alive'),
+            ),
+            tail,
+          ]);
+          const finals = readAnswers(await exchange(storefront.url, raw), 'GET').filter(
+            (answer) => answer.status >= 200,
+          );
+          expect(finals).toHaveLength(first.length + 1);
+          for (const answer of finals) expectGoodFinal(answer, 'GET');
+          // The well-formed requests are answered first, in their order, as each alone is.
+          const alone = [];
+          for (const [method, path] of first) {
+            const raw = await exchange(storefront.url, request(method, path, 'localhost', []));
+            alone.push(expectWellAnswered(raw, method).status);
+          }
+          expect(finals.slice(0, first.length).map((answer) => answer.status)).toEqual(alone);
+        },
+      ),
+      {
+        numRuns: 30,
+        examples: [
+          [[['GET', `/api/machine/mpp/orders/${ORDER_ID}`]], bytes('GARBAGE\r\n\r\n')],
+          [[['GET', '/api/health']], request('GET', '/api/health', 'a b', [])],
+        ],
+      },
     );
   });
 
