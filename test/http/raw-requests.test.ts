@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { Challenge, Credential } from 'mppx';
 import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
 import { type LocalHttpServer, startLocalHttpServer } from '../../lambdas/local/http-server.js';
 import { buildRoutes } from '../../lambdas/local/openapi-router.js';
@@ -583,6 +584,119 @@ describe('any bytes on the wire (npm start over raw TCP)', () => {
       ),
       { numRuns: 80 },
     );
+  });
+
+  it('answers a valid order with any payment credential', async () => {
+    const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const challengeLike = fc.record(
+      {
+        id: fc.oneof(fc.string(), fc.jsonValue()),
+        realm: fc.oneof(fc.string(), fc.jsonValue()),
+        method: fc.oneof(fc.constantFrom('test', 'stripe', 'tempo'), fc.jsonValue()),
+        intent: fc.oneof(fc.constant('charge'), fc.jsonValue()),
+        request: fc.oneof(fc.jsonValue().map(base64url), fc.jsonValue()),
+        expires: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.jsonValue(),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const credential = fc.oneof(
+      fc
+        .record(
+          { challenge: challengeLike, payload: fc.jsonValue(), source: fc.jsonValue() },
+          { requiredKeys: [] },
+        )
+        .map(base64url),
+      fc.jsonValue().map(base64url),
+      fc.base64String({ maxLength: 200 }),
+      printable(80),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        credential,
+        fc.constantFrom('Authorization', 'Payment-Authorization', 'authorization'),
+        async (value, name) => {
+          const raw = request(
+            'POST',
+            '/api/machine/mpp/orders',
+            'localhost',
+            [
+              ['Content-Type', 'application/json'],
+              [name, `Payment ${value}`],
+            ],
+            orderBody(),
+          );
+          await send(raw, 'POST');
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("answers a credential for the order's own challenge with any payload or changed field", async () => {
+    statuses.clear();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.jsonValue(),
+        fc.option(
+          fc.tuple(
+            fc.constantFrom(
+              'id',
+              'realm',
+              'method',
+              'intent',
+              'request',
+              'expires',
+              'opaque',
+              'digest',
+            ),
+            fc.jsonValue(),
+          ),
+          { nil: undefined },
+        ),
+        fc.option(fc.jsonValue(), { nil: undefined }),
+        async (payload, changed, source) => {
+          const order = orderBody();
+          const headers: [string, string][] = [['Content-Type', 'application/json']];
+          const first = expectWellAnswered(
+            await exchange(
+              storefront.url,
+              request('POST', '/api/machine/mpp/orders', 'localhost', headers, order),
+            ),
+            'POST',
+          );
+          expect(first.status).toBe(402);
+          const challenge: Record<string, unknown> = {
+            ...Challenge.deserialize(first.headers.get('www-authenticate') ?? ''),
+          };
+          if (changed) challenge[changed[0]] = changed[1];
+          const credential = Credential.serialize({
+            challenge,
+            payload,
+            ...(source === undefined ? {} : { source }),
+          } as unknown as Parameters<typeof Credential.serialize>[0]);
+          const raw = request(
+            'POST',
+            '/api/machine/mpp/orders',
+            'localhost',
+            [...headers, ['Authorization', credential]],
+            order,
+          );
+          await send(raw, 'POST');
+        },
+      ),
+      {
+        numRuns: 30,
+        // The test method's own payloads: the credential reaches its verification.
+        examples: [
+          [{ outcome: 'paid' }, undefined, undefined],
+          [{ outcome: 'declined' }, undefined, undefined],
+        ],
+      },
+    );
+    expect([...statuses]).toEqual(expect.arrayContaining([202, 402]));
   });
 
   it('answers pipelined requests one answer each, in order, whatever the last one is', async () => {
