@@ -93,16 +93,20 @@ function problemResponses(
 
 /**
  * The event as a Fetch Request. The URL and headers are the request's own (the base URL may
- * come from its forwarding headers, see knownBaseUrl), so one that Fetch cannot represent is
- * the agent's bad input, answered 400, never a 500.
+ * come from its forwarding headers, see knownBaseUrl), and the conversion does no I/O, so
+ * whatever Fetch refuses (a TypeError, from whichever realm) is the agent's bad input,
+ * answered 400, never a 500.
  */
 function fetchRequestOf(event: APIGatewayProxyEvent, baseUrl: string): Request {
   try {
     return toFetchRequest(event, baseUrl);
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
+    const reason =
+      typeof error === 'object' && error !== null && 'message' in error
+        ? String(error.message)
+        : String(error);
     throw invalidRequest(
-      `the request's URL or headers are not valid HTTP (${error.message}); check Host and the X-Forwarded-* headers`,
+      `the request's URL or headers are not valid HTTP (${reason}); check Host and the X-Forwarded-* headers`,
     );
   }
 }
