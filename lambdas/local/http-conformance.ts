@@ -59,12 +59,19 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   // Pipelined requests are answered in order: the refusal waits for the answers to the
   // requests before it (Node's default would write it first, or drop theirs). It goes out
   // as the last of them finishes, before Node may close a connection the client half-closed.
+  const answer = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
   const last = lastAnswers.get(socket);
   if (last && !last.writableFinished && !last.destroyed) {
+    if (!last.req.complete && !last.headersSent) {
+      // What Node could not read is that request's own body (a bad chunk, or the client
+      // ended before Content-Length): it is the request refused, through its own answer.
+      respondWithJson(last, answer.status, answer.error, { connection: 'close' });
+      return;
+    }
     last.prependOnceListener('finish', () => answerClientError(error, socket));
     return;
   }
-  endWithJson(socket, CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED);
+  endWithJson(socket, answer);
 }
 
 /** The latest answer begun on each connection: it finishes after those before it. */
@@ -188,7 +195,16 @@ export function lastResort(response: ServerResponse, error: unknown): void {
   respondWithJson(response, 500, 'internal error in the local server');
 }
 
-function respondWithJson(response: ServerResponse, status: number, error: string): void {
-  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+function respondWithJson(
+  response: ServerResponse,
+  status: number,
+  error: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    ...headers,
+  });
   response.end(JSON.stringify({ error }));
 }

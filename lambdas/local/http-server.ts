@@ -276,7 +276,8 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
         ? await frontDoor.integrationResponse(result)
         : await frontDoor.gatewayResponse(result);
     }
-    send(response, result);
+    // Unless the request was refused already, its body unreadable (answerClientError).
+    if (!response.headersSent) send(response, result);
     options.onRequest?.({
       method: request.method ?? 'GET',
       path: url instanceof URL ? url.pathname : (request.url ?? ''),
