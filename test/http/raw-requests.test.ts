@@ -552,6 +552,56 @@ describe('any bytes on the wire (npm start over raw TCP)', () => {
     );
   });
 
+  it('answers any framing: Content-Length, Transfer-Encoding, Connection and Upgrade values', async () => {
+    const framing = fc.array(
+      fc.oneof(
+        fc.tuple(
+          fc.constantFrom('Content-Length', 'content-length'),
+          fc.oneof(
+            fc.nat(400).map(String),
+            fc.constantFrom('-1', 'abc', '1, 2', ' 5', '0x10', '99999999999999999999', ''),
+          ),
+        ),
+        fc.tuple(
+          fc.constantFrom('Transfer-Encoding', 'transfer-encoding'),
+          fc.constantFrom('chunked', 'gzip, chunked', 'chunked, gzip', 'identity', 'xchunked', ''),
+        ),
+        fc.tuple(
+          fc.constant('Connection'),
+          fc.constantFrom('keep-alive', 'Upgrade', 'close, x', 'TE', ''),
+        ),
+        fc.tuple(fc.constant('Upgrade'), fc.constantFrom('websocket', 'h2c', 'HTTP/2.0', '')),
+        fc.tuple(fc.constant('Expect'), fc.constantFrom('100-continue', '200-ok', '')),
+      ),
+      { maxLength: 4 },
+    );
+    const content = fc.oneof(
+      anyLineBytes(200),
+      fc.constantFrom('0\r\n\r\n', '5\r\nhello\r\n0\r\n\r\n', 'zz\r\n', '5\r\nhi\r\n', '{}'),
+      fc.constant(null).map(orderBody),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ROUTES),
+        framing,
+        content,
+        async ([method, path], headers, rest) => {
+          // The framing is all generated: no Content-Length or Connection of the test's own.
+          const parts: Bytes[] = [`${method} ${path} HTTP/1.1${CRLF}Host: localhost${CRLF}`];
+          for (const [name, value] of headers) parts.push(`${name}: ${value}${CRLF}`);
+          parts.push(CRLF, rest);
+          // Half-closed after the bytes: a body that never arrives ends there. Bytes past
+          // the body are the next request on a kept-alive connection: each gets its answer.
+          const raw = await exchange(storefront.url, Buffer.concat(parts.map(bytes)));
+          const finals = readAnswers(raw, method).filter((answer) => answer.status >= 200);
+          expect(finals.length).toBeGreaterThan(0);
+          for (const answer of finals) expectGoodFinal(answer, method);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('answers bytes that are not HTTP at all', async () => {
     const verb = fc.constantFrom('GET', 'POST', 'CONNECT', 'PRI', 'G\u00c9T', '', 'get');
     await fc.assert(
