@@ -87,6 +87,26 @@ function problemResponses(
   };
 }
 
+/**
+ * The event as a Fetch Request. The path, query and headers are the request's own (the base
+ * URL is the deployment's), and the conversion does no I/O, so
+ * whatever Fetch refuses (a TypeError, from whichever realm) is the agent's bad input,
+ * answered 400, never a 500.
+ */
+function fetchRequestOf(event: APIGatewayProxyEvent, baseUrl: string): Request {
+  try {
+    return toFetchRequest(event, baseUrl);
+  } catch (error) {
+    const reason =
+      typeof error === 'object' && error !== null && 'message' in error
+        ? String(error.message)
+        : String(error);
+    throw invalidRequest(
+      `the request's URL or headers are not valid HTTP (${reason}); check Host and the X-Forwarded-* headers`,
+    );
+  }
+}
+
 export type ApiHandler = (
   event: APIGatewayProxyEvent,
   context: Context,
@@ -118,7 +138,7 @@ export function apiRoute(options: RouteOptions, logic: RouteLogic) {
         get baseUrl() {
           return configuredBaseUrl();
         },
-        fetchRequest: () => toFetchRequest(event, configuredBaseUrl()),
+        fetchRequest: () => fetchRequestOf(event, configuredBaseUrl()),
         pathParameter: (name) => event.pathParameters?.[name] ?? '',
         header: (name) => headerValue(event, name),
       });

@@ -30,12 +30,18 @@ const withoutHeader = (list: HeaderList, name: string): HeaderList =>
  * lower case); a header it sets replaces every value the viewer sent under that name.
  */
 export function viewerRequestHeaders(list: HeaderList): HeaderList {
-  const headers: CloudFrontFunctionHeaders = {};
-  for (const [name, value] of list) headers[name.toLowerCase()] ??= { value };
-  const request = forwardPublicHost({ request: { headers: structuredClone(headers) } });
+  // The first value per lower-case name; own properties only (a header may be `__proto__`).
+  const sent = new Map<string, string>();
+  for (const [name, value] of list) {
+    if (!sent.has(name.toLowerCase())) sent.set(name.toLowerCase(), value);
+  }
+  const headers: CloudFrontFunctionHeaders = Object.fromEntries(
+    [...sent].map(([name, value]) => [name, { value }]),
+  );
+  const request = forwardPublicHost({ request: { headers } });
   let result = list;
   for (const [name, { value }] of Object.entries(request.headers)) {
-    if (headers[name]?.value === value) continue;
+    if (sent.get(name) === value) continue;
     result = [...withoutHeader(result, name), [name, value]];
   }
   return result;

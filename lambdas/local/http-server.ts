@@ -11,7 +11,17 @@ import {
   viewerRequestHeaders,
   withOriginHeaders,
 } from './front-door-requests.js';
-import { answerClientError, jsonError, methodNotAllowed } from './http-conformance.js';
+import {
+  answerClientError,
+  answerConnect,
+  answerExpectation,
+  hostOf,
+  jsonError,
+  lastResort,
+  methodNotAllowed,
+  requestUrl,
+  trackAnswer,
+} from './http-conformance.js';
 import type { Route } from './openapi-router.js';
 import { matchRoute } from './openapi-router.js';
 import { rateLimiter } from './rate-limiter.js';
@@ -36,6 +46,11 @@ export interface LocalHttpOptions {
   frontDoor?: FrontDoorOptions;
   /** Per-client budgets, as the front door's WAF enforces them; false: no limits. */
   rateLimits: RateLimits | false;
+  /**
+   * How long a sender may take to send its headers before it gets a 408, and how often that
+   * is checked; Node's defaults (60 s, every 30 s) unless a test needs a shorter wait.
+   */
+  slowSenders?: { headersTimeoutMs: number; checkEveryMs: number };
   /** One line per request. */
   onRequest?: (line: {
     method: string;
@@ -68,6 +83,27 @@ function headerListOf(request: IncomingMessage): HeaderList {
   return list;
 }
 
+/**
+ * Name → value maps the way a proxy event carries them: every name an own data property, as
+ * JSON.parse makes them on AWS, so a header or query key named `__proto__` or `constructor`
+ * is one more entry rather than a lookup on Object.prototype.
+ */
+function entriesByName(pairs: Iterable<[string, string]>): {
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+} {
+  const byName = new Map<string, string[]>();
+  for (const [name, value] of pairs) {
+    const values = byName.get(name);
+    if (values) values.push(value);
+    else byName.set(name, [value]);
+  }
+  return {
+    single: Object.fromEntries([...byName].map(([name, values]) => [name, values.at(-1) ?? ''])),
+    multi: Object.fromEntries(byName),
+  };
+}
+
 function proxyEvent(
   request: IncomingMessage,
   headerList: HeaderList,
@@ -76,24 +112,10 @@ function proxyEvent(
   pathParameters: Record<string, string>,
   body: Buffer,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, value] of headerList) {
-    headers[name] = value;
-    const existing = multiValueHeaders[name];
-    if (existing) existing.push(value);
-    else multiValueHeaders[name] = [value];
-  }
+  const { single: headers, multi: multiValueHeaders } = entriesByName(headerList);
   headers['X-Forwarded-Proto'] = 'http';
   multiValueHeaders['X-Forwarded-Proto'] = ['http'];
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    const existing = multiQuery[name];
-    if (existing) existing.push(value);
-    else multiQuery[name] = [value];
-  }
+  const { single: query, multi: multiQuery } = entriesByName(url.searchParams);
   const requestId = randomUUID();
   return {
     resource: route.path,
@@ -140,12 +162,30 @@ function send(response: ServerResponse, result: APIGatewayProxyResult): void {
 
 type Entrance = 'front-door' | 'execute-api';
 
+/** A missing Host is answered by requestUrl as JSON; Node's own check would send an empty 400. */
+const serverOptions = (slowSenders: LocalHttpOptions['slowSenders']) => ({
+  requireHostHeader: false,
+  ...(slowSenders
+    ? {
+        headersTimeout: slowSenders.headersTimeoutMs,
+        // Node requires requestTimeout to be at least headersTimeout (0 would mean none).
+        requestTimeout: Math.max(slowSenders.headersTimeoutMs, 300_000),
+        connectionsCheckingInterval: slowSenders.checkEveryMs,
+      }
+    : {}),
+});
+
 async function listen(
   server: ReturnType<typeof createServer>,
   host: string,
   port: number,
 ): Promise<string> {
   server.on('clientError', answerClientError);
+  server.on('checkExpectation', answerExpectation);
+  server.on('connect', answerConnect);
+  // A client that half-closes after its request (`printf … | nc`) still gets its answer, as
+  // from CloudFront; Node's default ends the connection on the client's FIN, answer or not.
+  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -179,10 +219,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
     response: ServerResponse,
   ): Promise<void> => {
     const started = performance.now();
-    const url = new URL(
-      request.url ?? '/',
-      `http://${request.headers.host ?? `${options.host}:${options.port}`}`,
-    );
+    const url = requestUrl(request, hostOf(options.host, options.port));
     let result: APIGatewayProxyResult;
     let operationId: string | undefined;
     let fromIntegration = false;
@@ -196,19 +233,22 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       : viewerHeaders;
     try {
       const body = await readBody(request);
-      let match: ReturnType<typeof matchRoute>;
-      try {
-        match = matchRoute(options.routes, request.method ?? 'GET', url.pathname);
-      } catch {
-        match = { kind: 'no_route' };
-      }
+      const match =
+        url instanceof URL
+          ? matchRoute(options.routes, request.method ?? 'GET', url.pathname)
+          : ({ kind: 'no_route' } as const);
       const handler =
         match.kind === 'matched' ? options.handlers[match.route.operationId] : undefined;
       const refused = guard.refuse(headers);
-      if (admitted && !admitted.allowed) {
+      if (!(url instanceof URL)) {
+        // CloudFront's own refusal, before its limits or any origin sees the request.
+        result = jsonError(400, url.error);
+      } else if (admitted && !admitted.allowed) {
         result = admitted.response;
       } else if (refused) {
         result = refused;
+      } else if (match.kind === 'bad_path') {
+        result = jsonError(400, match.error);
       } else if (match.kind === 'method_not_allowed') {
         result = methodNotAllowed(request.method ?? 'GET', url.pathname, match.allowed);
       } else if (match.kind !== 'matched' || !handler) {
@@ -227,28 +267,35 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       result =
         error instanceof RequestTooLarge
           ? jsonError(413, `request body must be at most ${MAX_REQUEST_BYTES} bytes`)
-          : jsonError(500, 'internal error in the local server');
+          : request.destroyed || (error as { code?: string }).code === 'ECONNRESET'
+            ? jsonError(400, 'the request ended before its body was complete')
+            : jsonError(500, 'internal error in the local server');
     }
     if (throughFrontDoor) {
       result = fromIntegration
         ? await frontDoor.integrationResponse(result)
         : await frontDoor.gatewayResponse(result);
     }
-    send(response, result);
+    // Unless the request was refused already, its body unreadable (answerClientError).
+    if (!response.headersSent) send(response, result);
     options.onRequest?.({
       method: request.method ?? 'GET',
-      path: url.pathname,
+      path: url instanceof URL ? url.pathname : (request.url ?? ''),
       status: result.statusCode,
       ms: Math.round(performance.now() - started),
       ...(operationId ? { operationId } : {}),
     });
   };
-  const frontDoorServer = createServer((request, response) =>
-    answer('front-door', request, response),
-  );
+  const frontDoorServer = createServer(serverOptions(options.slowSenders), (request, response) => {
+    trackAnswer(response);
+    answer('front-door', request, response).catch((error) => lastResort(response, error));
+  });
   frontDoorUrl = await listen(frontDoorServer, options.host, options.port);
   const executeApiServer = options.frontDoor?.executeApiEntrance
-    ? createServer((request, response) => answer('execute-api', request, response))
+    ? createServer(serverOptions(options.slowSenders), (request, response) => {
+        trackAnswer(response);
+        answer('execute-api', request, response).catch((error) => lastResort(response, error));
+      })
     : undefined;
   const executeApiUrl = executeApiServer
     ? await listen(executeApiServer, options.host, 0)

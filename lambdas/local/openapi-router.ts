@@ -9,6 +9,8 @@ export type RouteMatch =
   | { kind: 'matched'; route: Route; pathParameters: Record<string, string> }
   /** The path exists but not with this method: 405 with `Allow`. */
   | { kind: 'method_not_allowed'; allowed: string[] }
+  /** A path parameter that is not valid percent-encoded UTF-8: 400. */
+  | { kind: 'bad_path'; error: string }
   | { kind: 'no_route' };
 
 /** Routes requests the way API Gateway does for the imported document: by path template and method. */
@@ -58,8 +60,17 @@ export function matchRoute(routes: Route[], method: string, path: string): Route
   const route = resource.find((candidate) => candidate.method === wanted);
   if (!route) return { kind: 'method_not_allowed', allowed: methodsOf(resource) };
   const match = route.pattern.exec(path) ?? [];
-  const pathParameters = Object.fromEntries(
-    route.parameterNames.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]),
-  );
+  const pathParameters: Record<string, string> = {};
+  for (const [index, name] of route.parameterNames.entries()) {
+    const raw = match[index + 1] ?? '';
+    try {
+      pathParameters[name] = decodeURIComponent(raw);
+    } catch {
+      return {
+        kind: 'bad_path',
+        error: `path parameter ${name} is not valid percent-encoded UTF-8: ${raw}`,
+      };
+    }
+  }
   return { kind: 'matched', route, pathParameters };
 }
