@@ -8,7 +8,8 @@ import { memoryLogger } from '../../lambdas/runtime/logger.js';
  * On AWS a handler gets the proxy event as JSON.parse makes it: a header or query key
  * named `__proto__` or `constructor` is an own property like any other. The shared HTTP
  * layer reads such events without tripping on Object.prototype, and a request that Fetch
- * cannot represent is the agent's 400, never a 500 (issue 20).
+ * cannot represent is the agent's 400, never a 500 (issue 20). Forwarding headers decide no
+ * URL: the request's base is the deployment's.
  */
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
@@ -41,7 +42,7 @@ function awsEvent(extraHeaders: Record<string, string> = {}): APIGatewayProxyEve
 
 const storefront = {
   log: memoryLogger(),
-  settings: { publicBaseUrl: undefined },
+  settings: { publicBaseUrl: 'https://shop.example' },
 } as unknown as Storefront;
 
 const handler = apiRoute({ operationId: 'probe' }, async ({ header, fetchRequest }) => {
@@ -52,6 +53,7 @@ const handler = apiRoute({ operationId: 'probe' }, async ({ header, fetchRequest
       PROTOTYPE_NAMES.map((name) => [name, request.headers.get(name)]),
     ),
     query: Object.fromEntries(new URL(request.url).searchParams),
+    origin: new URL(request.url).origin,
   });
 })(storefront);
 
@@ -79,11 +81,19 @@ describe('proxy events with prototype-named keys (the shape Lambda receives)', (
   });
 
   it.each([['a b'], ['https:'], [''], ['http://user@agent.example/x?']])(
-    'answers 400, not 500, when X-Forwarded-Proto %j makes no URL',
+    'ignores X-Forwarded-Proto %j: the request is built on the deployment URL',
     async (proto) => {
-      const { status, body } = await call(awsEvent({ 'x-forwarded-proto': proto }));
-      expect(status).toBe(400);
-      expect(body.error).toMatch(/not valid HTTP \(.*(URL|credentials).*\)/);
+      const { status, body } = await call(
+        awsEvent({ 'x-forwarded-proto': proto, 'x-forwarded-host': 'attacker.example' }),
+      );
+      expect(status).toBe(200);
+      expect(body.origin).toBe('https://shop.example');
     },
   );
+
+  it('answers 400, not 500, for a header value Fetch cannot carry', async () => {
+    const { status, body } = await call(awsEvent({ 'x-note': 'a\u2028b' }));
+    expect(status).toBe(400);
+    expect(body.error).toMatch(/not valid HTTP/);
+  });
 });
