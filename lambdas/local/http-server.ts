@@ -251,8 +251,13 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
         result = jsonError(400, match.error);
       } else if (match.kind === 'method_not_allowed') {
         result = methodNotAllowed(request.method ?? 'GET', url.pathname, match.allowed);
-      } else if (match.kind !== 'matched' || !handler) {
+      } else if (match.kind !== 'matched') {
         result = jsonError(404, `no endpoint ${request.method} ${url.pathname}; see /openapi.json`);
+      } else if (!handler) {
+        // The server listens while the stack is still being built: the endpoint exists.
+        result = jsonError(503, 'the storefront is starting; retry shortly', {
+          'retry-after': '1',
+        });
       } else {
         operationId = match.route.operationId;
         const event = proxyEvent(request, headers, url, match.route, match.pathParameters, body);
