@@ -120,6 +120,12 @@ describe('the deployed bundles', () => {
     dynamo = dynamoStarted;
     moto = motoStarted;
     bundles = bundlesFound;
+    // Without moto half of these checks would pass by returning early: where it is required
+    // (.ci/run sets MOTO_REQUIRED), its absence fails the suite instead.
+    if (!moto && process.env.MOTO_REQUIRED)
+      throw new Error(
+        'moto_server is required here (pip install "moto[server]") but did not start',
+      );
   }, 900_000);
 
   afterAll(async () => {
