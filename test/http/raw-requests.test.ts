@@ -849,7 +849,17 @@ describe('a sender that stops before its headers end (the local HTTP server, sho
       host: '127.0.0.1',
       port: 0,
       routes: buildRoutes(operationsOf(loadOpenApiDocument())),
-      handlers: {},
+      // Every operation answers at once: this server is about senders, not the storefront.
+      handlers: Object.fromEntries(
+        operationsOf(loadOpenApiDocument()).map(({ operationId }) => [
+          operationId,
+          async () => ({
+            statusCode: 200,
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          }),
+        ]),
+      ),
       rateLimits: false,
       // Node's defaults are 60 s checked every 30 s; the answer is the same, sooner.
       slowSenders: { headersTimeoutMs: 200, checkEveryMs: 50 },
