@@ -1,4 +1,5 @@
 import { buyMachine, type Harness, type PaidMachine, startHarness } from '../support/harness.js';
+import { until } from '../support/until.js';
 
 describe('capability tokens over HTTP', () => {
   let api: Harness;
@@ -119,7 +120,15 @@ describe('capability tokens over HTTP', () => {
         (await api2.terminate(target.machineId, target.tokens.terminate_token)).body.status,
       ).toBe('terminating');
       await api2.waitForStatus(target.machineId, target.tokens.read_token, ['terminated']);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Everything that could still bring it back has run: the workflow ended, the instance is
+      // gone (its boot, 300 ms, would have reported ready by now had it lived).
+      await api2.fleet.workflow.execution(target.machineId)?.done;
+      const instanceId = (await api2.storefront.machines.get(target.machineId, new Date(0)))
+        ?.instance_id;
+      if (instanceId)
+        await until('the instance gone', () =>
+          /shutting-down|terminated/.test(api2.fleet.ec2.instance(instanceId)?.State?.Name ?? ''),
+        );
       expect((await api2.machine(target.machineId, target.tokens.read_token)).body.status).toBe(
         'terminated',
       );

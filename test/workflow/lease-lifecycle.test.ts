@@ -4,6 +4,7 @@ import { uncheckedCapacity } from '../../lambdas/core/availability.js';
 import { buyMachine, type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
+import { until } from '../support/until.js';
 
 /**
  * The lease workflow as deployed: the synthesised state machine, run by
@@ -14,8 +15,12 @@ import { AGENT_KEY } from '../support/ssh-keys.js';
 const FAST = {
   clockSpeedup: 600,
   ec2Timing: { bootMs: 6_000, readyMs: 6_000, shutdownMs: 6_000 },
-  workflowTiming: { pollMs: 10, retryMs: 5 },
+  // The callback wait (300 s of clock) would be 0.5 s of real time at 600×: on a busy machine
+  // a callback can miss it. Tests that assert the callback path wait for the callback itself.
+  workflowTiming: { pollMs: 10, retryMs: 5, readyWaitMs: 60_000 },
 };
+/** For the tests of the fallback: no callback comes, so the wait gives up at once. */
+const POLLING = { ...FAST, workflowTiming: { pollMs: 10, retryMs: 5, readyWaitMs: 1 } };
 
 // biome-ignore lint/suspicious/noExplicitAny: recorded EC2 inputs are inspected loosely in assertions
 type LooseInput = Record<string, any>;
@@ -127,7 +132,9 @@ describe('the lease workflow', () => {
     try {
       const lease = await buyMachine(slow, { duration_minutes: 360 });
       await slow.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await until('the lease held', () =>
+        slow.fleet.workflow.execution(lease.machineId)?.states.includes('Hold until lease end'),
+      );
       // A 6-hour lease that ends in this test ends because DELETE woke its hold.
       await slow.terminate(lease.machineId, lease.tokens.terminate_token);
       await slow.waitForStatus(lease.machineId, lease.tokens.read_token, ['terminated']);
@@ -149,7 +156,12 @@ describe('the lease workflow', () => {
     });
     try {
       const lease = await buyMachine(slowBoot);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Its instance launched and still booting (3 s): the DELETE lands during provisioning.
+      await until('the instance launched', async () =>
+        Boolean(
+          (await slowBoot.storefront.machines.get(lease.machineId, new Date(0)))?.instance_id,
+        ),
+      );
       expect(
         (await slowBoot.terminate(lease.machineId, lease.tokens.terminate_token)).body.status,
       ).toBe('terminating');
@@ -213,6 +225,8 @@ describe('the lease workflow', () => {
   });
 
   it('fails and releases a machine that does not become usable in time', async () => {
+    await api.close();
+    api = await startHarness(POLLING);
     api.fleet.ec2.neverReady.add('i-00000000000000001');
     const lease = await buyMachine(api, { product_id: 'gpu-h100-machine' });
     const failed = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['failed']);
@@ -232,6 +246,8 @@ describe('the lease workflow', () => {
   });
 
   it('falls back to polling when the machine never calls back, and activates it from the poll', async () => {
+    await api.close();
+    api = await startHarness(POLLING);
     api.fleet.boot.neverCallsBack.add('i-00000000000000001');
     const lease = await buyMachine(api, { duration_minutes: 15 });
     const active = await api.waitForStatus(lease.machineId, lease.tokens.read_token, ['active']);
@@ -407,7 +423,9 @@ describe('the reconciler', () => {
   it('fails a lease stuck in provisioning and releases its instance', async () => {
     api.fleet.ec2.neverReady.add('i-00000000000000001');
     const lease = await buyMachine(api);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until('the instance launched', async () =>
+      Boolean((await api.storefront.machines.get(lease.machineId, new Date(0)))?.instance_id),
+    );
     await api.fleet.workflow.close();
     clock.jump(3_600_000 * 2);
     const report = await api.fleet.reconcile();
