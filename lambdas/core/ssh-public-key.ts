@@ -127,6 +127,15 @@ export function checkSshPublicKey(input: string): SshKeyCheck {
       reason:
         'must be printable ASCII only (no control characters, no characters beyond ASCII in its comment)',
     };
+  // The user data quotes the key as a JSON string, where each `"` and `\` takes two bytes, and
+  // EC2 refuses user data over 16 KiB: the key as written there is held to the same cap, so
+  // that no accepted key can make a paid launch fail.
+  if (JSON.stringify(line).length - 2 > MAX_SSH_PUBLIC_KEY_BYTES) {
+    return {
+      ok: false,
+      reason: `must be at most ${MAX_SSH_PUBLIC_KEY_BYTES} bytes, counting each " and \\ in its comment twice`,
+    };
+  }
 
   const [type = '', blob = '', ...commentWords] = line.split(/ +/);
   const shape = KEY_SHAPES.get(type);

@@ -46,6 +46,9 @@ const launchParameters = ({ ClientToken: _token, ...parameters }: RunInstancesCo
   canonicalJson(parameters);
 
 /** An EC2 service error as the SDK raises it: `name` and `Code` carry the error code. */
+/** EC2's limit on user data, in raw form (before base64). */
+export const MAX_USER_DATA_BYTES = 16 * 1024;
+
 export class SimulatedEc2Error extends Error {
   readonly Code: string;
   constructor(code: string, message: string) {
@@ -293,6 +296,15 @@ export class SimulatedEc2 {
     }
     const failure = this.launchFailures.shift();
     if (failure) throw new SimulatedEc2Error(failure, `simulated ${failure}`);
+    // "User data is limited to 16 KB, in raw form, before it is base64-encoded" (EC2 user
+    // guide, "Run commands when you launch an EC2 instance with user data input").
+    const userDataBytes = Buffer.from(input.UserData ?? '', 'base64').length;
+    if (userDataBytes > MAX_USER_DATA_BYTES) {
+      throw new SimulatedEc2Error(
+        'InvalidParameterValue',
+        `User data is limited to ${MAX_USER_DATA_BYTES} bytes (this one has ${userDataBytes})`,
+      );
+    }
     const instanceType = this.instanceTypeOfTemplate(input.LaunchTemplate?.LaunchTemplateId ?? '');
     if (this.outOfCapacity.has(instanceType)) {
       throw new SimulatedEc2Error(

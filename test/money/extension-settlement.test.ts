@@ -53,6 +53,26 @@ describe('a paid extension is applied once or refunded', () => {
     });
   }
 
+  it('applies a charge whose answer was lost when the same credential comes back after its challenge expired', async () => {
+    const { machineId, tokens } = await buyMachine(api, { duration_minutes: 120 });
+    const body = { additional_minutes: 30, request_id: crypto.randomUUID() };
+    const credential = testCredential(await extend(machineId, tokens.extend_token, body));
+    const extending = await api.storefrontOf('extendMachine');
+    const real = extending.payments;
+    extending.payments = crashing<PaymentGateway>(real, { charge: { when: 'after' } });
+    try {
+      expect((await extend(machineId, tokens.extend_token, body, credential)).status).toBe(500);
+    } finally {
+      extending.payments = real;
+    }
+    // Past the extension challenge's expiry (15 minutes): the agent retries its lost answer.
+    clock.jump(20 * 60_000);
+    const retried = await extend(machineId, tokens.extend_token, body, credential);
+    expect(retried.body.error).toBeUndefined();
+    expect(retried.status).toBe(200);
+    expect(retried.body.lease_minutes).toBe(150);
+  });
+
   it('refunds an extension paid while the lease changed, and says so on every retry', async () => {
     const { machineId, tokens } = await buyMachine(api);
     const body = { additional_minutes: 30, request_id: crypto.randomUUID() };

@@ -89,6 +89,48 @@ describe('an order is paid exactly once, whatever crashes', () => {
     expect(replayed.body.machine).toEqual(paid.body.machine);
   });
 
+  it('settles a charge whose answer was lost when the same credential comes back after its challenge expired', async () => {
+    // The agent's retry of a lost answer: its credential was charged, and its challenge has
+    // expired since. The charge must become the order's machine, not a 402 "expired".
+    const body = orderBody();
+    const challenge = await api.order(body);
+    const orderId = String(challenge.body.order_id);
+    const credential = credentialFor(challenge);
+    const charges = countingCharges(api.storefront);
+    const real = api.storefront.payments;
+    await withPorts(
+      api.storefront,
+      { payments: crashing(real, { charge: { when: 'after' } }) },
+      async () => {
+        expect((await paidOrderReplies(body, credential)).status).toBe(500);
+      },
+    );
+    // Past the challenge's expiry (15 minutes) and the crashed request's payment lock.
+    clock.jump(20 * 60_000);
+    const retry = await paidOrderReplies(body, credential);
+    expect(retry.body.error).toBeUndefined();
+    expect(retry.status).toBe(202);
+    expect(retry.body).toMatchObject({ order_id: orderId, status: 'settled', is_paid: true });
+    expect(charges.paid).toHaveLength(1);
+    charges.stop();
+  });
+
+  it('still refuses an expired credential that never paid, and forgets its attempt', async () => {
+    const body = orderBody();
+    const challenge = await api.order(body);
+    const orderId = String(challenge.body.order_id);
+    const credential = credentialFor(challenge);
+    clock.jump(20 * 60_000);
+    const late = await paidOrderReplies(body, credential);
+    expect(late.status).toBe(402);
+    expect(late.body.error).toMatch(/expired/);
+    const stored = await api.storefront.orders.get(orderId, clock.now());
+    expect(stored).toMatchObject({ status: 'unpaid' });
+    expect(stored?.payment_attempts).toBeUndefined();
+    const fresh = await paidOrderReplies(body, credentialFor(late));
+    expect(fresh.status).toBe(202);
+  });
+
   const CRASH_POINTS = [
     { port: 'orders', step: 'lockForPayment', when: 'after', beforeMoney: true },
     { port: 'payments', step: 'charge', when: 'before', beforeMoney: true },
@@ -202,6 +244,7 @@ function countingCharges(storefront: Storefront) {
     minimumChargeCents: real.minimumChargeCents,
     readCredential: (request, taken) => real.readCredential(request, taken),
     recover: (attempt) => real.recover(attempt),
+    challenge: (request, terms, reason) => real.challenge(request, terms, reason),
     charge: async (request, terms) => {
       const outcome = await real.charge(request, terms);
       if (outcome.kind === 'paid') paid.push(outcome.payment.reference);

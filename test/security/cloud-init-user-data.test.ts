@@ -93,3 +93,39 @@ describe('the agent key in user data, as cloud-init reads it', () => {
     expect(/^[\x20-\x7e\n]*$/.test(userData)).toBe(true);
   });
 });
+
+/**
+ * EC2 refuses user data over 16 KB: "User data is limited to 16 KB, in raw form, before it is
+ * base64-encoded" (EC2 user guide, "Run commands when you launch an EC2 instance with user data
+ * input"). A key the order accepted must fit, whatever its comment: otherwise the paid launch
+ * is rejected by RunInstances and the lease is refunded, at the agent's will.
+ */
+describe('the user data of any accepted key, as EC2 limits it', () => {
+  const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
+  // The longest callback URL a deployment can have: a custom domain of 253 characters.
+  const longestCallback = {
+    url: `https://${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(63)}.${'g'.repeat(61)}/api/machines/machine_0123456789abcdef/ready`,
+    secret: callback.secret,
+  };
+
+  it.each(['a', '\\', '"'])('fits for the longest key whose comment is all %j', (character) => {
+    const base = `${keyLine.trim()} `;
+    // The longest key line of this comment character that the check accepts.
+    let length = 8 * 1024;
+    while (
+      length > base.length &&
+      !checkSshPublicKey(base + character.repeat(length - base.length)).ok
+    )
+      length--;
+    const key = base + character.repeat(length - base.length);
+    expect(checkSshPublicKey(key).ok).toBe(true);
+    for (const product of products) {
+      const userData = renderUserData({
+        sshPublicKey: key,
+        readiness: (product ?? DEFAULT_CATALOG['bare-linux-machine']).readiness,
+        readyCallback: longestCallback,
+      });
+      expect(Buffer.byteLength(userData)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES);
+    }
+  });
+});

@@ -111,6 +111,31 @@ describe('a hostile agent', () => {
     expect(await api.itemCount()).toBe(before);
   });
 
+  it('cannot make a paid launch fail with a key whose user data EC2 refuses (over 16 KB)', async () => {
+    // Each `\\` or `"` of a comment is two bytes in the user data: 8 KiB of them are 16 KiB.
+    const base = ed25519Key('');
+    for (const character of ['\\', '"']) {
+      const key = `${base.trim()} ${character.repeat(8 * 1024 - base.trim().length - 1)}`;
+      const body = orderBody({ ssh_public_key: key });
+      const quoted = await api.order(body);
+      if (quoted.status === 400) {
+        // Refused before any challenge: nothing to pay, nothing to refund.
+        expect(quoted.headers.get('www-authenticate')).toBeNull();
+        continue;
+      }
+      const paid = await api.payOrder(body);
+      expect(paid.status).toBe(202);
+      const { machine } = paid.body as {
+        machine: { machine_id: string; management: { read_token: string } };
+      };
+      const settled = await api.waitForStatus(machine.machine_id, machine.management.read_token, [
+        'active',
+        'failed',
+      ]);
+      expect(settled.body.status).toBe('active');
+    }
+  });
+
   it("cannot pay an order's challenge once it has expired on the storefront's clock", async () => {
     const body = orderBody();
     const challenged = await api.order(body);

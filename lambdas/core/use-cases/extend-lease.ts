@@ -111,18 +111,6 @@ export async function extendLease(
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', machine, quote, refusal };
   }
-  if (answersExpiredChallenge(presented, now)) {
-    const reason = expiredChallengeReason(
-      presented.kind === 'credential' ? presented.expires : undefined,
-    );
-    return {
-      kind: 'payment_required',
-      machine,
-      quote,
-      refusal: await payments.challenge(httpRequest, terms, reason),
-    };
-  }
-
   const lockOwner = randomUUID();
   const attempt =
     presented.kind === 'credential'
@@ -165,6 +153,20 @@ export async function extendLease(
       throw conflict(
         'the lease changed while this extension was being paid for; read it and try again',
       );
+    }
+    // Expiry is checked only now: a credential charged by a request whose answer was lost is
+    // concluded above, whatever its challenge's age. Only a charge to be made now is refused.
+    if (answersExpiredChallenge(presented, clock.now())) {
+      releaseAttempt = attempt?.key;
+      const reason = expiredChallengeReason(
+        presented.kind === 'credential' ? presented.expires : undefined,
+      );
+      return {
+        kind: 'payment_required',
+        machine,
+        quote,
+        refusal: await payments.challenge(httpRequest, terms, reason),
+      };
     }
     // If this throws, nobody knows whether money moved: the attempt stays for recovery.
     const outcome = await payments.charge(httpRequest, terms);

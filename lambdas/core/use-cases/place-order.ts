@@ -67,17 +67,6 @@ export async function placeOrder(
     if (refusal.kind === 'paid') throw new Error('payment accepted without a credential');
     return { kind: 'payment_required', order, refusal };
   }
-  if (answersExpiredChallenge(presented, clock.now())) {
-    const reason = expiredChallengeReason(
-      presented.kind === 'credential' ? presented.expires : undefined,
-    );
-    return {
-      kind: 'payment_required',
-      order,
-      refusal: await payments.challenge(httpRequest, terms, reason),
-    };
-  }
-
   const lockOwner = randomUUID();
   const now = clock.now();
   // Recorded in the lock's own write, before any money moves: a crash after the charge
@@ -108,6 +97,20 @@ export async function placeOrder(
   }
   const earlier = await finishEarlierAttempts(storefront, locked, lockOwner);
   if (earlier) return settledOutcome(storefront, earlier.order, request, earlier.justSettled);
+  // Expiry is checked only now: a credential charged by a request whose answer was lost is
+  // settled above, whatever its challenge's age (the agent's retry of a lost answer). Only a
+  // credential that would be charged now is refused once its challenge has expired.
+  if (answersExpiredChallenge(presented, clock.now())) {
+    await orders.releasePaymentLock(order.order_id, lockOwner, attempt?.key);
+    const reason = expiredChallengeReason(
+      presented.kind === 'credential' ? presented.expires : undefined,
+    );
+    return {
+      kind: 'payment_required',
+      order,
+      refusal: await payments.challenge(httpRequest, terms, reason),
+    };
+  }
 
   let outcome: ChargeOutcome;
   try {
