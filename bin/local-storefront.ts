@@ -5,6 +5,7 @@
  *   npm start -- --in-memory       nothing written to disk
  *   npm start -- --fast-clock=60   time runs 60× faster (a 15-minute lease ends in 15 s)
  *   PORT=8080 npm start            another port
+ *   HOST=0.0.0.0 npm start -- --public-url=http://192.0.2.10:3000   reachable from elsewhere
  *   ALLOW_UNPAID_MACHINE_CREATE=true npm start
  *   ALLOW_LOSS_MAKING_PRODUCTS=gpu-h100-machine npm start   sell below cost + fee anyway
  *   LOCAL_EC2_VCPU_QUOTAS='{"p":0}' npm start      an account with no GPU quota (orders get 503)
@@ -12,6 +13,7 @@
  *   npm start -- --no-rate-limits  no per-client limits (default: cdk.json's, as the WAF enforces)
  */
 import { parseArgs } from 'node:util';
+import { checkedPublicUrl } from '../lambdas/adapters/ssm/public-url-parameter.js';
 import { CatalogError } from '../lambdas/core/catalog.js';
 import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
 import { UnprofitableCatalogError } from '../lambdas/core/unit-economics.js';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.data' },
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
+    'public-url': { type: 'string', default: process.env.PUBLIC_URL },
   },
   allowPositionals: false,
 });
@@ -66,9 +69,21 @@ try {
   process.exit(2);
 }
 
+let publicUrl: string | undefined;
+try {
+  publicUrl =
+    values['public-url'] === undefined
+      ? undefined
+      : checkedPublicUrl(values['public-url'], '--public-url');
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
 const running = await startLocalStorefront({
   host: values.host,
   port,
+  ...(publicUrl ? { publicUrl } : {}),
   ...(values['in-memory'] ? {} : { dataDirectory: values['data-dir'] }),
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},

@@ -4,7 +4,6 @@ import { paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
 import { mppxPayments } from '../runtime/parts/mppx-payments.js';
-import { parameterStorePublicUrl } from '../runtime/parts/parameter-store-public-url.js';
 import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
 import { stepFunctionsLeases } from '../runtime/parts/step-functions-leases.js';
 import { tableStores } from '../runtime/parts/table-stores.js';
@@ -37,7 +36,6 @@ export const createExtendMachineHandler = apiRoute(
 
 /** Lambda entry point, bundled with only the parts this operation uses. */
 export const handler = onLambda(createExtendMachineHandler, {
-  publicUrl: parameterStorePublicUrl,
   secrets: secretsManagerSecrets,
   stores: tableStores,
   payments: mppxPayments,

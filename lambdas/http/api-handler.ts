@@ -93,6 +93,14 @@ function problemResponses(
  * whatever Fetch refuses (a TypeError, from whichever realm) is the agent's bad input,
  * answered 400, never a 500.
  */
+/**
+ * The origin of the Request handed to mppx. mppx reads a request's URL only to guess a realm
+ * when none is configured, and MPP_REALM always is (lib/storefront-stack.ts): the paid
+ * operations then need no public URL, so extensions are not held up by it (reading it is a
+ * start-up dependency on a parameter the stack writes last, see lib/public-url.ts).
+ */
+const PAYMENT_REQUEST_ORIGIN = 'https://storefront.invalid';
+
 function fetchRequestOf(event: APIGatewayProxyEvent, baseUrl: string): Request {
   try {
     return toFetchRequest(event, baseUrl);
@@ -138,7 +146,7 @@ export function apiRoute(options: RouteOptions, logic: RouteLogic) {
         get baseUrl() {
           return configuredBaseUrl();
         },
-        fetchRequest: () => fetchRequestOf(event, configuredBaseUrl()),
+        fetchRequest: () => fetchRequestOf(event, PAYMENT_REQUEST_ORIGIN),
         pathParameter: (name) => event.pathParameters?.[name] ?? '',
         header: (name) => headerValue(event, name),
       });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApiHandler } from '../http/api-handler.js';
 import type { RateLimits } from '../http/rate-limit-rules.js';
@@ -190,7 +190,10 @@ async function listen(
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  return `http://${host}:${(server.address() as AddressInfo).port}`;
+  const { port: bound } = server.address() as AddressInfo;
+  // An address that stands for every interface is no address to hand out: loopback is.
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${isIP(reachable) === 6 ? `[${reachable}]` : reachable}:${bound}`;
 }
 
 const closeServer = (server: ReturnType<typeof createServer>) =>

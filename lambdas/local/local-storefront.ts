@@ -47,6 +47,11 @@ const LOCAL_STRIPE_SECRET_NAME = 'local-stripe-secret';
 export interface LocalStorefrontOptions {
   host?: string;
   port?: number;
+  /**
+   * The storefront's public URL, as a deployment's custom domain would be: what machines call
+   * back and every link starts with. Default: the server's own address.
+   */
+  publicUrl?: string;
   /** Where data survives restarts; undefined keeps everything in memory. */
   dataDirectory?: string;
   testPayments?: boolean;
@@ -316,7 +321,7 @@ export async function startLocalStorefront(
     secretsManager: localSecretsManager(
       localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
     ),
-    ssm: localParameterStore(localParameters(stack, server.url)),
+    ssm: localParameterStore(localParameters(stack, options.publicUrl ?? server.url)),
     clock,
     log,
     provider: 'local-simulated-ec2',

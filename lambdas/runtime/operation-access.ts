@@ -74,7 +74,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront', 'stripe'],
     // Wakes the held workflow, which re-arms at the new end and moves the machine's lease tag.
     workflow: ['wake'],
-    publicUrl: true,
+    // No public URL: its answers carry no link, and mppx takes the realm from configuration.
   },
   // Called by the machine itself: activates its lease, then wakes the workflow waiting on it.
   reportMachineReady: {
