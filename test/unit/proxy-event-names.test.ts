@@ -9,7 +9,7 @@ import { memoryLogger } from '../../lambdas/runtime/logger.js';
  * named `__proto__` or `constructor` is an own property like any other. The shared HTTP
  * layer reads such events without tripping on Object.prototype, and a request that Fetch
  * cannot represent is the agent's 400, never a 500 (issue 20). Forwarding headers decide no
- * URL: the request's base is the deployment's.
+ * URL: the Request handed to mppx has a fixed origin (its realm is configured).
  */
 
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
@@ -81,13 +81,13 @@ describe('proxy events with prototype-named keys (the shape Lambda receives)', (
   });
 
   it.each([['a b'], ['https:'], [''], ['http://user@agent.example/x?']])(
-    'ignores X-Forwarded-Proto %j: the request is built on the deployment URL',
+    "ignores X-Forwarded-Proto %j: the request mppx sees has a fixed origin, not the headers'",
     async (proto) => {
       const { status, body } = await call(
         awsEvent({ 'x-forwarded-proto': proto, 'x-forwarded-host': 'attacker.example' }),
       );
       expect(status).toBe(200);
-      expect(body.origin).toBe('https://shop.example');
+      expect(body.origin).toBe('https://storefront.invalid');
     },
   );
 

@@ -1,0 +1,59 @@
+// Mutation testing of the money paths (npm run mutation): every surviving mutant is a change
+// to the code that moves money that no test notices. Reports land in reports/mutation/.
+import baseJest from './jest.config.js';
+
+/** The code that takes, settles, applies and gives back money, and the writes that guard it. */
+export const MONEY_PATHS = [
+  'lambdas/core/use-cases/place-order.ts',
+  'lambdas/core/use-cases/settle-payment.ts',
+  'lambdas/core/use-cases/extend-lease.ts',
+  'lambdas/core/use-cases/conclude-extension.ts',
+  'lambdas/core/use-cases/refund-failed-lease.ts',
+  'lambdas/core/use-cases/sweep-payments.ts',
+  'lambdas/adapters/dynamodb/order-store.ts',
+  'lambdas/adapters/dynamodb/machine-store.ts',
+  'lambdas/adapters/dynamodb/lease-lifecycle-store.ts',
+  'lambdas/workflow/end-lease.ts',
+  'lambdas/workflow/refund-lease.ts',
+];
+
+export default {
+  mutate: process.env.MUTATE ? process.env.MUTATE.split(',') : MONEY_PATHS,
+  testRunner: 'jest',
+  testRunnerNodeArgs: ['--experimental-vm-modules'],
+  jest: {
+    projectType: 'custom',
+    config: {
+      ...baseJest,
+      // The suites that exercise money; the CDK, bundle and lint suites cover no money path.
+      testMatch: [
+        '<rootDir>/test/money/**/*.test.ts',
+        '<rootDir>/test/store/**/*.test.ts',
+        '<rootDir>/test/unit/**/*.test.ts',
+        '<rootDir>/test/security/hostile-agent.test.ts',
+        '<rootDir>/test/workflow/cleanup-and-refunds.test.ts',
+        '<rootDir>/test/workflow/fault-injection.test.ts',
+        '<rootDir>/test/http/agent-journey.test.ts',
+        '<rootDir>/test/http/stripe-payments.test.ts',
+        '<rootDir>/test/http/crash-repair.test.ts',
+      ],
+      maxWorkers: 1,
+    },
+    enableFindRelatedTests: false,
+  },
+  coverageAnalysis: 'perTest',
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  concurrency: 2,
+  timeoutMS: 60_000,
+  timeoutFactor: 3,
+  incremental: true,
+  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  reporters: ['json', 'html', 'clear-text', 'progress'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  thresholds: { high: 90, low: 85, break: null },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
