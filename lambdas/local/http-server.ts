@@ -67,6 +67,10 @@ export interface LocalHttpOptions {
     status: number;
     ms: number;
     operationId?: string;
+    /** Whether the operation's function ran (not refused before it, e.g. by a validator). */
+    invoked: boolean;
+    /** The response body's size in bytes, as it leaves the front door. */
+    bytes: number;
   }) => void;
 }
 
@@ -306,6 +310,8 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       status: result.statusCode,
       ms: Math.round(performance.now() - started),
       ...(operationId ? { operationId } : {}),
+      invoked: fromIntegration,
+      bytes: Buffer.byteLength(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8'),
     });
   };
   const frontDoorServer = createServer(serverOptions(options.slowSenders), (request, response) => {
