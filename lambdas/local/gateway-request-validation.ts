@@ -199,10 +199,20 @@ interface OperationCheck {
   bodies: Map<string, ValidateFunction>;
 }
 
-/** The request validators of the document `cdk deploy` imports, for the local front door. */
-export function gatewayRequestValidation(
-  contract: OpenApiDocument = loadOpenApiDocument(),
-): GatewayRequestValidation {
+/** Built once per process for the contract itself: every local server applies the same. */
+let forTheContract: GatewayRequestValidation | undefined;
+
+/**
+ * The request validators of the document `cdk deploy` imports, for the local front door;
+ * of another contract's document when given one (tests).
+ */
+export function gatewayRequestValidation(contract?: OpenApiDocument): GatewayRequestValidation {
+  if (contract) return buildValidation(contract);
+  forTheContract ??= buildValidation(loadOpenApiDocument());
+  return forTheContract;
+}
+
+function buildValidation(contract: OpenApiDocument): GatewayRequestValidation {
   const integrations = Object.fromEntries(
     operationsOf(contract).map(({ operationId }) => [operationId, { uri: 'local' }]),
   );
