@@ -1,4 +1,4 @@
-import { loadOpenApiDocument } from '../../lambdas/contract/openapi-document.js';
+import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import {
   parseCreateMachineRequest,
@@ -8,6 +8,8 @@ import {
   gatewayRequestValidation,
   lexicalNumbers,
 } from '../../lambdas/local/gateway-request-validation.js';
+import { type LocalHttpServer, startLocalHttpServer } from '../../lambdas/local/http-server.js';
+import { buildRoutes } from '../../lambdas/local/openapi-router.js';
 import { GATEWAY_RESPONSES } from '../../lib/api-gateway-document.js';
 import { type Harness, orderBody, startHarness } from '../support/harness.js';
 
@@ -166,8 +168,8 @@ describe("API Gateway's request validators at the local front door", () => {
 });
 
 describe('required request parameters', () => {
-  // The contract has no required query string or header parameter today; a copy with one shows
-  // the answer the mapped BAD_REQUEST_PARAMETERS response gives.
+  // The contract has no required query string or header parameter today; a local server for a
+  // copy with one shows the answer the mapped BAD_REQUEST_PARAMETERS response gives.
   const contract = loadOpenApiDocument();
   const getOrder = contract.paths['/api/machine/mpp/orders/{order_id}']?.get as {
     parameters: unknown[];
@@ -176,24 +178,43 @@ describe('required request parameters', () => {
     { name: 'X-Trace', in: 'header', required: true, schema: { type: 'string' } },
     { name: 'view', in: 'query', required: true, schema: { type: 'integer' } },
   );
-  const validation = gatewayRequestValidation(contract);
-  const request = (headers: Record<string, string>, query: Record<string, string>) =>
-    validation.refuse({
-      operationId: 'getOrder',
-      headers,
-      query,
-      pathParameters: { order_id: 'order_1' },
-      body: '',
+  let server: LocalHttpServer;
+  let calls = 0;
+  beforeAll(async () => {
+    server = await startLocalHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      routes: buildRoutes(operationsOf(contract)),
+      handlers: {
+        getOrder: async () => {
+          calls += 1;
+          return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+        },
+      },
+      requestValidation: gatewayRequestValidation(contract),
+      rateLimits: false,
     });
+  });
+  afterAll(() => server.close());
 
-  it('missing or blank ones are named in a 400; only presence is checked, not the type', () => {
-    const refused = request({ 'x-trace': ' ' }, {});
-    expect(refused?.statusCode).toBe(400);
-    expect(JSON.parse(refused?.body ?? '')).toEqual({
+  it('missing or blank ones are named in a 400 before the function runs', async () => {
+    const response = await fetch(`${server.url}/api/machine/mpp/orders/order_1`, {
+      headers: { 'x-trace': ' ' },
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({
       error: 'Missing required request parameters: [X-Trace, view]',
     });
-    expect(refused?.headers).toMatchObject({ 'Cache-Control': 'no-store' });
+    expect(calls).toBe(0);
+  });
+
+  it('only their presence is checked, not their type', async () => {
     // "API Gateway only checks the existence of a parameter and doesn't check the type or format."
-    expect(request({ 'X-TRACE': 'abc' }, { view: 'not-a-number' })).toBeUndefined();
+    const response = await fetch(`${server.url}/api/machine/mpp/orders/order_1?view=not-a-number`, {
+      headers: { 'X-TRACE': 'abc' },
+    });
+    expect(response.status).toBe(200);
+    expect(calls).toBe(1);
   });
 });
