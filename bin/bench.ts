@@ -3,7 +3,8 @@
  * requests run in a process of their own, bin/bench-agents.ts):
  * request latency and throughput per endpoint, the paid-order round trip (timed once 30 paid
  * orders have warmed its code), how long a lease takes from paid to active, the lease's timing
- * targets (bench-lease-timing.ts), and each function bundle's size and cold import time
+ * targets (bench-lease-timing.ts), what one lease costs on AWS besides its instance
+ * (lease-platform-cost.ts), and each function bundle's size and cold import time
  * (`npm run bench -- --bundles-only` for those alone).
  * Numbers depend on the machine; compare runs on the same one. The last line is
  * `bench-summary {json}`: every figure measured in this run (one not measured is left out).
@@ -20,6 +21,7 @@ import { type AgentCall, type Agents, orderBody, percentile, startAgents } from 
 import { benchBundles } from './bench-bundles.js';
 import { benchLeaseTiming, formatLeaseTiming } from './bench-lease-timing.js';
 import { benchScale } from './bench-scale.js';
+import { formatPlatformCost, measureOneLease, platformCost } from './lease-platform-cost.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -268,6 +270,18 @@ async function benchLease(): Promise<Figures> {
   return { ...timing };
 }
 
+/** What one lease costs on AWS besides its instance, counted in one local lease run. */
+async function benchPlatformCost(): Promise<Figures> {
+  console.info('\nPlatform cost of one lease on AWS (counted locally, priced at list prices):');
+  const usage = await measureOneLease();
+  console.info(formatPlatformCost(usage));
+  return {
+    platform_cost_per_lease_usd: platformCost(usage).totalUsd,
+    state_transitions_per_lease: usage.stateTransitions,
+    api_requests_per_lease: usage.requests.length,
+  };
+}
+
 /** `--scale N`: N leases at once under AWS's documented limits (simulated), then audited. */
 async function benchAtScale(leases: number): Promise<Figures> {
   console.info(`\nScale: ${leases} leases at once under AWS's documented limits (simulated)`);
@@ -291,6 +305,7 @@ printPriceMargins();
 if (!options['bundles-only']) {
   Object.assign(figures, await benchRequests());
   Object.assign(figures, await benchLease());
+  Object.assign(figures, await benchPlatformCost());
   if (scaleLeases) Object.assign(figures, await benchAtScale(scaleLeases));
 }
 await benchBundles();

@@ -60,6 +60,9 @@ export interface LeaseWorkflowProps {
 /** The reconciler leaves the workflow this long to act before it steps in. */
 export const RECONCILE_GRACE_MINUTES = 10;
 
+/** Memory of each workflow step's function; bench prices GB-seconds with it. */
+export const WORKFLOW_STEP_MEMORY_MB = 256;
+
 /**
  * One Standard execution per lease, named after the machine id (the definition is in
  * lease-workflow-definition.ts, the permissions in lease-workflow-permissions.ts). Two
@@ -104,7 +107,7 @@ export class LeaseWorkflow extends Construct {
         environmentSchema,
         environment: functionEnvironment,
         timeout: Duration.seconds(60),
-        memorySize: 256,
+        memorySize: WORKFLOW_STEP_MEMORY_MB,
         logRetention: props.logRetention,
       });
 

@@ -30,6 +30,9 @@ export interface StorefrontFunctionProps<Schema extends EnvironmentSchema> {
   logRetention: RetentionDays;
 }
 
+/** Memory of a function that names none (API handlers among them); bench prices GB-seconds with it. */
+export const DEFAULT_MEMORY_MB = 512;
+
 /**
  * A Lambda function bundled locally by esbuild (no Docker) into one ES module, with its
  * own role, log group, JSON logs and X-Ray tracing.
@@ -64,7 +67,7 @@ export function storefrontFunction<Schema extends EnvironmentSchema>(
     description: props.description,
     runtime: FUNCTION_RUNTIME,
     architecture: FUNCTION_ARCHITECTURE,
-    memorySize: props.memorySize ?? 512,
+    memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
     timeout: props.timeout,
     tracing: Tracing.ACTIVE,
     loggingFormat: LoggingFormat.JSON,

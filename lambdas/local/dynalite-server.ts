@@ -29,6 +29,14 @@ export interface LocalDynamo {
    * operation.
    */
   requests(): Promise<RequestCounts>;
+  /**
+   * Capacity units consumed from now on, keyed like `requests`, as dynalite computes them
+   * (writes in 1 KB units, reads in 4 KB units, halved when eventually consistent; writes to
+   * global secondary indexes and refused conditional writes are not counted).
+   */
+  meterCapacity(): void;
+  /** Capacity units consumed since `meterCapacity`, keyed like `requests`. */
+  capacity(): Promise<RequestCounts>;
   close(): Promise<void>;
 }
 
@@ -43,7 +51,11 @@ export function signedAs<T extends DynamoDBClientConfig>(config: T, principal: s
   return { ...config, credentials: { accessKeyId: principal, secretAccessKey: 'local' } };
 }
 
-type WorkerMessage = { port: number } | { error: string } | { requests: [string, number][] };
+type WorkerMessage =
+  | { port: number }
+  | { error: string }
+  | { requests: [string, number][] }
+  | { capacity: [string, number][] };
 
 /** The next message of the worker that satisfies `wanted` (or its failure). */
 function nextMessage<T extends WorkerMessage>(
@@ -147,6 +159,15 @@ export async function startLocalDynamo(options: {
       );
       worker.postMessage('requests');
       return new Map((await answer).requests);
+    },
+    meterCapacity: () => worker.postMessage('meter capacity'),
+    capacity: async () => {
+      const answer = nextMessage(
+        worker,
+        (message): message is { capacity: [string, number][] } => 'capacity' in message,
+      );
+      worker.postMessage('capacity');
+      return new Map((await answer).capacity);
     },
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

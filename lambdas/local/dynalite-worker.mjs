@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 
 const dynalite = createRequire(import.meta.url)('dynalite');
 const server = dynalite(workerData.options);
@@ -25,15 +26,49 @@ const count = (headers) => {
   const principal = /Credential=([^/,\s]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'unsigned';
   const key = `${principal} ${operation}`;
   requests.set(key, (requests.get(key) ?? 0) + 1);
+  return key;
 };
 server.on('request', (request) => count(request.headers));
+
+/**
+ * Capacity units consumed, keyed like `requests`, as dynalite computes them (item size in 1 KB
+ * units for writes, 4 KB for reads, halved for eventually consistent reads; no index writes).
+ * Off until the storefront asks (`meter capacity`): each request then asks dynalite for its
+ * ConsumedCapacity, which is taken out of the answer again unless the caller asked for it.
+ */
+let metering = false;
+const capacity = new Map();
+const meteredBody = (body) => {
+  if (!metering || !body) return { body, strip: false };
+  try {
+    const input = JSON.parse(body);
+    if (input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES')
+      return { body, strip: false };
+    return { body: JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' }), strip: true };
+  } catch {
+    return { body, strip: false };
+  }
+};
+/** Adds the answer's ConsumedCapacity to the meter; the answer as the caller asked for it. */
+const metered = (key, data, strip, headers) => {
+  if (!metering || typeof data !== 'string' || !data.includes('ConsumedCapacity')) return data;
+  const output = JSON.parse(data);
+  const consumed = [output.ConsumedCapacity ?? []].flat();
+  const units = consumed.reduce((sum, one) => sum + (one?.CapacityUnits ?? 0), 0);
+  capacity.set(key, (capacity.get(key) ?? 0) + units);
+  if (!strip) return data;
+  delete output.ConsumedCapacity;
+  const text = JSON.stringify(output);
+  headers['x-amz-crc32'] = String(crc32(text));
+  return text;
+};
 
 /**
  * One SDK request that came over the message channel: the same method, path, headers and body
  * a socket would have carried, handed to dynalite's handler through the parts of Node's
  * request and response objects it uses.
  */
-function answerMessage({ id, method, url, headers, body }) {
+function answerMessage({ id, method, url, headers, body: sent }) {
   if (closing) {
     // What a caller of a DynamoDB that has gone away meets: a 5xx, which its SDK retries.
     parentPort.postMessage({
@@ -47,7 +82,8 @@ function answerMessage({ id, method, url, headers, body }) {
     });
     return;
   }
-  count(headers);
+  const key = count(headers);
+  const { body, strip } = meteredBody(sent);
   unanswered += 1;
   const request = Object.assign(new EventEmitter(), { method, url, headers });
   const responseHeaders = {};
@@ -63,7 +99,12 @@ function answerMessage({ id, method, url, headers, body }) {
         id,
         statusCode: response.statusCode,
         headers: responseHeaders,
-        body: data === undefined ? '' : String(data),
+        body:
+          data === undefined
+            ? ''
+            : response.statusCode === 200
+              ? metered(key, String(data), strip, responseHeaders)
+              : String(data),
       });
     },
   };
@@ -85,6 +126,8 @@ process.on('uncaughtException', unlessClosing);
 
 parentPort.on('message', (message) => {
   if (message === 'requests') parentPort.postMessage({ requests: [...requests] });
+  else if (message === 'capacity') parentPort.postMessage({ capacity: [...capacity] });
+  else if (message === 'meter capacity') metering = true;
   else if (message === 'close') {
     closing = true;
     // dynalite's close shuts LevelDB under a scan still reading it ("Database is not open",

@@ -12,6 +12,10 @@ import {
   withOriginHeaders,
 } from './front-door-requests.js';
 import {
+  type GatewayRequestValidation,
+  gatewayRequestValidation,
+} from './gateway-request-validation.js';
+import {
   answerClientError,
   answerConnect,
   answerExpectation,
@@ -44,6 +48,11 @@ export interface LocalHttpOptions {
   handlers: Readonly<Record<string, ApiHandler>>;
   /** The deployed response path (API Gateway's remapping, then the edge functions); on by default. */
   frontDoor?: FrontDoorOptions;
+  /**
+   * API Gateway's request validators (lambdas/local/gateway-request-validation.ts); by default
+   * those of the document `cdk deploy` imports.
+   */
+  requestValidation?: GatewayRequestValidation;
   /** Per-client budgets, as the front door's WAF enforces them; false: no limits. */
   rateLimits: RateLimits | false;
   /**
@@ -58,6 +67,10 @@ export interface LocalHttpOptions {
     status: number;
     ms: number;
     operationId?: string;
+    /** Whether the operation's function ran (not refused before it, e.g. by a validator). */
+    invoked: boolean;
+    /** The response body's size in bytes, as it leaves the front door. */
+    bytes: number;
   }) => void;
 }
 
@@ -213,6 +226,7 @@ const closeServer = (server: ReturnType<typeof createServer>) =>
  */
 export async function startLocalHttpServer(options: LocalHttpOptions): Promise<LocalHttpServer> {
   const frontDoor = localFrontDoor(options.frontDoor);
+  const validation = options.requestValidation ?? gatewayRequestValidation();
   const limiter = options.rateLimits ? rateLimiter(options.rateLimits) : undefined;
   let frontDoorUrl = '';
   const guard = localOriginGuard(() => frontDoorUrl);
@@ -264,12 +278,24 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       } else {
         operationId = match.route.operationId;
         const event = proxyEvent(request, headers, url, match.route, match.pathParameters, body);
+        // API Gateway's request validator answers before any function runs.
+        const invalid = validation.refuse({
+          operationId,
+          headers: event.headers as Record<string, string>,
+          query: (event.queryStringParameters ?? {}) as Record<string, string>,
+          pathParameters: match.pathParameters,
+          body: body.toString('utf8'),
+        });
         const context = {
           awsRequestId: event.requestContext.requestId,
           functionName: operationId,
         } as Context;
-        result = await handler(event, context);
-        fromIntegration = true;
+        if (invalid) {
+          result = invalid;
+        } else {
+          result = await handler(event, context);
+          fromIntegration = true;
+        }
       }
     } catch (error) {
       result =
@@ -292,6 +318,8 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       status: result.statusCode,
       ms: Math.round(performance.now() - started),
       ...(operationId ? { operationId } : {}),
+      invoked: fromIntegration,
+      bytes: Buffer.byteLength(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8'),
     });
   };
   const frontDoorServer = createServer(serverOptions(options.slowSenders), (request, response) => {

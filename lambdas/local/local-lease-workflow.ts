@@ -142,6 +142,23 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
     this.stateOverrides = this.overrides();
   }
 
+  /**
+   * Every Lambda function a Task state invoked so far, in every execution, with how long the
+   * function took here (a callback task's function only, not its wait for the token).
+   */
+  readonly lambdaInvocations: { state: string; function: string; ms: number }[] = [];
+
+  private timed(state: string, fn: string, handler: StepHandler): StepHandler {
+    return async (input) => {
+      const started = performance.now();
+      try {
+        return await handler(input);
+      } finally {
+        this.lambdaInvocations.push({ state, function: fn, ms: performance.now() - started });
+      }
+    };
+  }
+
   execution(machineId: string): ExecutionRecord | undefined {
     return this.executions.get(machineId);
   }
@@ -328,15 +345,19 @@ export class LocalLeaseWorkflow implements LeaseWorkflow {
     const resource = String(state.Resource);
     const { workflow, steps, ec2, dynamo } = this.deps;
     const step = workflow.functionByArn[resource];
-    if (step) return async (input) => (await steps[step](input as never)) as Json;
+    if (step) {
+      const invoke = this.timed(name, step, steps[step]);
+      return async (input) => (await invoke(input as never)) as Json;
+    }
 
     if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
       const functionName = String((state.Parameters as Record<string, unknown>).FunctionName);
       const callbackStep = workflow.functionByArn[functionName];
       if (!callbackStep) throw new Error(`${name}: no local function for ${functionName}`);
       const timeoutMs = this.callbackTimeout(state);
+      const register = this.timed(name, callbackStep, steps[callbackStep]);
       return (input) =>
-        this.callbackTask((input as { Payload: Json }).Payload, steps[callbackStep], timeoutMs);
+        this.callbackTask((input as { Payload: Json }).Payload, register, timeoutMs);
     }
 
     const sdk = new RegExp(`^arn:${LOCAL_PARTITION}:states:::aws-sdk:ec2:(\\w+)$`).exec(resource);

@@ -2,9 +2,15 @@ import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/clien
 import type { CommandSender } from '../runtime/runtime-clients.js';
 
 /** Secrets Manager as the functions call it (GetSecretValue), serving the local secrets by ARN. */
-export function localSecretsManager(secrets: ReadonlyMap<string, string>): CommandSender {
+export function localSecretsManager(secrets: ReadonlyMap<string, string>): CommandSender & {
+  /** How many GetSecretValue calls it has answered (bench: what one lease costs). */
+  calls(): number;
+} {
+  let calls = 0;
   return {
+    calls: () => calls,
     async send(command: unknown) {
+      calls += 1;
       if (!(command instanceof GetSecretValueCommand))
         throw new Error('the local Secrets Manager answers GetSecretValue only');
       const secretId = command.input.SecretId ?? '';

@@ -29,7 +29,7 @@ import { limitedStepFunctions } from './aws-limits/limited-step-functions.js';
 import { sdkClientOver } from './aws-limits/sdk-client-over.js';
 import { type RequestCounts, signedAs, startLocalDynamo } from './dynalite-server.js';
 import type { FrontDoorOptions } from './front-door-emulation.js';
-import { startLocalHttpServer } from './http-server.js';
+import { type LocalHttpOptions, startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
 import { localParameterStore } from './local-parameters.js';
@@ -92,6 +92,8 @@ export interface LocalStorefrontOptions {
   clock?: Clock;
   /** The deployed response path (API Gateway, then the edge functions); on by default. */
   frontDoor?: FrontDoorOptions;
+  /** Each request the front door answered, after it is logged (bench: what one lease costs). */
+  onRequest?: LocalHttpOptions['onRequest'];
   /** Per-client budgets as the front door's WAF enforces them (default: cdk.json's); false: none. */
   rateLimits?: RateLimits | false;
   /**
@@ -179,6 +181,12 @@ export interface RunningStorefront {
   awsLimits?: AwsLimitsReport;
   /** DynamoDB requests so far, by the function that signed them (its operationId or step) and operation. */
   dynamoRequests(): Promise<RequestCounts>;
+  /** Parameter Store and Secrets Manager calls the functions made so far (one warm process). */
+  serviceCalls(): { ssmGetParameter: number; secretsManagerGetSecretValue: number };
+  /** DynamoDB capacity units from now on, counted by the local DynamoDB (LocalDynamo.capacity). */
+  meterDynamoCapacity(): void;
+  /** Capacity units consumed since meterDynamoCapacity, keyed like dynamoRequests. */
+  dynamoCapacity(): Promise<RequestCounts>;
   close(): Promise<void>;
 }
 
@@ -310,18 +318,23 @@ export async function startLocalStorefront(
     handlers,
     ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
     rateLimits,
-    onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
+    onRequest: (line) => {
+      log.info(`${line.method} ${line.path} ${line.status}`, { ms: line.ms });
+      options.onRequest?.(line);
+    },
   });
   const stack = await (options.synthesizeStack ?? synthesizeNow)(
     LOCAL_TABLE_NAME,
     localContext(options, new URL(server.url).host),
   );
+  const secretsManager = localSecretsManager(
+    localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
+  );
+  const ssm = localParameterStore(localParameters(stack, options.publicUrl ?? server.url));
   const clients = {
     dynamodb: dynamoConfig,
-    secretsManager: localSecretsManager(
-      localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
-    ),
-    ssm: localParameterStore(localParameters(stack, options.publicUrl ?? server.url)),
+    secretsManager,
+    ssm,
     clock,
     log,
     provider: 'local-simulated-ec2',
@@ -464,6 +477,12 @@ export async function startLocalStorefront(
         }
       : {}),
     dynamoRequests: dynamo.requests,
+    serviceCalls: () => ({
+      ssmGetParameter: ssm.calls(),
+      secretsManagerGetSecretValue: secretsManager.calls(),
+    }),
+    meterDynamoCapacity: dynamo.meterCapacity,
+    dynamoCapacity: dynamo.capacity,
     fleet,
     close: async () => {
       clearInterval(reconciler);

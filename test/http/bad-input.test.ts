@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { GATEWAY_RESPONSES } from '../../lib/api-gateway-document.js';
 import { type Harness, orderBody, startHarness } from '../support/harness.js';
 import { ed25519Key, rsaKey } from '../support/ssh-keys.js';
 
+/**
+ * Each bad body with the handler's message. On AWS the orders and machines endpoints' request
+ * validator sees the body first: what the contract's schema refuses gets API Gateway's mapped
+ * BAD_REQUEST_BODY answer instead (those rows are listed in REFUSED_BY_GATEWAY); the quote
+ * endpoint's body is left to its handler (lib/api-gateway-document.ts, BODY_CHECKED_BY_HANDLER).
+ */
 const badBodies: [string, unknown, RegExp][] = [
   ['an empty body', '', /request body is required/],
   ['invalid JSON', '{"request_id":', /not valid JSON/],
@@ -83,6 +90,29 @@ const badBodies: [string, unknown, RegExp][] = [
   ],
 ];
 
+/** Bodies the contract's draft-4 schema refuses; the others pass it and meet the handler. */
+const REFUSED_BY_GATEWAY = new Set([
+  'an empty body',
+  'invalid JSON',
+  'a JSON array',
+  'a JSON string',
+  'null',
+  'a missing request_id',
+  'a request_id that is not a UUID',
+  'an unknown product',
+  'a duration below the minimum',
+  'a duration above the maximum',
+  'a fractional duration',
+  'a duration as a string',
+  'a missing SSH key',
+  'an unknown field',
+  'an oversized body',
+]);
+
+const gatewayAnswer = (
+  JSON.parse(GATEWAY_RESPONSES.BAD_REQUEST_BODY?.body ?? '{}') as { error: string }
+).error;
+
 describe('bad input over HTTP', () => {
   let api: Harness;
   beforeAll(async () => {
@@ -91,16 +121,20 @@ describe('bad input over HTTP', () => {
   afterAll(() => api.close());
 
   describe.each([
-    ['POST /api/machine/mpp/orders', (body: unknown) => api.order(body)],
-    ['POST /api/machine/mpp/orders/validate', (body: unknown) => api.validate(body)],
-    ['POST /api/machines', (body: unknown) => api.createUnpaid(body)],
-  ])('%s', (_endpoint, send) => {
-    it.each(badBodies)('answers 400 to %s and stores nothing', async (_label, body, message) => {
+    ['POST /api/machine/mpp/orders', true, (body: unknown) => api.order(body)],
+    ['POST /api/machine/mpp/orders/validate', false, (body: unknown) => api.validate(body)],
+    ['POST /api/machines', true, (body: unknown) => api.createUnpaid(body)],
+  ])('%s', (_endpoint, bodyValidatedByGateway, send) => {
+    it.each(badBodies)('answers 400 to %s and stores nothing', async (label, body, message) => {
       const before = await api.itemCount();
       const reply = await send(body);
       expect(reply.status).toBe(400);
       expect(Object.keys(reply.body)).toEqual(['error']);
-      expect(reply.body.error).toMatch(message);
+      if (bodyValidatedByGateway && REFUSED_BY_GATEWAY.has(label)) {
+        expect(reply.body.error).toBe(gatewayAnswer);
+      } else {
+        expect(reply.body.error).toMatch(message);
+      }
       expect(await api.itemCount()).toBe(before);
     });
   });
