@@ -272,10 +272,11 @@ export async function startLocalStorefront(
   // Operator settings come from cdk.json, as for the deployed stack.
   const operator = readConfig(cdkJsonContext());
   // Refused before anything starts, naming the product and duration, as `cdk synth` refuses it.
-  assertCatalogCoversCosts(resolveCatalog(options.catalogOverride ?? {}), [
-    ...operator.allowLossMakingProducts,
-    ...(options.allowLossMakingProducts ?? []),
-  ]);
+  assertCatalogCoversCosts(
+    resolveCatalog(options.catalogOverride ?? {}),
+    [...operator.allowLossMakingProducts, ...(options.allowLossMakingProducts ?? [])],
+    { refundUnusedMinutes: operator.refundUnusedMinutes },
+  );
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),

@@ -6,6 +6,7 @@ import {
   planExtension,
   sshCommand,
   toMachineView,
+  unusedMinutesRefund,
 } from '../../lambdas/core/machine.js';
 import { machineFixture } from '../support/fixtures.js';
 
@@ -61,6 +62,62 @@ describe('machine view', () => {
   it('never exposes token material or the SSH key', () => {
     const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' })));
     expect(view).not.toMatch(/token|nonce|ssh-ed25519/);
+  });
+});
+
+describe('unused minutes refunded on early termination', () => {
+  const at = new Date('2026-11-29T10:30:00.000Z');
+  const active = (overrides: Partial<MachineRecord> = {}) =>
+    machine({ status: 'active', expires_at: '2026-11-29T11:00:30.000Z', ...overrides });
+
+  it('refunds the whole unused minutes at the per-minute price; started minutes stay paid', () => {
+    // 30.5 minutes left: 30 whole minutes.
+    expect(unusedMinutesRefund(active(), product, at)).toEqual({ minutes: 30, amount_cents: 150 });
+  });
+
+  it('keeps the minimum lease: a 60-minute lease gives back at most 45 minutes', () => {
+    expect(unusedMinutesRefund(machine(), product, at)).toEqual({ minutes: 45, amount_cents: 225 });
+    expect(
+      unusedMinutesRefund(active({ expires_at: '2026-11-29T11:29:00.000Z' }), product, at),
+    ).toEqual({ minutes: 45, amount_cents: 225 });
+  });
+
+  it('keeps the minutes bought by extensions, the last minutes of a lease', () => {
+    const extended = active({
+      lease_minutes: 90,
+      expires_at: '2026-11-29T11:30:30.000Z',
+      extensions: {
+        e: {
+          machine_id: 'm',
+          extension_key: 'e',
+          additional_minutes: 30,
+          lease_minutes_after: 90,
+          applied_at: created.toISOString(),
+        },
+        owed: {
+          machine_id: 'm',
+          extension_key: 'owed',
+          additional_minutes: 60,
+          lease_minutes_after: 120,
+          applied_at: created.toISOString(),
+          refund_due: true,
+        },
+      },
+    });
+    // 60 whole minutes unused; the extension's 30 stay, 30 of the purchase come back.
+    expect(unusedMinutesRefund(extended, product, at)).toEqual({ minutes: 30, amount_cents: 150 });
+  });
+
+  it('refunds nothing once the time is up, after the lease ended, or when nothing was paid', () => {
+    expect(
+      unusedMinutesRefund(active({ expires_at: at.toISOString() }), product, at),
+    ).toBeUndefined();
+    expect(unusedMinutesRefund(machine({ status: 'terminated' }), product, at)).toBeUndefined();
+    expect(unusedMinutesRefund(machine({ status: 'failed' }), product, at)).toBeUndefined();
+    expect(unusedMinutesRefund(machine({ billing: 'unpaid' }), product, at)).toBeUndefined();
+    expect(
+      unusedMinutesRefund(active({ expires_at: '2026-11-29T10:30:59.000Z' }), product, at),
+    ).toBeUndefined();
   });
 });
 
