@@ -141,25 +141,39 @@ export function secondsLeft(machine: MachineRecord, now: Date): number {
   return Math.max(0, Math.ceil((Date.parse(machine.expires_at) - now.getTime()) / 1000));
 }
 
-/** The agent's view of a lease; with `now`, it says how many seconds are left. */
-export function toMachineView(machine: MachineRecord, now?: Date): MachineView {
+/**
+ * When the lease ends, as the agent sees it at `now`. While provisioning the clock has not
+ * started: the end is where it would be if the machine became active now (now + the paid
+ * minutes, never past a hard stop), which is exactly where activation puts it, so the value
+ * never jumps; it moves with the clock until then (`lease_clock: "not_started"`).
+ */
+export function viewedLeaseEnd(machine: MachineRecord, now: Date): string {
+  return machine.status === 'provisioning'
+    ? leaseEndFromActivation(machine, now)
+    : machine.expires_at;
+}
+
+const isLive = (status: MachineStatus) => status === 'provisioning' || status === 'active';
+
+/** The agent's view of a lease, with the seconds left on it at `now`. */
+export function toMachineView(machine: MachineRecord, now: Date): MachineView {
+  // An ended lease's address is released: neither it nor a login command is shown.
+  const host = isLive(machine.status) ? machine.host : null;
   return {
     machine_id: machine.machine_id,
     product: machine.product_id,
     provider: machine.provider,
     status: machine.status,
-    host: machine.host,
+    host,
     username: machine.username,
-    ...(machine.host
-      ? { ssh_command: sshCommand(machine.username, machine.host, machine.ssh_port) }
-      : {}),
+    ...(host ? { ssh_command: sshCommand(machine.username, host, machine.ssh_port) } : {}),
     created_at: machine.created_at,
-    expires_at: machine.expires_at,
+    expires_at: viewedLeaseEnd(machine, now),
     lease_minutes: machine.lease_minutes,
     ...(machine.activated_at ? { activated_at: machine.activated_at } : {}),
     ...(machine.terminated_at ? { terminated_at: machine.terminated_at } : {}),
     ...(machine.failure_reason ? { failure_reason: machine.failure_reason } : {}),
-    ...(now ? { seconds_left: secondsLeft(machine, now) } : {}),
+    seconds_left: secondsLeft(machine, now),
     lease_clock: leaseClockState(machine.status),
     ...(machine.unused_refund
       ? {

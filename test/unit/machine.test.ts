@@ -39,11 +39,11 @@ describe('a new machine', () => {
 
 describe('machine view', () => {
   it('has no ssh_command until a host is known', () => {
-    expect(toMachineView(machine())).not.toHaveProperty('ssh_command');
+    expect(toMachineView(machine(), created)).not.toHaveProperty('ssh_command');
   });
 
   it('builds the ssh command, with -p only for a port other than 22', () => {
-    expect(toMachineView(machine({ host: '203.0.113.7' })).ssh_command).toBe(
+    expect(toMachineView(machine({ host: '203.0.113.7' }), created).ssh_command).toBe(
       'ssh ubuntu@203.0.113.7',
     );
     expect(sshCommand('ubuntu', 'example.test', 2222)).toBe('ssh -p 2222 ubuntu@example.test');
@@ -56,11 +56,38 @@ describe('machine view', () => {
     expect(toMachineView(running, at).seconds_left).toBe(15 * 60 + 1);
     expect(toMachineView(running, new Date('2026-11-29T11:00:00.000Z')).seconds_left).toBe(0);
     expect(toMachineView(machine({ status: 'terminated' }), at).seconds_left).toBe(0);
-    expect(toMachineView(running)).not.toHaveProperty('seconds_left');
+  });
+
+  it('says the clock has not started while provisioning, and an end that activation keeps', () => {
+    const at = new Date('2026-11-29T10:07:00.000Z');
+    const provisioning = toMachineView(machine(), at);
+    expect(provisioning).toMatchObject({
+      lease_clock: 'not_started',
+      seconds_left: 3600,
+      // Not created_at + 60 minutes: the end if the machine became active now.
+      expires_at: '2026-11-29T11:07:00.000Z',
+    });
+    const activated = machine({
+      status: 'active',
+      activated_at: at.toISOString(),
+      expires_at: leaseEndFromActivation(machine(), at),
+    });
+    expect(toMachineView(activated, at)).toMatchObject({
+      lease_clock: 'running',
+      expires_at: provisioning.expires_at,
+      seconds_left: 3600,
+    });
+    expect(toMachineView(machine({ status: 'terminated' }), at).lease_clock).toBe('stopped');
+  });
+
+  it('shows no address or login command once the lease has ended', () => {
+    const ended = toMachineView(machine({ status: 'terminated', host: '203.0.113.7' }), created);
+    expect(ended.host).toBeNull();
+    expect(ended).not.toHaveProperty('ssh_command');
   });
 
   it('never exposes token material or the SSH key', () => {
-    const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' })));
+    const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' }), created));
     expect(view).not.toMatch(/token|nonce|ssh-ed25519/);
   });
 });
