@@ -306,6 +306,7 @@ export async function startLocalStorefront(
     handlers,
     ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
     rateLimits,
+    clock,
     onRequest: ({ method, path, status, ms }) => log.info(`${method} ${path} ${status}`, { ms }),
   });
   const stack = await (options.synthesizeStack ?? synthesizeNow)(

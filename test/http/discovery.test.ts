@@ -1,3 +1,4 @@
+import { Receipt } from 'mppx';
 import { validate } from 'mppx/discovery';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import { PRODUCT_IDS } from '../../lambdas/core/products.js';
@@ -125,6 +126,16 @@ describe('discovery for agents', () => {
     const unpaid = await api.order(orderBody());
     expect(unpaid.status).toBe(402);
     expect(unpaid.body.server_time).toBe(STOREFRONT_TIME.toISOString());
+  });
+
+  it('keeps headers on the storefront clock too: the Date header and the receipt timestamp', async () => {
+    const health = await api.health();
+    expect(health.headers.get('date')).toBe(STOREFRONT_TIME.toUTCString());
+    const paid = await api.payOrder(orderBody());
+    expect(paid.status).toBe(202);
+    expect(paid.headers.get('date')).toBe(STOREFRONT_TIME.toUTCString());
+    const receipt = Receipt.deserialize(paid.headers.get('payment-receipt') ?? '');
+    expect(receipt.timestamp).toBe(STOREFRONT_TIME.toISOString());
   });
 
   describe('GET /llms.txt', () => {
