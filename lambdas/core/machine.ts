@@ -111,7 +111,11 @@ export interface MachineView {
   terminated_at?: string;
   failure_reason?: string;
   seconds_left?: number;
-  /** Whether the lease clock runs: it starts when the machine becomes active. */
+  /**
+   * Whether the lease clock runs: it starts when the machine becomes active. While it has not
+   * started, `expires_at` is provisional (created_at + lease_minutes) and activation sets it to
+   * activated_at + lease_minutes.
+   */
   lease_clock?: LeaseClockState;
   /** The unused minutes given back after an early termination. */
   refund?: { amount_cents: number; status: 'pending' | 'refunded' };
@@ -141,18 +145,6 @@ export function secondsLeft(machine: MachineRecord, now: Date): number {
   return Math.max(0, Math.ceil((Date.parse(machine.expires_at) - now.getTime()) / 1000));
 }
 
-/**
- * When the lease ends, as the agent sees it at `now`. While provisioning the clock has not
- * started: the end is where it would be if the machine became active now (now + the paid
- * minutes, never past a hard stop), which is exactly where activation puts it, so the value
- * never jumps; it moves with the clock until then (`lease_clock: "not_started"`).
- */
-export function viewedLeaseEnd(machine: MachineRecord, now: Date): string {
-  return machine.status === 'provisioning'
-    ? leaseEndFromActivation(machine, now)
-    : machine.expires_at;
-}
-
 const isLive = (status: MachineStatus) => status === 'provisioning' || status === 'active';
 
 /** The agent's view of a lease, with the seconds left on it at `now`. */
@@ -168,7 +160,7 @@ export function toMachineView(machine: MachineRecord, now: Date): MachineView {
     username: machine.username,
     ...(host ? { ssh_command: sshCommand(machine.username, host, machine.ssh_port) } : {}),
     created_at: machine.created_at,
-    expires_at: viewedLeaseEnd(machine, now),
+    expires_at: machine.expires_at,
     lease_minutes: machine.lease_minutes,
     ...(machine.activated_at ? { activated_at: machine.activated_at } : {}),
     ...(machine.terminated_at ? { terminated_at: machine.terminated_at } : {}),

@@ -58,14 +58,13 @@ describe('machine view', () => {
     expect(toMachineView(machine({ status: 'terminated' }), at).seconds_left).toBe(0);
   });
 
-  it('says the clock has not started while provisioning, and an end that activation keeps', () => {
+  it('says whether the lease clock runs: not while provisioning, while active, not after', () => {
     const at = new Date('2026-11-29T10:07:00.000Z');
-    const provisioning = toMachineView(machine(), at);
-    expect(provisioning).toMatchObject({
+    expect(toMachineView(machine(), at)).toMatchObject({
       lease_clock: 'not_started',
       seconds_left: 3600,
-      // Not created_at + 60 minutes: the end if the machine became active now.
-      expires_at: '2026-11-29T11:07:00.000Z',
+      // Provisional until activation: created_at + the paid minutes.
+      expires_at: '2026-11-29T11:00:00.000Z',
     });
     const activated = machine({
       status: 'active',
@@ -74,7 +73,7 @@ describe('machine view', () => {
     });
     expect(toMachineView(activated, at)).toMatchObject({
       lease_clock: 'running',
-      expires_at: provisioning.expires_at,
+      expires_at: '2026-11-29T11:07:00.000Z',
       seconds_left: 3600,
     });
     expect(toMachineView(machine({ status: 'terminated' }), at).lease_clock).toBe('stopped');
