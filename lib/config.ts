@@ -45,6 +45,8 @@ const contextSchema = z.strictObject({
   /** Products the operator knowingly sells below cost + payment fee (otherwise synth fails). */
   allowLossMakingProducts: json(z.array(z.enum(PRODUCT_IDS))),
   allowUnpaidMachineCreate: bool,
+  /** Terminating a lease early refunds its unused whole minutes (docs/money.md). */
+  refundUnusedMinutes: bool,
   testPayments: bool,
   /** The operator's word that the Stripe secret holds a test-mode key (sk_test_…). */
   stripeTestMode: bool.optional(),
@@ -122,7 +124,9 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
     );
   }
   try {
-    assertCatalogCoversCosts(catalog, config.allowLossMakingProducts);
+    assertCatalogCoversCosts(catalog, config.allowLossMakingProducts, {
+      refundUnusedMinutes: config.refundUnusedMinutes,
+    });
   } catch (error) {
     throw new ConfigError(
       `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${(error as Error).message} (${CONTEXT_PREFIX}allowLossMakingProducts)`,

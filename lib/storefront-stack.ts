@@ -81,6 +81,7 @@ export class StorefrontStack extends Stack {
       PRODUCT_CATALOG: productCatalogJson,
       TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
       ALLOW_UNPAID_MACHINE_CREATE: config.allowUnpaidMachineCreate ? 'true' : 'false',
+      REFUND_UNUSED_MINUTES: config.refundUnusedMinutes ? 'true' : 'false',
       MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
       PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
       RETENTION_DAYS: String(config.retentionDays),

@@ -1,4 +1,5 @@
 import { toOrderView } from '../core/order.js';
+import { orderQuote } from '../core/pricing.js';
 import { placeOrder } from '../core/use-cases/place-order.js';
 import { apiRoute } from '../http/api-handler.js';
 import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
@@ -16,10 +17,14 @@ export const createCreateOrderHandler = apiRoute(
     const outcome = await placeOrder(storefront, fetchRequest(), body);
     const url = orderUrl(baseUrl, outcome.order.order_id);
     if (outcome.kind === 'payment_required') {
+      const { order } = outcome;
+      const quote = orderQuote(storefront.settings.catalog[order.product_id], order);
       return paymentRefusal(outcome.refusal, {
-        order_id: outcome.order.order_id,
+        order_id: order.order_id,
         status: 'unpaid',
+        quote,
         server_time: storefront.clock.now().toISOString(),
+        error: `payment required: ${order.duration_minutes} minutes of ${order.product_id} cost ${quote.amount} USD; pay the challenge in WWW-Authenticate and send the same body again with the credential in Authorization`,
       });
     }
     return json(

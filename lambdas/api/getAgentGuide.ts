@@ -16,6 +16,8 @@ export const createGetAgentGuideHandler = apiRoute(
       baseUrl,
       catalog: storefront.settings.catalog,
       methods: storefront.payments.methods,
+      allowUnpaidCreate: storefront.settings.allowUnpaidCreate,
+      refundUnusedMinutes: storefront.settings.refundUnusedMinutes,
     }),
   }),
 );

@@ -15,6 +15,7 @@ export const createGetServiceIndexHandler = apiRoute(
           'Temporary Linux and H100 machines, leased per order and paid over HTTP 402 (Machine Payments Protocol).',
         llms_txt: `${baseUrl}/llms.txt`,
         openapi: `${baseUrl}/openapi.json`,
+        agent_storefront: `${baseUrl}/.well-known/agent-storefront.json`,
         products: `${baseUrl}/api/products`,
         health: `${baseUrl}/api/health`,
       },

@@ -3,6 +3,7 @@ import { handler as createMachine } from './createMachine.js';
 import { handler as createOrder } from './createOrder.js';
 import { handler as extendMachine } from './extendMachine.js';
 import { handler as getAgentGuide } from './getAgentGuide.js';
+import { handler as getAgentStorefront } from './getAgentStorefront.js';
 import { handler as getDiscoveryDocument } from './getDiscoveryDocument.js';
 import { handler as getMachine } from './getMachine.js';
 import { handler as getOrder } from './getOrder.js';
@@ -32,5 +33,6 @@ export const OPERATION_HANDLERS: Readonly<Record<string, ApiFunction>> = {
   reportMachineReady,
   getServiceIndex,
   getAgentGuide,
+  getAgentStorefront,
   listProducts,
 };

@@ -7,6 +7,10 @@ export interface AgentGuideInput {
   catalog: Catalog;
   /** `name/intent` of each accepted payment method. */
   methods: readonly string[];
+  /** POST /api/machines (no payment) is off unless the operator allows it. */
+  allowUnpaidCreate: boolean;
+  /** Early termination refunds unused whole minutes. */
+  refundUnusedMinutes: boolean;
 }
 
 const ORDER_BODY = (productId: string, minutes: number) =>
@@ -24,16 +28,19 @@ function productLines({ catalog }: AgentGuideInput): string[] {
 const TEST_CREDENTIAL_RECIPE = [
   '### Paying with the `test` method without an SDK (no money moves)',
   '',
-  '1. In `WWW-Authenticate`, take the `Payment` challenge with `method="test"` and read its parameters as strings: `id`, `realm`, `method`, `intent`, `request`, `description`, `expires`, `opaque` (those present; unescape the quoted strings, keep `request` and `opaque` as the base64url text they are).',
+  '1. In `WWW-Authenticate`, take the `Payment` challenge with `method="test"` and read every parameter it carries as a string: `id`, `realm`, `method`, `intent`, `request`, `description`, `expires`, `opaque`, and on extension challenges `header` (`header="Payment-Authorization"`, the header the credential must travel in). Echo all those present, none added: the challenge `id` is an HMAC over them. Unescape the quoted strings; keep `request` and `opaque` as the base64url text they are.',
   '2. Build the JSON `{"challenge":{…those parameters…},"payload":{"outcome":"paid"}}`.',
   '3. Send `Authorization: Payment <that JSON in base64url, without padding>` with the identical body (`Payment-Authorization` for an extension). `{"outcome":"declined"}` tries a refusal.',
 ];
 
-function operationLines(): string[] {
-  return operationsOf(loadOpenApiDocument()).map(
-    ({ method, path, operation }) =>
-      `- \`${method.toUpperCase()} ${path}\`: ${String(operation.summary ?? operation.operationId)}`,
-  );
+function operationLines({ allowUnpaidCreate }: AgentGuideInput): string[] {
+  return operationsOf(loadOpenApiDocument()).map(({ method, path, operation }) => {
+    const line = `- \`${method.toUpperCase()} ${path}\`: ${String(operation.summary ?? operation.operationId)}`;
+    if (operation.operationId !== 'createMachine') return line;
+    return allowUnpaidCreate
+      ? `${line} Enabled on this deployment (the operator allows machines without payment).`
+      : `${line} **Off on this deployment: it answers 403.** Agents lease through the paid order flow above.`;
+  });
 }
 
 /**
@@ -63,12 +70,16 @@ export function agentGuide(input: AgentGuideInput): string {
     '## The journey',
     '',
     `1. **Quote**: \`POST ${baseUrl}/api/machine/mpp/orders/validate\` with \`${ORDER_BODY(example, 60)}\` → 200 with the quote and methods. Nothing is stored or charged.`,
-    `2. **Order**: \`POST ${baseUrl}/api/machine/mpp/orders\` with the same body → 402, \`WWW-Authenticate: Payment …\` (one challenge per method) and \`{"order_id","status":"unpaid","server_time"}\`.`,
+    `2. **Order**: \`POST ${baseUrl}/api/machine/mpp/orders\` with the same body → 402, \`WWW-Authenticate: Payment …\` (one challenge per method) and \`{"order_id","status":"unpaid","error","quote","server_time"}\` (an extension's 402 has the same \`error\`, \`quote\` and \`server_time\`).`,
     '3. **Pay**: resend the identical body with `Authorization: Payment <credential>` → 202 with `Payment-Receipt`, the order, and `machine` with `machine_id` and `management` (`read_token`, `extend_token`, `terminate_token`). An MPP client (`mppx`: `Mppx.create({ methods }).fetch(url, init)`) does steps 2–3 by itself.',
-    '4. **Poll**: `GET /api/machine/mpp/orders/{order_id}` (no auth) shows payment and provisioning; `GET /api/machines/{machine_id}` with `Authorization: Bearer <read_token>` shows `status` (provisioning → active), `host`, `ssh_command` and `expires_at`. The lease clock starts when the machine is active. Poll every few seconds, not faster.',
+    '4. **Poll**: `GET /api/machine/mpp/orders/{order_id}` (no auth) shows payment and provisioning; `GET /api/machines/{machine_id}` with `Authorization: Bearer <read_token>` shows `status` (provisioning → active), `host`, `ssh_command`, `expires_at`, `seconds_left` and `lease_clock`. The lease clock starts when the machine is active: while provisioning `lease_clock` is `not_started`, `seconds_left` is all the paid time and `expires_at` is provisional (created_at + lease_minutes); activation sets it to `activated_at` + lease_minutes, later by the time provisioning took. Every answer that returns a machine has `seconds_left`. Poll every few seconds, not faster.',
     '5. **SSH**: run `ssh_command` (e.g. `ssh ubuntu@<host>`) with the private key of the public key you sent.',
     '6. **Extend**: `POST /api/machines/{machine_id}/extend` with `Authorization: Bearer <extend_token>` and `{"additional_minutes":30,"request_id":"<crypto.randomUUID()>"}` → 402; pay the challenge and send the credential in `Payment-Authorization` (Authorization keeps the token) → 200 with the new `expires_at`.',
-    '7. **Terminate**: `DELETE /api/machines/{machine_id}` with `Authorization: Bearer <terminate_token>` → `terminating`, then `terminated`. Otherwise the machine ends at `expires_at`.',
+    `7. **Terminate**: \`DELETE /api/machines/{machine_id}\` with \`Authorization: Bearer <terminate_token>\` → \`terminating\`, then \`terminated\`. Otherwise the machine ends at \`expires_at\`. ${
+      input.refundUnusedMinutes
+        ? 'Terminating early refunds the unused whole minutes at the per-minute price (the base fee, the minimum lease and minutes bought by extensions are kept): the answer and later reads show `refund: {amount_cents, status}`, `pending` until the payment provider confirms, then `refunded` (within minutes). A lease that ends by itself refunds nothing; one that fails before use is refunded in full. Unlike some storefronts, this one does not keep unused time.'
+        : 'Unused minutes are not refunded on this deployment; a lease that fails before use is refunded in full.'
+    }`,
     '',
     ...(testOffered ? [...TEST_CREDENTIAL_RECIPE, ''] : []),
     '## Rules',
@@ -80,7 +91,7 @@ export function agentGuide(input: AgentGuideInput): string {
     '',
     '## Operations',
     '',
-    ...operationLines(),
+    ...operationLines(input),
     '',
   ].join('\n');
 }

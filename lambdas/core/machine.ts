@@ -59,7 +59,25 @@ export interface MachineRecord extends TokenRecord {
   extensions?: Record<string, ExtensionRecord>;
   /** Extension credentials being charged and not yet concluded, by attempt key. */
   extension_attempts?: Record<string, PaymentAttempt>;
+  /**
+   * The unused minutes of a lease terminated early, owed back: decided in the same write that
+   * marks the lease terminating, refunded once under one key (`unusedMinutesRefundKey`).
+   */
+  unused_refund?: UnusedMinutesRefund;
 }
+
+/** What an early termination gives back: whole unused minutes at the product's per-minute price. */
+export interface UnusedMinutesRefund {
+  minutes: number;
+  amount_cents: number;
+  /** When the lease was terminated (for the alarm on refunds owed too long). */
+  due_since: string;
+  /** Set once the provider answered: `pending` until it confirms, then `refunded`. */
+  refund?: RefundRecord;
+}
+
+/** The one idempotency key of a lease's unused-minutes refund. */
+export const unusedMinutesRefundKey = (machineId: string) => `refund-unused-${machineId}`;
 
 /** A paid extension of a lease, applied or owed back; kept on the machine it extends. */
 export interface ExtensionRecord {
@@ -93,7 +111,20 @@ export interface MachineView {
   terminated_at?: string;
   failure_reason?: string;
   seconds_left?: number;
+  /**
+   * Whether the lease clock runs: it starts when the machine becomes active. While it has not
+   * started, `expires_at` is provisional (created_at + lease_minutes) and activation sets it to
+   * activated_at + lease_minutes.
+   */
+  lease_clock?: LeaseClockState;
+  /** The unused minutes given back after an early termination. */
+  refund?: { amount_cents: number; status: 'pending' | 'refunded' };
 }
+
+export type LeaseClockState = 'not_started' | 'running' | 'stopped';
+
+export const leaseClockState = (status: MachineStatus): LeaseClockState =>
+  status === 'provisioning' ? 'not_started' : status === 'active' ? 'running' : 'stopped';
 
 export type MachineWithManagement = MachineView & { management: ManagementTokens };
 
@@ -114,26 +145,70 @@ export function secondsLeft(machine: MachineRecord, now: Date): number {
   return Math.max(0, Math.ceil((Date.parse(machine.expires_at) - now.getTime()) / 1000));
 }
 
-/** The agent's view of a lease; with `now`, it says how many seconds are left. */
-export function toMachineView(machine: MachineRecord, now?: Date): MachineView {
+const isLive = (status: MachineStatus) => status === 'provisioning' || status === 'active';
+
+/** The agent's view of a lease, with the seconds left on it at `now`. */
+export function toMachineView(machine: MachineRecord, now: Date): MachineView {
+  // An ended lease's address is released: neither it nor a login command is shown.
+  const host = isLive(machine.status) ? machine.host : null;
   return {
     machine_id: machine.machine_id,
     product: machine.product_id,
     provider: machine.provider,
     status: machine.status,
-    host: machine.host,
+    host,
     username: machine.username,
-    ...(machine.host
-      ? { ssh_command: sshCommand(machine.username, machine.host, machine.ssh_port) }
-      : {}),
+    ...(host ? { ssh_command: sshCommand(machine.username, host, machine.ssh_port) } : {}),
     created_at: machine.created_at,
     expires_at: machine.expires_at,
     lease_minutes: machine.lease_minutes,
     ...(machine.activated_at ? { activated_at: machine.activated_at } : {}),
     ...(machine.terminated_at ? { terminated_at: machine.terminated_at } : {}),
     ...(machine.failure_reason ? { failure_reason: machine.failure_reason } : {}),
-    ...(now ? { seconds_left: secondsLeft(machine, now) } : {}),
+    seconds_left: secondsLeft(machine, now),
+    lease_clock: leaseClockState(machine.status),
+    ...(machine.unused_refund
+      ? {
+          refund: {
+            amount_cents: machine.unused_refund.amount_cents,
+            status: machine.unused_refund.refund?.status === 'refunded' ? 'refunded' : 'pending',
+          },
+        }
+      : {}),
   };
+}
+
+/** Minutes bought by applied extensions (those owed back never extended the lease). */
+export function extensionMinutes(machine: MachineRecord): number {
+  return Object.values(machine.extensions ?? {})
+    .filter((extension) => !extension.refund_due && !extension.refund)
+    .reduce((sum, extension) => sum + extension.additional_minutes, 0);
+}
+
+/**
+ * What terminating the lease now gives back: its unused whole minutes at the product's
+ * per-minute price, from the lease's purchase. Kept: the base fee, the product's minimum lease
+ * (`minMinutes`), every minute used or started, and the minutes bought by extensions (the last
+ * minutes of a lease, so they are the first unused ones; each extension paid its own
+ * processing fee). Nothing for an unpaid machine or a lease that is not live. All minutes are
+ * unused while provisioning: the clock has not started.
+ */
+export function unusedMinutesRefund(
+  machine: MachineRecord,
+  product: Product,
+  now: Date,
+): { minutes: number; amount_cents: number } | undefined {
+  if (machine.billing !== 'paid') return undefined;
+  let unused: number;
+  if (machine.status === 'provisioning') unused = machine.lease_minutes;
+  else if (machine.status === 'active') {
+    unused = Math.floor((Date.parse(machine.expires_at) - now.getTime()) / 60_000);
+  } else return undefined;
+  const extended = extensionMinutes(machine);
+  const purchased = machine.lease_minutes - extended;
+  const minutes = Math.min(unused - extended, purchased - product.minMinutes, purchased);
+  if (!(minutes > 0)) return undefined;
+  return { minutes, amount_cents: minutes * product.centsPerMinute };
 }
 
 export interface NewMachine {

@@ -1,4 +1,4 @@
-import type { ExtensionRecord, LeaseClock, MachineRecord } from './machine.js';
+import type { ExtensionRecord, LeaseClock, MachineRecord, UnusedMinutesRefund } from './machine.js';
 import type { OrderRecord } from './order.js';
 import type {
   DuplicatePayment,
@@ -122,8 +122,23 @@ export interface MachineStore {
       leaseMinutes: number;
     },
   ): Promise<MachineRecord | undefined>;
-  /** provisioning|active → terminating; returns the updated machine, or undefined if not live. */
-  requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined>;
+  /**
+   * provisioning|active → terminating; returns the updated machine, or undefined if not live.
+   * With `refund`, only if the lease still has the status, length and end the refund was
+   * computed from; the refund owed is recorded and the machine listed for the sweeper at
+   * `checkAt`, in the same write.
+   */
+  requestTermination(
+    machineId: string,
+    now: Date,
+    refund?: {
+      basis: Pick<MachineRecord, 'status' | 'lease_minutes' | 'expires_at'>;
+      owed: UnusedMinutesRefund;
+      checkAt: string;
+    },
+  ): Promise<MachineRecord | undefined>;
+  /** Records what the provider answered for the unused-minutes refund, unless already refunded. */
+  recordUnusedRefund(machineId: string, refund: RefundRecord): Promise<boolean>;
   /**
    * Claims the right to charge an extension of this machine and records the attempt in the
    * same write (see OrderStore.lockForPayment). Undefined if another holder has the lock.

@@ -30,6 +30,18 @@ export function quoteLease(product: Product, durationMinutes: number): Quote {
   };
 }
 
+/** The quote an order's challenge charges: its stored amount, on the product's terms. */
+export function orderQuote(
+  product: Product,
+  order: { duration_minutes: number; amount_cents: number },
+): Quote {
+  return {
+    ...quoteLease(product, order.duration_minutes),
+    amount_cents: order.amount_cents,
+    amount: formatCents(order.amount_cents),
+  };
+}
+
 /** Extra minutes on a running lease cost the per-minute price; the base fee was paid once. */
 export function quoteExtension(product: Product, additionalMinutes: number) {
   const amountCents = product.centsPerMinute * additionalMinutes;

@@ -3,8 +3,10 @@ import type { Catalog, Product, ProductId } from './products.js';
 /** One sale and what it leaves the operator, in (fractional) cents. */
 export interface SaleMargin {
   product_id: ProductId;
-  kind: 'lease' | 'extension';
+  kind: 'lease' | 'extension' | 'early termination';
   minutes: number;
+  /** For an early termination: the minutes used (started) before it; the rest were refunded. */
+  used_minutes?: number;
   price_cents: number;
   /** Instance and root volume for the minutes the instance runs (unbilled ones included). */
   cost_cents: number;
@@ -57,6 +59,31 @@ export const leaseMargin = (product: Product, minutes: number): SaleMargin =>
 export const extensionMargin = (product: Product, minutes: number): SaleMargin =>
   margin(product, 'extension', minutes, product.centsPerMinute * minutes, minutes);
 
+/**
+ * A lease of `minutes` terminated after `usedMinutes` started minutes: its unused whole minutes
+ * are refunded (`unusedMinutesRefund`, lambdas/core/machine.ts), while the payment fee on the
+ * whole price stays paid (card networks keep it on refunds) and the instance ran the used
+ * minutes plus the unbilled ones. Kept: the base fee and at least the minimum lease.
+ */
+export function earlyTerminationMargin(
+  product: Product,
+  minutes: number,
+  usedMinutes: number,
+): SaleMargin {
+  const full = leaseMargin(product, minutes);
+  const keptMinutes = Math.min(minutes, Math.max(usedMinutes, product.minMinutes));
+  const refunded = (minutes - keptMinutes) * product.centsPerMinute;
+  const cost = costCentsPerMinute(product) * (usedMinutes + product.economics.unbilledMinutes);
+  return {
+    ...full,
+    kind: 'early termination',
+    used_minutes: usedMinutes,
+    price_cents: full.price_cents - refunded,
+    cost_cents: cost,
+    margin_cents: full.price_cents - refunded - cost - full.fee_cents,
+  };
+}
+
 /** The shortest extension that can be sold: the product's limit, or the method's minimum charge. */
 export function shortestExtension(product: Product): number {
   const byCharge = Math.ceil(
@@ -65,8 +92,16 @@ export function shortestExtension(product: Product): number {
   return Math.max(product.minExtensionMinutes, byCharge, 1);
 }
 
-/** Every sale the catalog allows for this product: each lease length and each extension length. */
-export function allSales(product: Product): SaleMargin[] {
+export interface SalesOptions {
+  /** Early terminations refund unused minutes (`storefront:refundUnusedMinutes`); default on. */
+  refundUnusedMinutes?: boolean;
+}
+
+/**
+ * Every sale the catalog allows for this product: each lease length, each extension length
+ * and, when unused minutes are refunded, each lease length terminated after each minute.
+ */
+export function allSales(product: Product, options: SalesOptions = {}): SaleMargin[] {
   const sales: SaleMargin[] = [];
   for (let minutes = product.minMinutes; minutes <= product.maxMinutes; minutes++) {
     sales.push(leaseMargin(product, minutes));
@@ -75,13 +110,23 @@ export function allSales(product: Product): SaleMargin[] {
   for (let minutes = shortestExtension(product); minutes <= longestExtension; minutes++) {
     sales.push(extensionMargin(product, minutes));
   }
+  if (options.refundUnusedMinutes ?? true) {
+    for (let minutes = product.minMinutes; minutes <= product.maxMinutes; minutes++) {
+      // The margin is linear in the used minutes below the minimum and above it: its
+      // smallest value is at an end of either stretch.
+      const ends = [0, product.minMinutes - 1, product.minMinutes, minutes - 1];
+      for (const used of new Set(ends.filter((end) => end >= 0 && end < minutes))) {
+        sales.push(earlyTerminationMargin(product, minutes, used));
+      }
+    }
+  }
   return sales;
 }
 
 /** The first sale of each product that does not cover its cost and fee, if any. */
-export function lossMakingSales(catalog: Catalog): SaleMargin[] {
+export function lossMakingSales(catalog: Catalog, options: SalesOptions = {}): SaleMargin[] {
   return Object.values(catalog).flatMap((product) => {
-    const loss = allSales(product).find((sale) => sale.margin_cents <= 0);
+    const loss = allSales(product, options).find((sale) => sale.margin_cents <= 0);
     return loss ? [loss] : [];
   });
 }
@@ -89,7 +134,11 @@ export function lossMakingSales(catalog: Catalog): SaleMargin[] {
 const dollars = (cents: number) => `$${(cents / 100).toFixed(2)}`;
 
 export function describeLoss(sale: SaleMargin): string {
-  return `${sale.product_id} loses money on a ${sale.minutes}-minute ${sale.kind}: price ${dollars(sale.price_cents)} < AWS cost ${dollars(sale.cost_cents)} + payment fee ${dollars(sale.fee_cents)}`;
+  const what =
+    sale.kind === 'early termination'
+      ? `${sale.minutes}-minute lease terminated after ${sale.used_minutes} minutes (unused minutes refunded)`
+      : `${sale.minutes}-minute ${sale.kind}`;
+  return `${sale.product_id} loses money on a ${what}: price ${dollars(sale.price_cents)} < AWS cost ${dollars(sale.cost_cents)} + payment fee ${dollars(sale.fee_cents)}`;
 }
 
 export class UnprofitableCatalogError extends Error {
@@ -103,8 +152,9 @@ export class UnprofitableCatalogError extends Error {
 export function assertCatalogCoversCosts(
   catalog: Catalog,
   allowedAtALoss: readonly ProductId[] = [],
+  options: SalesOptions = {},
 ): void {
-  const losses = lossMakingSales(catalog).filter(
+  const losses = lossMakingSales(catalog, options).filter(
     (sale) => !allowedAtALoss.includes(sale.product_id),
   );
   if (losses.length) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { Clock } from '../core/ports.js';
 import type { ApiHandler } from '../http/api-handler.js';
 import type { RateLimits } from '../http/rate-limit-rules.js';
 import { type FrontDoorOptions, localFrontDoor } from './front-door-emulation.js';
@@ -60,6 +61,11 @@ export interface LocalHttpOptions {
    * is checked; Node's defaults (60 s, every 30 s) unless a test needs a shorter wait.
    */
   slowSenders?: { headersTimeoutMs: number; checkEveryMs: number };
+  /**
+   * The storefront's clock: the `Date` header follows it, as bodies do (`--fast-clock` runs
+   * it ahead of the real one). Node's real-time `Date` otherwise.
+   */
+  clock?: Clock;
   /** One line per request. */
   onRequest?: (line: {
     method: string;
@@ -162,12 +168,18 @@ function proxyEvent(
   };
 }
 
-function send(response: ServerResponse, result: APIGatewayProxyResult): void {
+function send(response: ServerResponse, result: APIGatewayProxyResult, clock?: Clock): void {
   const headers: Record<string, string | string[]> = {
     ...(result.headers as Record<string, string>),
   };
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
     headers[name] = values.map(String);
+  }
+  if (clock) {
+    for (const name of Object.keys(headers)) {
+      if (name.toLowerCase() === 'date') delete headers[name];
+    }
+    headers.date = clock.now().toUTCString();
   }
   response.writeHead(result.statusCode, headers);
   response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
@@ -311,7 +323,7 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
         : await frontDoor.gatewayResponse(result);
     }
     // Unless the request was refused already, its body unreadable (answerClientError).
-    if (!response.headersSent) send(response, result);
+    if (!response.headersSent) send(response, result, options.clock);
     options.onRequest?.({
       method: request.method ?? 'GET',
       path: url instanceof URL ? url.pathname : (request.url ?? ''),

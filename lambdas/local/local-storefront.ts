@@ -285,10 +285,11 @@ export async function startLocalStorefront(
   // Operator settings come from cdk.json, as for the deployed stack.
   const operator = readConfig(cdkJsonContext());
   // Refused before anything starts, naming the product and duration, as `cdk synth` refuses it.
-  assertCatalogCoversCosts(resolveCatalog(options.catalogOverride ?? {}), [
-    ...operator.allowLossMakingProducts,
-    ...(options.allowLossMakingProducts ?? []),
-  ]);
+  assertCatalogCoversCosts(
+    resolveCatalog(options.catalogOverride ?? {}),
+    [...operator.allowLossMakingProducts, ...(options.allowLossMakingProducts ?? [])],
+    { refundUnusedMinutes: operator.refundUnusedMinutes },
+  );
   const dynamo = await startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
@@ -318,6 +319,7 @@ export async function startLocalStorefront(
     handlers,
     ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
     rateLimits,
+    clock,
     onRequest: (line) => {
       log.info(`${line.method} ${line.path} ${line.status}`, { ms: line.ms });
       options.onRequest?.(line);

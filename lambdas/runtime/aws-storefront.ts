@@ -132,6 +132,7 @@ export async function composeStorefront(
       catalog: parseCatalogJson(config.PRODUCT_CATALOG),
       keys,
       allowUnpaidCreate: config.ALLOW_UNPAID_MACHINE_CREATE,
+      refundUnusedMinutes: config.REFUND_UNUSED_MINUTES,
       provisioningTimeoutMinutes: config.PROVISIONING_TIMEOUT_MINUTES,
       retentionDays: config.RETENTION_DAYS,
       provider: clients.provider ?? 'aws-ec2',

@@ -15,6 +15,11 @@ export const apiEnvironmentSchema = z.object({
   STRIPE_PAYMENT_METHOD_TYPES: z.string().default('card,link'),
   TEST_PAYMENTS: z.enum(['enabled', 'disabled']).default('disabled'),
   ALLOW_UNPAID_MACHINE_CREATE: flag,
+  /** Early termination refunds unused whole minutes (`storefront:refundUnusedMinutes`). */
+  REFUND_UNUSED_MINUTES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
   PRODUCT_CATALOG: z.string().default('{}'),
   MPP_REALM: z.string().min(1),
   /**

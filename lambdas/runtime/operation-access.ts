@@ -35,6 +35,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getDiscoveryDocument: { secrets: [] },
   getServiceIndex: { secrets: [], publicUrl: true },
   getAgentGuide: { secrets: [], publicUrl: true },
+  getAgentStorefront: { secrets: [], publicUrl: true },
   listProducts: { secrets: [], capacitySnapshots: true },
   // Kept lean (no AWS SDK): availability is in GET /api/products.
   health: { secrets: [] },

@@ -8,6 +8,7 @@ describe('operator configuration from CDK context', () => {
     expect(config).toMatchObject({
       stageName: 'v1',
       allowUnpaidMachineCreate: false,
+      refundUnusedMinutes: true,
       testPayments: false,
       throttleRateLimit: 50,
       provisioningTimeoutMinutes: 15,
@@ -25,6 +26,9 @@ describe('operator configuration from CDK context', () => {
       'storefront:stripePaymentMethodTypes': 'card, link',
     });
     expect(config.testPayments).toBe(true);
+    expect(
+      readConfig({ ...defaults, 'storefront:refundUnusedMinutes': 'false' }).refundUnusedMinutes,
+    ).toBe(false);
     expect(config.throttleRateLimit).toBe(20);
     expect(config.catalog['gpu-h100-machine'].centsPerMinute).toBe(20);
     expect(config.stripePaymentMethodTypes).toEqual(['card', 'link']);

@@ -31,6 +31,10 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
     expect(unpaid.body).toEqual({
       order_id: expect.stringMatching(/^order_[a-f0-9]{32}$/),
       status: 'unpaid',
+      error: expect.stringContaining(
+        'payment required: 30 minutes of bare-linux-machine cost 2.49 USD',
+      ),
+      quote: preflight.body.quote,
       server_time: expect.any(String),
     });
     const challenge = unpaid.headers.get('www-authenticate') ?? '';
@@ -61,6 +65,9 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
         host: null,
         username: 'ubuntu',
         lease_minutes: 30,
+        // The clock starts at activation: all the paid seconds are left.
+        lease_clock: 'not_started',
+        seconds_left: 30 * 60,
       },
     });
     const receipt = Receipt.deserialize(paid.headers.get('payment-receipt') ?? '');
@@ -100,6 +107,11 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
     expect(unpaidExtension.body).toMatchObject({
       quote: { additional_minutes: 20, amount_cents: 100, amount: '1.00' },
     });
+    // One 402 shape for orders and extensions: error, quote and server_time.
+    for (const key of ['error', 'quote', 'server_time']) {
+      expect(unpaid.body).toHaveProperty(key);
+      expect(unpaidExtension.body).toHaveProperty(key);
+    }
     expect(unpaidExtension.headers.get('www-authenticate')).toContain(
       'header="Payment-Authorization"',
     );
@@ -108,7 +120,12 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
       additional_minutes: 20,
     });
     expect(extended.status).toBe(200);
-    expect(extended.body).toMatchObject({ status: 'active', lease_minutes: 50 });
+    expect(extended.body).toMatchObject({
+      status: 'active',
+      lease_minutes: 50,
+      lease_clock: 'running',
+      seconds_left: expect.any(Number),
+    });
     expect(Date.parse(String(extended.body.expires_at))).toBe(
       Date.parse(String(active.body.expires_at)) + 20 * 60_000,
     );
@@ -117,8 +134,18 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
     const terminated = await api.terminate(machine.machine_id, terminate_token);
     expect(terminated.status).toBe(200);
     expect(['terminating', 'terminated']).toContain(terminated.body.status);
+    // Ended early: the purchase's unused minutes beyond the 15-minute minimum come back
+    // (the extension's 20 minutes stay paid), 15 × 5¢.
+    expect(terminated.body).toMatchObject({
+      seconds_left: 0,
+      lease_clock: 'stopped',
+      host: null,
+      refund: { amount_cents: 75, status: 'pending' },
+    });
+    expect(terminated.body).not.toHaveProperty('ssh_command');
     const ended = await api.waitForStatus(machine.machine_id, String(read_token), ['terminated']);
     expect(ended.body.terminated_at).toEqual(expect.any(String));
+    expect(ended.body.refund).toMatchObject({ amount_cents: 75 });
 
     const finalOrder = await api.getOrder(String(paid.body.order_id));
     expect(finalOrder.body.current_step).toBe('terminated');

@@ -1,3 +1,4 @@
+import { Receipt } from 'mppx';
 import { validate } from 'mppx/discovery';
 import { DEFAULT_CATALOG } from '../../lambdas/core/catalog.js';
 import { PRODUCT_IDS } from '../../lambdas/core/products.js';
@@ -90,6 +91,7 @@ describe('discovery for agents', () => {
     expect(reply.body).toMatchObject({
       llms_txt: `${api.url}/llms.txt`,
       openapi: `${api.url}/openapi.json`,
+      agent_storefront: `${api.url}/.well-known/agent-storefront.json`,
       products: `${api.url}/api/products`,
       health: `${api.url}/api/health`,
     });
@@ -124,6 +126,16 @@ describe('discovery for agents', () => {
     const unpaid = await api.order(orderBody());
     expect(unpaid.status).toBe(402);
     expect(unpaid.body.server_time).toBe(STOREFRONT_TIME.toISOString());
+  });
+
+  it('keeps headers on the storefront clock too: the Date header and the receipt timestamp', async () => {
+    const health = await api.health();
+    expect(health.headers.get('date')).toBe(STOREFRONT_TIME.toUTCString());
+    const paid = await api.payOrder(orderBody());
+    expect(paid.status).toBe(202);
+    expect(paid.headers.get('date')).toBe(STOREFRONT_TIME.toUTCString());
+    const receipt = Receipt.deserialize(paid.headers.get('payment-receipt') ?? '');
+    expect(receipt.timestamp).toBe(STOREFRONT_TIME.toISOString());
   });
 
   describe('GET /llms.txt', () => {
@@ -174,6 +186,58 @@ describe('discovery for agents', () => {
       expect(paid.headers.get('payment-receipt')).toBeTruthy();
       expect(paid.body.order_id).toBe(unpaid.body.order_id);
     });
+  });
+
+  it('GET /.well-known/agent-storefront.json describes the storefront from the catalog, at its own URL', async () => {
+    const reply = await api.request('GET', '/.well-known/agent-storefront.json');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      name: 'Agentic Compute Storefront',
+      service_url: api.url,
+      llms_txt_url: `${api.url}/llms.txt`,
+      openapi_url: `${api.url}/openapi.json`,
+      acceptable_use_url: null,
+      payment: { protocol: 'mpp', methods: ['test/charge'] },
+      tokens: { handling: expect.stringContaining('secret') },
+    });
+    const products = reply.body.products as Record<string, unknown>[];
+    expect(products.map((product) => product.product_id)).toEqual([...PRODUCT_IDS]);
+    for (const product of products) {
+      const terms = DEFAULT_CATALOG[product.product_id as (typeof PRODUCT_IDS)[number]];
+      expect(product).toMatchObject({
+        base_fee_cents: terms.baseFeeCents,
+        cents_per_minute: terms.centsPerMinute,
+        min_minutes: terms.minMinutes,
+        max_minutes: terms.maxMinutes,
+      });
+    }
+    // Links come from the deployment's URL, never from what the request says.
+    const forged = await api.request('GET', '/.well-known/agent-storefront.json', {
+      headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
+    });
+    expect(JSON.stringify(forged.body)).not.toContain('evil.example');
+  });
+
+  it('pays an extension with a credential built by hand as the guide says, header parameter included', async () => {
+    const bought = await api.payOrder(orderBody());
+    const machine = bought.body.machine as {
+      machine_id: string;
+      management: { read_token: string; extend_token: string };
+    };
+    // A provisioning lease can be extended too (this test's storefront clock stands still).
+    const body = { additional_minutes: 15, request_id: crypto.randomUUID() };
+    const unpaid = await api.extend(machine.machine_id, machine.management.extend_token, body);
+    expect(unpaid.status).toBe(402);
+    const challenge = challengeParams(unpaid.headers.get('www-authenticate') ?? '', 'test');
+    expect(challenge.header).toBe('Payment-Authorization');
+    const credential = Buffer.from(
+      JSON.stringify({ challenge, payload: { outcome: 'paid' } }),
+    ).toString('base64url');
+    const paid = await api.extend(machine.machine_id, machine.management.extend_token, body, {
+      'payment-authorization': `Payment ${credential}`,
+    });
+    expect(paid.status).toBe(200);
+    expect(paid.body.seconds_left).toEqual(expect.any(Number));
   });
 
   it('answers HEAD on the guide and the price list', async () => {

@@ -154,7 +154,7 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
     expect(await lifecycle.holdWakeToken(machine.machine_id, 'token-1')).toBeDefined();
     const read = await machines.get(machine.machine_id, now);
     expect(read?.wake_token).toBe('token-1');
-    expect(JSON.stringify(toMachineView(read as MachineRecord))).not.toContain('token-1');
+    expect(JSON.stringify(toMachineView(read as MachineRecord, now))).not.toContain('token-1');
   });
 
   it('gives the extension lock to one holder at a time and records extensions once', async () => {

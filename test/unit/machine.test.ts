@@ -6,6 +6,7 @@ import {
   planExtension,
   sshCommand,
   toMachineView,
+  unusedMinutesRefund,
 } from '../../lambdas/core/machine.js';
 import { machineFixture } from '../support/fixtures.js';
 
@@ -38,11 +39,11 @@ describe('a new machine', () => {
 
 describe('machine view', () => {
   it('has no ssh_command until a host is known', () => {
-    expect(toMachineView(machine())).not.toHaveProperty('ssh_command');
+    expect(toMachineView(machine(), created)).not.toHaveProperty('ssh_command');
   });
 
   it('builds the ssh command, with -p only for a port other than 22', () => {
-    expect(toMachineView(machine({ host: '203.0.113.7' })).ssh_command).toBe(
+    expect(toMachineView(machine({ host: '203.0.113.7' }), created).ssh_command).toBe(
       'ssh ubuntu@203.0.113.7',
     );
     expect(sshCommand('ubuntu', 'example.test', 2222)).toBe('ssh -p 2222 ubuntu@example.test');
@@ -55,12 +56,94 @@ describe('machine view', () => {
     expect(toMachineView(running, at).seconds_left).toBe(15 * 60 + 1);
     expect(toMachineView(running, new Date('2026-11-29T11:00:00.000Z')).seconds_left).toBe(0);
     expect(toMachineView(machine({ status: 'terminated' }), at).seconds_left).toBe(0);
-    expect(toMachineView(running)).not.toHaveProperty('seconds_left');
+  });
+
+  it('says whether the lease clock runs: not while provisioning, while active, not after', () => {
+    const at = new Date('2026-11-29T10:07:00.000Z');
+    expect(toMachineView(machine(), at)).toMatchObject({
+      lease_clock: 'not_started',
+      seconds_left: 3600,
+      // Provisional until activation: created_at + the paid minutes.
+      expires_at: '2026-11-29T11:00:00.000Z',
+    });
+    const activated = machine({
+      status: 'active',
+      activated_at: at.toISOString(),
+      expires_at: leaseEndFromActivation(machine(), at),
+    });
+    expect(toMachineView(activated, at)).toMatchObject({
+      lease_clock: 'running',
+      expires_at: '2026-11-29T11:07:00.000Z',
+      seconds_left: 3600,
+    });
+    expect(toMachineView(machine({ status: 'terminated' }), at).lease_clock).toBe('stopped');
+  });
+
+  it('shows no address or login command once the lease has ended', () => {
+    const ended = toMachineView(machine({ status: 'terminated', host: '203.0.113.7' }), created);
+    expect(ended.host).toBeNull();
+    expect(ended).not.toHaveProperty('ssh_command');
   });
 
   it('never exposes token material or the SSH key', () => {
-    const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' })));
+    const view = JSON.stringify(toMachineView(machine({ host: '203.0.113.7' }), created));
     expect(view).not.toMatch(/token|nonce|ssh-ed25519/);
+  });
+});
+
+describe('unused minutes refunded on early termination', () => {
+  const at = new Date('2026-11-29T10:30:00.000Z');
+  const active = (overrides: Partial<MachineRecord> = {}) =>
+    machine({ status: 'active', expires_at: '2026-11-29T11:00:30.000Z', ...overrides });
+
+  it('refunds the whole unused minutes at the per-minute price; started minutes stay paid', () => {
+    // 30.5 minutes left: 30 whole minutes.
+    expect(unusedMinutesRefund(active(), product, at)).toEqual({ minutes: 30, amount_cents: 150 });
+  });
+
+  it('keeps the minimum lease: a 60-minute lease gives back at most 45 minutes', () => {
+    expect(unusedMinutesRefund(machine(), product, at)).toEqual({ minutes: 45, amount_cents: 225 });
+    expect(
+      unusedMinutesRefund(active({ expires_at: '2026-11-29T11:29:00.000Z' }), product, at),
+    ).toEqual({ minutes: 45, amount_cents: 225 });
+  });
+
+  it('keeps the minutes bought by extensions, the last minutes of a lease', () => {
+    const extended = active({
+      lease_minutes: 90,
+      expires_at: '2026-11-29T11:30:30.000Z',
+      extensions: {
+        e: {
+          machine_id: 'm',
+          extension_key: 'e',
+          additional_minutes: 30,
+          lease_minutes_after: 90,
+          applied_at: created.toISOString(),
+        },
+        owed: {
+          machine_id: 'm',
+          extension_key: 'owed',
+          additional_minutes: 60,
+          lease_minutes_after: 120,
+          applied_at: created.toISOString(),
+          refund_due: true,
+        },
+      },
+    });
+    // 60 whole minutes unused; the extension's 30 stay, 30 of the purchase come back.
+    expect(unusedMinutesRefund(extended, product, at)).toEqual({ minutes: 30, amount_cents: 150 });
+  });
+
+  it('refunds nothing once the time is up, after the lease ended, or when nothing was paid', () => {
+    expect(
+      unusedMinutesRefund(active({ expires_at: at.toISOString() }), product, at),
+    ).toBeUndefined();
+    expect(unusedMinutesRefund(machine({ status: 'terminated' }), product, at)).toBeUndefined();
+    expect(unusedMinutesRefund(machine({ status: 'failed' }), product, at)).toBeUndefined();
+    expect(unusedMinutesRefund(machine({ billing: 'unpaid' }), product, at)).toBeUndefined();
+    expect(
+      unusedMinutesRefund(active({ expires_at: '2026-11-29T10:30:59.000Z' }), product, at),
+    ).toBeUndefined();
   });
 });
 

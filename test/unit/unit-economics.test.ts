@@ -4,6 +4,7 @@ import {
   allSales,
   assertCatalogCoversCosts,
   costCentsPerMinute,
+  earlyTerminationMargin,
   extensionMargin,
   leaseMargin,
   lossMakingSales,
@@ -61,6 +62,26 @@ describe('unit economics', () => {
     ]);
     // The card minimum (50¢) bounds the bare product's shortest extension.
     expect(shortestExtension(bare)).toBe(10);
+  });
+
+  it('keeps a margin when a lease is terminated early and its unused minutes refunded', () => {
+    // The worst case: the longest GPU lease (largest card fee, which stays paid), terminated
+    // at the minimum: kept 299¢ + 15 × 15¢, while the card fee is on the whole 360 minutes.
+    const worst = earlyTerminationMargin(gpu, 360, 15);
+    expect(worst.price_cents).toBe(299 + 15 * 15);
+    expect(worst.fee_cents).toBeCloseTo((299 + 15 * 360) * 0.029 + 30, 10);
+    expect(worst.margin_cents).toBeGreaterThan(0);
+    expect(
+      allSales(gpu).filter((sale) => sale.kind === 'early termination').length,
+    ).toBeGreaterThan(0);
+    // Refunding unused minutes makes a thin catalog lose money where keeping them does not:
+    // the check follows the operator's switch.
+    const thin = resolveCatalog({ 'gpu-h100-machine': { baseFeeCents: 250 } });
+    expect(lossMakingSales(thin, { refundUnusedMinutes: false })).toEqual([]);
+    expect(lossMakingSales(thin)).toEqual([
+      expect.objectContaining({ kind: 'early termination', product_id: 'gpu-h100-machine' }),
+    ]);
+    expect(() => assertCatalogCoversCosts(thin)).toThrow(/terminated after \d+ minutes/);
   });
 
   it('follows an operator cost override (another region, another instance price)', () => {

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ExtensionRecord, MachineRecord } from '../../core/machine.js';
+import type { ExtensionRecord, MachineRecord, UnusedMinutesRefund } from '../../core/machine.js';
 import type { PaymentAttempt, RefundRecord } from '../../core/payment-records.js';
 import type { MachineStore } from '../../core/ports.js';
 import { conditionally, type DocumentDb, recordOf, updateRecord } from './document-client.js';
@@ -158,20 +158,55 @@ export class DynamoMachineStore implements MachineStore {
     });
   }
 
-  requestTermination(machineId: string, now: Date): Promise<MachineRecord | undefined> {
+  requestTermination(
+    machineId: string,
+    now: Date,
+    refund?: {
+      basis: Pick<MachineRecord, 'status' | 'lease_minutes' | 'expires_at'>;
+      owed: UnusedMinutesRefund;
+      checkAt: string;
+    },
+  ): Promise<MachineRecord | undefined> {
     return updateRecord<MachineRecord>(this.db, {
       TableName: this.tableName,
       Key: itemKeys.machine(machineId),
-      UpdateExpression: 'SET #status = :terminating, termination_requested_at = :now',
-      ConditionExpression: '#status IN (:provisioning, :active)',
+      UpdateExpression: `SET #status = :terminating, termination_requested_at = :now${
+        refund ? ', unused_refund = :owed, sweep_pk = :sweepPk, sweep_sk = :sweepSk' : ''
+      }`,
+      ConditionExpression: refund
+        ? '#status = :basisStatus AND lease_minutes = :basisMinutes AND expires_at = :basisEnd AND attribute_not_exists(unused_refund)'
+        : '#status IN (:provisioning, :active)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':terminating': 'terminating',
-        ':provisioning': 'provisioning',
-        ':active': 'active',
         ':now': now.toISOString(),
+        ...(refund
+          ? {
+              ':basisStatus': refund.basis.status,
+              ':basisMinutes': refund.basis.lease_minutes,
+              ':basisEnd': refund.basis.expires_at,
+              ':owed': refund.owed,
+              ...sweepValues(refund.checkAt, machineId),
+            }
+          : { ':provisioning': 'provisioning', ':active': 'active' }),
       },
     });
+  }
+
+  recordUnusedRefund(machineId: string, refund: RefundRecord): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'SET unused_refund.refund = :refund',
+          ConditionExpression:
+            'attribute_exists(unused_refund) AND (attribute_not_exists(unused_refund.refund) OR unused_refund.refund.#status = :pending)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':refund': refund, ':pending': 'pending' },
+        }),
+      ),
+    );
   }
 
   private extensionLock(machineId: string): ItemLock {

@@ -29,6 +29,8 @@ export interface MethodSettings {
   testPayments: boolean;
   /** Consumed credentials (the test method's proof that it "took the money"). */
   replayStore: Store.AtomicStore;
+  /** The storefront's clock, for the times a method writes itself (the test receipt's). */
+  clock?: Clock;
 }
 
 export interface StripeSettings {

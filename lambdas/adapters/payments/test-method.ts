@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Credential, Errors, Method, Store, z } from 'mppx';
 import type { PaymentAttempt } from '../../core/payment-records.js';
-import type { AttemptRecovery } from '../../core/ports.js';
+import type { AttemptRecovery, Clock } from '../../core/ports.js';
 import type { MethodFacts, PaymentMethod } from './payment-method.js';
 import { recoveredCharge } from './recovered-charge.js';
 
@@ -23,8 +23,8 @@ export const TEST_CHARGE: MethodFacts = {
 /** The test method: its mppx server method, its recovery and its (no-op) refund. */
 export const testMethod: PaymentMethod = {
   facts: TEST_CHARGE,
-  charging: ({ replayStore }) => ({
-    server: testChargeServer(replayStore),
+  charging: ({ replayStore, clock }) => ({
+    server: testChargeServer(replayStore, clock),
     offer: (terms) => ({
       description: `${TEST_METHOD_LABEL}: ${terms.description}`,
       amount: String(terms.amountCents),
@@ -79,7 +79,8 @@ async function recoverTestCharge(
   return recoveredCharge('test', testReference(attempt.challenge_id), attempt, now);
 }
 
-function testChargeServer(replayStore: Store.AtomicStore) {
+function testChargeServer(replayStore: Store.AtomicStore, clock?: Clock) {
+  const now = () => clock?.now() ?? new Date();
   return Method.toServer(testChargeDefinition(), {
     defaults: { currency: 'usd' },
     async validate({ credential }) {
@@ -101,7 +102,7 @@ function testChargeServer(replayStore: Store.AtomicStore) {
       }
       const expires = credential.challenge.expires
         ? Date.parse(credential.challenge.expires)
-        : Date.now() + 3_600_000;
+        : now().getTime() + 3_600_000;
       const firstUse = await Store.tryClaim(
         replayStore,
         replayKey(credential.challenge.id),
@@ -116,7 +117,7 @@ function testChargeServer(replayStore: Store.AtomicStore) {
       return {
         method: 'test',
         status: 'success',
-        timestamp: new Date().toISOString(),
+        timestamp: now().toISOString(),
         reference: testReference(credential.challenge.id),
         ...(request.externalId ? { externalId: request.externalId } : {}),
       };

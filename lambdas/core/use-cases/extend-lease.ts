@@ -54,7 +54,7 @@ export async function extendLease(
         'request_id was already used for an extension of a different length; send a new request_id',
       );
     }
-    return priorOutcome(machine, prior);
+    return priorOutcome(machine, prior, clock.now());
   }
 
   const product = settings.catalog[machine.product_id];
@@ -81,7 +81,7 @@ export async function extendLease(
       machine_id: machine.machine_id,
       lease_minutes: plan.leaseMinutes,
     });
-    return { kind: 'extended', machine: toMachineView(extended) };
+    return { kind: 'extended', machine: toMachineView(extended, clock.now()) };
   }
 
   const quote = quoteExtension(product, request.additional_minutes);
@@ -149,7 +149,7 @@ export async function extendLease(
       const same = earlier.find(
         (conclusion) => conclusion.extension.extension_key === attempt?.extension.extension_key,
       );
-      if (same) return concludedOutcome(same);
+      if (same) return concludedOutcome(same, clock.now());
       throw conflict(
         'the lease changed while this extension was being paid for; read it and try again',
       );
@@ -186,18 +186,18 @@ export async function extendLease(
       quote.amount_cents,
       attempt?.key,
     );
-    return concludedOutcome(conclusion);
+    return concludedOutcome(conclusion, clock.now());
   } finally {
     await machines.releaseExtensionLock(machine.machine_id, lockOwner, releaseAttempt);
   }
 }
 
-function concludedOutcome(conclusion: ExtensionConclusion): ExtendLeaseOutcome {
+function concludedOutcome(conclusion: ExtensionConclusion, now: Date): ExtendLeaseOutcome {
   if (conclusion.kind === 'applied') {
     const receipt = conclusion.extension.payment?.receipt_header;
     return {
       kind: 'extended',
-      machine: toMachineView(conclusion.machine),
+      machine: toMachineView(conclusion.machine, now),
       ...(receipt ? { receiptHeader: receipt } : {}),
     };
   }
@@ -205,11 +205,15 @@ function concludedOutcome(conclusion: ExtensionConclusion): ExtendLeaseOutcome {
 }
 
 /** A retried extension reports what happened to it: applied (200), or refunded (409). */
-function priorOutcome(machine: MachineRecord, prior: ExtensionRecord): ExtendLeaseOutcome {
+function priorOutcome(
+  machine: MachineRecord,
+  prior: ExtensionRecord,
+  now: Date,
+): ExtendLeaseOutcome {
   if (prior.refund_due || prior.refund) throw refundedConflict(prior, prior.refund?.status);
   return {
     kind: 'extended',
-    machine: toMachineView(machine),
+    machine: toMachineView(machine, now),
     ...(prior.payment?.receipt_header ? { receiptHeader: prior.payment.receipt_header } : {}),
   };
 }

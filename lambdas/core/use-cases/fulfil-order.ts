@@ -77,5 +77,5 @@ export async function fulfilOrder(
     // Only possible if the storefront secret changed after the machine was created.
     throw new Error(`capability tokens of ${machine.machine_id} cannot be re-derived`);
   }
-  return { ...toMachineView(machine), management };
+  return { ...toMachineView(machine, clock.now()), management };
 }

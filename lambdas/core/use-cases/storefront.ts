@@ -29,6 +29,11 @@ export interface StorefrontSettings {
   /** How long ended leases stay readable (days). */
   retentionDays: number;
   /**
+   * Terminating a lease early gives back its unused whole minutes (the base fee and the
+   * product's minimum lease stay); the operator can turn it off.
+   */
+  refundUnusedMinutes: boolean;
+  /**
    * Public URL of the API root, as the deployment knows it (never read off a request); only
    * the functions that hand out links are given it.
    */
@@ -59,6 +64,7 @@ export const DEFAULT_SETTINGS: Omit<
   StorefrontSettings,
   'catalog' | 'keys' | 'provider' | 'provisioningTimeoutMinutes' | 'retentionDays'
 > = {
+  refundUnusedMinutes: true,
   allowUnpaidCreate: false,
   unpaidOrderTtlHours: 24,
   challengeValidityMinutes: 15,

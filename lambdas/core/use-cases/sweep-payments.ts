@@ -5,6 +5,7 @@ import type { OrderRecord } from '../order.js';
 import { finishEarlierExtensionAttempts, refundExtension } from './conclude-extension.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { refundFailedLease } from './refund-failed-lease.js';
+import { refundUnusedMinutes } from './refund-unused-minutes.js';
 import { finishEarlierAttempts, MACHINE_CHECK_MINUTES, refundDuplicate } from './settle-payment.js';
 import type { Storefront } from './storefront.js';
 
@@ -76,8 +77,9 @@ export async function sweepPayments(storefront: Storefront, limit = 100): Promis
 }
 
 /**
- * A machine is on the list while an extension attempt is unconcluded or an extension's
- * payment is owed back: conclude the one, refund the other until the provider confirms.
+ * A machine is on the list while an extension attempt is unconcluded, an extension's payment
+ * is owed back, or the unused minutes of an early termination are: conclude the one, refund
+ * the others until the provider confirms.
  */
 async function sweepMachine(storefront: Storefront, found: MachineRecord, report: SweepReport) {
   const { machines, settings, clock } = storefront;
@@ -118,6 +120,15 @@ async function sweepMachine(storefront: Storefront, found: MachineRecord, report
     owed++;
     const since = Date.parse(extension.refund_due_since ?? extension.applied_at);
     if (clock.now().getTime() - since > OWED_ALARM_MS) report.refunds_owed_over_an_hour++;
+  }
+  if (machine.unused_refund && machine.unused_refund.refund?.status !== 'refunded') {
+    const refund = await refundUnusedMinutes(storefront, machine);
+    if (refund?.status === 'refunded') report.refunded++;
+    else {
+      owed++;
+      const since = Date.parse(machine.unused_refund.due_since);
+      if (clock.now().getTime() - since > OWED_ALARM_MS) report.refunds_owed_over_an_hour++;
+    }
   }
   if (owed > 0) {
     report.waiting++;
