@@ -97,6 +97,8 @@ export class ApiFunctions extends Construct {
       }
       if (access.capacitySnapshots)
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem'], [KEY_PREFIX.capacity]));
+      if (access.blocks)
+        fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem', 'Query'], [KEY_PREFIX.block]));
       this.byOperation[operationId] = fn;
     }
   }

@@ -1,3 +1,4 @@
+import type { BlockKind, BlockRecord, BuyerSubject } from './blocks.js';
 import type { ExtensionRecord, LeaseClock, MachineRecord } from './machine.js';
 import type { OrderRecord } from './order.js';
 import type {
@@ -271,6 +272,17 @@ export type Availability =
 /** Can the account launch this product's instance now (quotas, zones, reserved capacity)? */
 export interface CapacityCheck {
   check(product: Product, leaseMinutes: number): Promise<Availability>;
+}
+
+/** Blocks as data (lambdas/core/blocks.ts): read before any sale, written by the operator. */
+export interface BlockStore {
+  /** The blocks that could cover this buyer, expired ones included (the caller decides). */
+  candidatesFor(subject: BuyerSubject): Promise<BlockRecord[]>;
+  /** Adds or replaces the block of this kind and value. */
+  put(block: BlockRecord): Promise<void>;
+  /** Removes a block; false when there was none. */
+  remove(kind: BlockKind, value: string): Promise<boolean>;
+  list(): Promise<BlockRecord[]>;
 }
 
 /** Tells a leased machine when its lease ends (it reads an instance tag through IMDS). */

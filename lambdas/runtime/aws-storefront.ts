@@ -3,6 +3,7 @@ import { uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
 import type {
+  BlockStore,
   InstanceAddresses,
   LeaseWorkflow,
   MachineStore,
@@ -89,7 +90,7 @@ export async function composeStorefront(
     : unavailable<StorefrontKeys>(operationId, 'access to the storefront secret');
 
   const stores =
-    access.table || access.capacitySnapshots
+    access.table || access.capacitySnapshots || access.blocks
       ? required(
           parts.stores,
           operationId,
@@ -146,6 +147,8 @@ export async function composeStorefront(
     leases,
     ...paid,
     capacity,
+    blocks:
+      (access.blocks && stores?.blocks) || unavailable<BlockStore>(operationId, 'access to blocks'),
     instances,
     clock,
     log,

@@ -20,6 +20,11 @@ export interface OperationAccess {
    */
   capacitySnapshots?: true;
   /**
+   * Refuses blocked buyers before any challenge: reads block items (GetItem and Query on
+   * `BLOCK#` keys only, a statement of its own; lambdas/core/blocks.ts).
+   */
+  blocks?: true;
+  /**
    * Hands out absolute URLs (links, the URL a payment challenge is bound to): reads the
    * deployment's public URL from its parameter, never from the request's headers.
    */
@@ -38,7 +43,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   listProducts: { secrets: [], capacitySnapshots: true },
   // Kept lean (no AWS SDK): availability is in GET /api/products.
   health: { secrets: [] },
-  validateOrder: { secrets: [], capacitySnapshots: true },
+  // The public URL: a refused buyer is pointed at the acceptable-use policy.
+  validateOrder: { secrets: [], capacitySnapshots: true, blocks: true, publicUrl: true },
   createOrder: {
     table: {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
@@ -47,6 +53,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront', 'stripe'],
     workflow: ['start'],
     capacitySnapshots: true,
+    blocks: true,
     publicUrl: true,
   },
   getOrder: {
@@ -59,6 +66,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront'],
     workflow: ['start'],
     capacitySnapshots: true,
+    blocks: true,
+    publicUrl: true,
   },
   getMachine: { table: { actions: ['GetItem'], keyPrefixes: [machine] }, secrets: [] },
   terminateMachine: {

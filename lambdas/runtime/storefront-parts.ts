@@ -1,6 +1,7 @@
 import type { DocumentDb } from '../adapters/dynamodb/document-client.js';
 import type { StorefrontKeys } from '../core/keys.js';
 import type {
+  BlockStore,
   CapacityCheck,
   Clock,
   InstanceAddresses,
@@ -49,6 +50,8 @@ export type StoresPart = (input: {
   machines: MachineStore;
   /** Availability as the capacity watcher recorded it (read only where granted). */
   capacity: CapacityCheck;
+  /** Blocks (read only where granted). */
+  blocks: BlockStore;
 };
 
 export type LeasesPart = (input: {

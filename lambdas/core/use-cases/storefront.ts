@@ -1,5 +1,6 @@
 import type { StorefrontKeys } from '../keys.js';
 import type {
+  BlockStore,
   CapacityCheck,
   Clock,
   InstanceAddresses,
@@ -45,6 +46,8 @@ export interface Storefront {
   refunds: RefundGateway;
   /** Checked before any challenge, so nothing is sold that cannot be launched. */
   capacity: CapacityCheck;
+  /** Who is refused before any challenge (refuse-blocked-buyer.ts); the operator writes them. */
+  blocks: BlockStore;
   /** The address a lease reports is EC2's, never what a caller says (reportMachineReady). */
   instances: InstanceAddresses;
   clock: Clock;

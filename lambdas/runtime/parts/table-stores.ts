@@ -1,3 +1,4 @@
+import { DynamoBlockStore } from '../../adapters/dynamodb/block-store.js';
 import { capacitySnapshots } from '../../adapters/dynamodb/capacity-snapshot.js';
 import { documentClient } from '../../adapters/dynamodb/document-client.js';
 import { DynamoMachineStore } from '../../adapters/dynamodb/machine-store.js';
@@ -14,6 +15,7 @@ export const tableStores: StoresPart = ({ tableName, clients, clock, log }) => {
     db,
     orders: new DynamoOrderStore(db, tableName),
     machines: new DynamoMachineStore(db, tableName),
+    blocks: new DynamoBlockStore(db, tableName),
     capacity: cachedCapacityCheck(capacitySnapshots({ db, tableName, clock, log }), {
       ttlMs: CAPACITY_CACHE_MS,
       clock,
