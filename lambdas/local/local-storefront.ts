@@ -55,6 +55,8 @@ export interface LocalStorefrontOptions {
   /** Where Stripe is reached (a stand-in in tests); the real API otherwise. */
   stripeFetch?: typeof fetch;
   allowUnpaidCreate?: boolean;
+  /** The operator's acceptable-use text, as `-c storefront:acceptableUsePolicy=…` sets it. */
+  acceptableUsePolicy?: string;
   catalogOverride?: unknown;
   /** Products that may be sold below cost + payment fee (otherwise the start is refused). */
   allowLossMakingProducts?: readonly ProductId[];
@@ -201,6 +203,9 @@ function localContext(options: LocalStorefrontOptions, realm: string): Record<st
     'storefront:testPayments': options.testPayments ?? true,
     ...(options.allowUnpaidCreate !== undefined
       ? { 'storefront:allowUnpaidMachineCreate': options.allowUnpaidCreate }
+      : {}),
+    ...(options.acceptableUsePolicy !== undefined
+      ? { 'storefront:acceptableUsePolicy': options.acceptableUsePolicy }
       : {}),
     ...(options.catalogOverride !== undefined
       ? { 'storefront:products': options.catalogOverride }

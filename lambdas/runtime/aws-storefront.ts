@@ -137,6 +137,9 @@ export async function composeStorefront(
       retentionDays: config.RETENTION_DAYS,
       provider: clients.provider ?? 'aws-ec2',
       ...(publicBaseUrl ? { publicBaseUrl } : {}),
+      ...(config.ACCEPTABLE_USE_POLICY
+        ? { acceptableUsePolicy: config.ACCEPTABLE_USE_POLICY }
+        : {}),
     },
     orders:
       (access.table && stores?.orders) ||

@@ -29,6 +29,8 @@ export interface OperationAccess {
    * deployment's public URL from its parameter, never from the request's headers.
    */
   publicUrl?: true;
+  /** Serves the operator's acceptable-use text (its environment holds it, when configured). */
+  acceptableUsePolicy?: true;
   /** Reads instances' public addresses from EC2 (DescribeInstances: no resource-level scope). */
   instances?: true;
 }
@@ -40,6 +42,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getDiscoveryDocument: { secrets: [] },
   getServiceIndex: { secrets: [], publicUrl: true },
   getAgentGuide: { secrets: [], publicUrl: true },
+  // Kept lean (no AWS SDK): the text is in its environment, its links relative.
+  getAcceptableUse: { secrets: [], acceptableUsePolicy: true },
   listProducts: { secrets: [], capacitySnapshots: true },
   // Kept lean (no AWS SDK): availability is in GET /api/products.
   health: { secrets: [] },

@@ -34,6 +34,8 @@ export interface StorefrontSettings {
    * the functions that hand out links are given it.
    */
   publicBaseUrl?: string;
+  /** The operator's acceptable-use text (GET /acceptable-use); absent: the built-in one. */
+  acceptableUsePolicy?: string;
 }
 
 /** Everything a use case may touch: settings plus the ports. */
