@@ -1,5 +1,11 @@
 import type { BlockKind, BlockRecord, BuyerSubject } from './blocks.js';
-import type { ExtensionRecord, LeaseClock, MachineRecord } from './machine.js';
+import type {
+  CauseRefund,
+  ExtensionRecord,
+  LeaseClock,
+  LeaseEndCause,
+  MachineRecord,
+} from './machine.js';
 import type { OrderRecord } from './order.js';
 import type {
   DuplicatePayment,
@@ -86,6 +92,23 @@ export interface RefundGateway {
 
 export interface MachineStore {
   get(machineId: string, now: Date): Promise<MachineRecord | undefined>;
+  /**
+   * provisioning or active → terminating for cause, once: records why, the failure_reason the
+   * agent reads and the refund plan (which puts the machine on the sweeper's list when it
+   * refunds anything), in one conditional write. Undefined when the lease was not live or
+   * was ended for cause already.
+   */
+  endForCause(
+    machineId: string,
+    end: {
+      cause: LeaseEndCause;
+      failureReason: string;
+      refunds: Record<string, CauseRefund>;
+      now: Date;
+    },
+  ): Promise<MachineRecord | undefined>;
+  /** Records the provider's answer to one for-cause refund (again while it is pending). */
+  recordCauseRefund(machineId: string, key: string, refund: RefundRecord): Promise<boolean>;
   /** Stores a new machine unless one with that id exists; returns whichever is stored. */
   create(machine: MachineRecord): Promise<MachineRecord>;
   /**

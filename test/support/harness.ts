@@ -139,6 +139,8 @@ export async function startHarness(options: Partial<LocalStorefrontOptions> = {}
   return {
     url: base,
     executeApiUrl: running.executeApiUrl,
+    /** Where the operator command reaches this storefront (table, workflows). */
+    endpoints: running.endpoints,
     storefront: running.storefront,
     storefrontOf: running.storefrontOf,
     stack: running.stack,
