@@ -124,6 +124,7 @@ const productOverride = z.strictObject({
       imageParameter: z.string().startsWith('/', 'an SSM parameter name').optional(),
       rootVolumeGiB: z.number().int().min(8).max(16384).optional(),
       capacityBlocks: capacityBlocksOverride.optional(),
+      allowOutboundSmtp: z.boolean().optional(),
     })
     .optional(),
   readiness: z

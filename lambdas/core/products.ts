@@ -20,6 +20,11 @@ export interface InstanceShape {
   /** Root volume size in GiB. */
   rootVolumeGiB: number;
   capacityBlocks?: CapacityBlockPolicy;
+  /**
+   * Lets the machine send mail (outbound TCP 25, 465, 587). Off by default: a security group
+   * without those ports (lib/compute.ts), since spam draws abuse reports against the account.
+   */
+  allowOutboundSmtp?: boolean;
 }
 
 /** What must be true on the machine before it is reported active. */
