@@ -15,7 +15,7 @@ import {
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
 import { seconds, storefrontFunction } from './node-function.js';
 import type { PublicUrl } from './public-url.js';
-import { tableItemsUnder } from './table-policies.js';
+import { liveLeasesQuery, tableItemsUnder } from './table-policies.js';
 
 export interface ApiFunctionsProps {
   table: ITable;
@@ -103,8 +103,10 @@ export class ApiFunctions extends Construct {
       }
       if (access.capacitySnapshots)
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem'], [KEY_PREFIX.capacity]));
-      if (access.blocks)
+      if (access.blocks) {
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem', 'Query'], [KEY_PREFIX.block]));
+        fn.addToRolePolicy(liveLeasesQuery(props.table));
+      }
       this.byOperation[operationId] = fn;
     }
   }

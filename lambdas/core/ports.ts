@@ -297,6 +297,11 @@ export interface CapacityCheck {
   check(product: Product, leaseMinutes: number): Promise<Availability>;
 }
 
+/** The live leases one SSH key holds (by its `<type> <base64>`, whatever the comment). */
+export type LiveLeasesOfKey = (
+  sshPublicKey: string,
+) => Promise<{ machine_id: string; product_id: string }[]>;
+
 /** Blocks as data (lambdas/core/blocks.ts): read before any sale, written by the operator. */
 export interface BlockStore {
   /** The blocks that could cover this buyer, expired ones included (the caller decides). */

@@ -152,6 +152,11 @@ export async function composeStorefront(
     capacity,
     blocks:
       (access.blocks && stores?.blocks) || unavailable<BlockStore>(operationId, 'access to blocks'),
+    liveLeasesOfKey:
+      (access.blocks && stores?.liveLeasesOfKey) ||
+      (async () => {
+        throw new Error(`${operationId} has no access to the live-leases index`);
+      }),
     instances,
     clock,
     log,

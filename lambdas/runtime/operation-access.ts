@@ -21,7 +21,8 @@ export interface OperationAccess {
   capacitySnapshots?: true;
   /**
    * Refuses blocked buyers before any challenge: reads block items (GetItem and Query on
-   * `BLOCK#` keys only, a statement of its own; lambdas/core/blocks.ts).
+   * `BLOCK#` keys only, a statement of its own; lambdas/core/blocks.ts), and buyers holding
+   * their product's most live leases (Query of the live-leases index's `LIVE` partition).
    */
   blocks?: true;
   /**

@@ -6,6 +6,7 @@ import type {
   Clock,
   InstanceAddresses,
   LeaseWorkflow,
+  LiveLeasesOfKey,
   Logger,
   MachineStore,
   OrderStore,
@@ -52,6 +53,8 @@ export type StoresPart = (input: {
   capacity: CapacityCheck;
   /** Blocks (read only where granted). */
   blocks: BlockStore;
+  /** Live leases by SSH key (read only where granted, with the blocks). */
+  liveLeasesOfKey: LiveLeasesOfKey;
 };
 
 export type LeasesPart = (input: {

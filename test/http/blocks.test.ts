@@ -96,3 +96,40 @@ describe('blocked buyers are refused before any challenge', () => {
     expect(await api.storefront.blocks.list()).toEqual([]);
   });
 });
+
+describe('live leases per SSH key (blast radius per buyer)', () => {
+  let api: Harness;
+  beforeAll(async () => {
+    api = await startHarness({
+      catalogOverride: { 'bare-linux-machine': { maxLiveLeasesPerKey: 2 } },
+    });
+  });
+  afterAll(() => api.close());
+
+  it("refuses the key's next lease of that product with 429 before any challenge", async () => {
+    const key = ed25519Key('first@example');
+    const first = await buyMachine(api, { ssh_public_key: key });
+    await buyMachine(api, { ssh_public_key: key });
+    const before = await api.itemCount();
+    // The same key under another comment is the same buyer.
+    const sameKey = `${key.split(' ').slice(0, 2).join(' ')} renamed@example`;
+    for (const body of [
+      orderBody({ ssh_public_key: key }),
+      orderBody({ ssh_public_key: sameKey }),
+    ]) {
+      const refused = await api.order(body);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatch(/already holds 2 live bare-linux-machine leases/);
+      expect(refused.headers.get('retry-after')).toBe('60');
+      expect(refused.headers.get('www-authenticate')).toBeNull();
+      expect((await api.validate(body)).status).toBe(429);
+    }
+    expect(await api.itemCount()).toBe(before);
+    // Another key is sold to as before.
+    expect((await api.order(orderBody({ ssh_public_key: ed25519Key() }))).status).toBe(402);
+    // Once a lease has ended, the key may lease again.
+    await api.terminate(first.machineId, first.tokens.terminate_token);
+    await api.waitForStatus(first.machineId, first.tokens.read_token, ['terminated']);
+    expect((await api.order(orderBody({ ssh_public_key: key }))).status).toBe(402);
+  });
+});

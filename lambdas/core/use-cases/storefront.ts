@@ -5,6 +5,7 @@ import type {
   Clock,
   InstanceAddresses,
   LeaseWorkflow,
+  LiveLeasesOfKey,
   Logger,
   MachineStore,
   OrderStore,
@@ -50,6 +51,8 @@ export interface Storefront {
   capacity: CapacityCheck;
   /** Who is refused before any challenge (refuse-blocked-buyer.ts); the operator writes them. */
   blocks: BlockStore;
+  /** Counted before any challenge: a product's `maxLiveLeasesPerKey` (blast radius per buyer). */
+  liveLeasesOfKey: LiveLeasesOfKey;
   /** The address a lease reports is EC2's, never what a caller says (reportMachineReady). */
   instances: InstanceAddresses;
   clock: Clock;
