@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
+import { DEFAULT_FINDING_POLICY } from '../core/abuse-findings.js';
 import { acceptableUseUrl } from '../core/acceptable-use.js';
 import { BLOCK_KINDS, type BlockKind, blockValue, isInForce } from '../core/blocks.js';
 import { CAUSE_REFUNDS, type CauseRefundMode } from '../core/end-for-cause.js';
@@ -11,7 +13,9 @@ import type {
   OrderStore,
 } from '../core/ports.js';
 import type { Catalog } from '../core/products.js';
+import { actOnFinding } from '../core/use-cases/act-on-finding.js';
 import { endLeaseForCause } from '../core/use-cases/end-lease-for-cause.js';
+import { simulatedFinding } from './simulated-finding.js';
 
 /** What the operator command works on: the storefront's own stores, deployed or local. */
 export interface OperatorContext {
@@ -45,6 +49,9 @@ commands:
   blocks                    the blocks in force (and expired ones not yet removed by TTL)
   end MACHINE_ID --reason "…" --refund none|unused|full
       ends the lease for cause through its workflow; the refund is paid by the payment sweeper
+  finding MACHINE_ID [--type CryptoCurrency:EC2/BitcoinTool.B!DNS] [--severity 8]
+      (local) sends a simulated GuardDuty finding about the lease's instance: the lease ends
+      for cause (unused minutes refunded) and its SSH key is blocked, as on AWS
 `;
 
 const KIND_NAMES: Record<string, BlockKind> = {
@@ -87,6 +94,8 @@ export async function runOperatorCommand(
       expires: { type: 'string' },
       'for-days': { type: 'string' },
       refund: { type: 'string' },
+      type: { type: 'string' },
+      severity: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -178,6 +187,28 @@ export async function runOperatorCommand(
           ];
       }
       break;
+    }
+    case 'finding': {
+      // A simulated GuardDuty finding about the lease's instance, acted on by the same use case
+      // the finding function runs on AWS (the local storefront has no GuardDuty).
+      const machineId = rest[0] ?? '';
+      const machine = await context.machines.get(machineId, new Date(0));
+      if (!machine?.instance_id)
+        throw new Error(`no machine ${machineId} with an instance in this table`);
+      const event = simulatedFinding({
+        machineId,
+        instanceId: machine.instance_id,
+        ...(values.type ? { type: values.type } : {}),
+        ...(values.severity ? { severity: Number(values.severity) } : {}),
+        now,
+      });
+      const outcome = await actOnFinding(
+        { ...context, policyUrl: acceptableUseUrl(context.publicUrl) },
+        event,
+        DEFAULT_FINDING_POLICY,
+        INSTANCE_TAGS.machineId,
+      );
+      return [JSON.stringify({ finding: event.detail.id, type: event.detail.type, ...outcome })];
     }
     default:
       throw new UsageError(command ? `unknown command ${command}` : 'which command?');
