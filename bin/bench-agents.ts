@@ -38,12 +38,12 @@ export interface LoadResult {
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-const key = throwawayEd25519Key('bench');
+// One key per order: many agents, each within its product's live leases per key.
 export const orderBody = (product = 'bare-linux-machine', minutes = 60) => ({
   request_id: randomUUID(),
   product_id: product,
   duration_minutes: minutes,
-  ssh_public_key: key,
+  ssh_public_key: throwawayEd25519Key('bench'),
 });
 
 function sender(base: string, call: AgentCall): () => Promise<unknown> {

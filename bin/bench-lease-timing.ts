@@ -29,7 +29,6 @@ const LEASES = 20;
 /** Leases bought at once while measuring ready → active (each polls its status every 5 ms). */
 const AT_ONCE = 4;
 const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
-const key = throwawayEd25519Key('bench');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -52,7 +51,7 @@ function client(running: RunningStorefront) {
           request_id: randomUUID(),
           product_id: 'bare-linux-machine',
           duration_minutes: minutes,
-          ssh_public_key: key,
+          ssh_public_key: throwawayEd25519Key('bench'),
         }),
       });
       return ((await response.json()) as { machine: Lease }).machine;

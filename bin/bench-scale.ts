@@ -93,7 +93,6 @@ export async function benchScale(
     reconcileEveryMs: Math.ceil(300_000 / speedup),
   });
   const clockNow = () => running.storefront.clock.now().getTime();
-  const key = throwawayEd25519Key('bench-scale');
   const agent = Mppx.create({ methods: [testChargeClient('paid')], polyfill: false });
   const paidMachineIds = new Set<string>();
   let answersLost = 0;
@@ -102,7 +101,8 @@ export async function benchScale(
       request_id: randomUUID(),
       product_id: 'bare-linux-machine',
       duration_minutes: leaseMinutes,
-      ssh_public_key: key,
+      // One key per agent: each within its product's live leases per key.
+      ssh_public_key: throwawayEd25519Key('bench-scale'),
     });
     // An agent retries the same body (same request_id) when an answer is lost or refused.
     for (let attempt = 0; attempt < 6; attempt++) {

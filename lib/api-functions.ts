@@ -15,7 +15,7 @@ import {
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
 import { seconds, storefrontFunction } from './node-function.js';
 import type { PublicUrl } from './public-url.js';
-import { tableItemsUnder } from './table-policies.js';
+import { liveLeasesQuery, tableItemsUnder } from './table-policies.js';
 
 export interface ApiFunctionsProps {
   table: ITable;
@@ -26,6 +26,8 @@ export interface ApiFunctionsProps {
   publicUrl: PublicUrl;
   /** Environment shared by every API function (configuration, never secrets). */
   environment: SharedApiEnvironment;
+  /** The operator's acceptable-use text, for the operation that serves it (none: built-in). */
+  acceptableUsePolicy?: string;
   logRetention: RetentionDays;
 }
 
@@ -37,6 +39,7 @@ export type SharedApiEnvironment = Omit<
   | 'STRIPE_SECRET_ARN'
   | 'STATE_MACHINE_ARN'
   | 'PUBLIC_URL_PARAMETER'
+  | 'ACCEPTABLE_USE_POLICY'
 >;
 
 /**
@@ -72,6 +75,9 @@ export class ApiFunctions extends Construct {
             : {}),
           ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
           ...(access.publicUrl ? { PUBLIC_URL_PARAMETER: props.publicUrl.parameterName } : {}),
+          ...(access.acceptableUsePolicy && props.acceptableUsePolicy
+            ? { ACCEPTABLE_USE_POLICY: props.acceptableUsePolicy }
+            : {}),
         },
       });
       if (access.publicUrl) props.publicUrl.grantRead(fn);
@@ -97,6 +103,10 @@ export class ApiFunctions extends Construct {
       }
       if (access.capacitySnapshots)
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem'], [KEY_PREFIX.capacity]));
+      if (access.blocks) {
+        fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem', 'Query'], [KEY_PREFIX.block]));
+        fn.addToRolePolicy(liveLeasesQuery(props.table));
+      }
       this.byOperation[operationId] = fn;
     }
   }

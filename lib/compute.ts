@@ -12,6 +12,7 @@ import {
   MachineImage,
   Peer,
   Port,
+  Protocol,
   SecurityGroup,
   SubnetType,
   Vpc,
@@ -44,14 +45,66 @@ function acceptLookedUpZones(vpc: IVpc): void {
 }
 
 /**
+ * Outbound ports closed by default: mail relay and submission (25, 465, 587) are what spam
+ * runs over, and what draws abuse reports against the account. A product opens them with
+ * `instance.allowOutboundSmtp` in the catalog.
+ */
+export const SMTP_PORTS = [25, 465, 587] as const;
+
+/** TCP port ranges covering every port except those given (a security group only allows). */
+export function tcpRangesExcept(closed: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  let from = 0;
+  for (const port of [...closed].sort((a, b) => a - b)) {
+    if (port > from) ranges.push([from, port - 1]);
+    from = port + 1;
+  }
+  if (from <= 65_535) ranges.push([from, 65_535]);
+  return ranges;
+}
+
+/** SSH in from anywhere (IPv4 and IPv6); out, everything, or everything but SMTP. */
+function machineSecurityGroup(scope: Construct, id: string, vpc: IVpc, smtp: boolean) {
+  const group = new SecurityGroup(scope, id, {
+    vpc,
+    description: smtp
+      ? 'Leased machines (outbound SMTP allowed): SSH in from anywhere, anything out'
+      : 'Leased machines: SSH in from anywhere, anything out except SMTP (25, 465, 587)',
+    allowAllOutbound: smtp,
+    allowAllIpv6Outbound: smtp,
+  });
+  group.addIngressRule(Peer.anyIpv4(), Port.tcp(22), 'agents log in over SSH');
+  group.addIngressRule(Peer.anyIpv6(), Port.tcp(22), 'agents log in over SSH (IPv6)');
+  if (!smtp) {
+    for (const peer of [Peer.anyIpv4(), Peer.anyIpv6()]) {
+      for (const [from, to] of tcpRangesExcept(SMTP_PORTS))
+        group.addEgressRule(peer, Port.tcpRange(from, to), `TCP out ${from}-${to} (not SMTP)`);
+      group.addEgressRule(peer, Port.allUdp(), 'UDP out');
+    }
+    group.addEgressRule(Peer.anyIpv4(), Port.allIcmp(), 'ICMP out');
+    // Without ports: CloudFormation ignores them for ICMPv6 (cfn-lint W3687).
+    group.addEgressRule(
+      Peer.anyIpv6(),
+      new Port({ protocol: Protocol.ICMPV6, stringRepresentation: 'ALL ICMPv6' }),
+      'ICMPv6 out',
+    );
+  }
+  return group;
+}
+
+/**
  * Where leased machines run: public subnets across zones with no NAT gateways, one
- * security group that lets only SSH in, and one launch template per product (IMDSv2 with
+ * security group that lets only SSH in (and, unless a product opens it, no SMTP out), and one launch template per product (IMDSv2 with
  * tags readable in instance metadata, encrypted root volume, no instance profile, the OS's
  * shutdown terminates the instance).
  */
 export class Compute extends Construct {
   readonly vpc: IVpc;
+  /** The machines' group: SSH in, anything out but SMTP. */
   readonly securityGroup: SecurityGroup;
+  /** Each product's group (a product with `allowOutboundSmtp` gets one that lets SMTP out). */
+  readonly securityGroupOf: Record<ProductId, SecurityGroup>;
+  readonly securityGroups: SecurityGroup[];
   readonly launchTemplates: Record<ProductId, LaunchTemplate>;
   readonly subnets: Subnet[];
 
@@ -88,17 +141,18 @@ export class Compute extends Construct {
       availabilityZone: subnet.availabilityZone,
     }));
 
-    this.securityGroup = new SecurityGroup(this, 'MachineSsh', {
-      vpc: this.vpc,
-      description: 'Leased machines: SSH in from anywhere, anything out',
-      allowAllOutbound: true,
-    });
-    this.securityGroup.addIngressRule(Peer.anyIpv4(), Port.tcp(22), 'agents log in over SSH');
-    this.securityGroup.addIngressRule(
-      Peer.anyIpv6(),
-      Port.tcp(22),
-      'agents log in over SSH (IPv6)',
-    );
+    this.securityGroup = machineSecurityGroup(this, 'MachineSsh', this.vpc, false);
+    const opensSmtp = PRODUCT_IDS.some((id) => props.catalog[id].instance.allowOutboundSmtp);
+    const withSmtp = opensSmtp
+      ? machineSecurityGroup(this, 'MachineSshWithSmtp', this.vpc, true)
+      : undefined;
+    this.securityGroupOf = Object.fromEntries(
+      PRODUCT_IDS.map((id) => [
+        id,
+        props.catalog[id].instance.allowOutboundSmtp && withSmtp ? withSmtp : this.securityGroup,
+      ]),
+    ) as Record<ProductId, SecurityGroup>;
+    this.securityGroups = [this.securityGroup, ...(withSmtp ? [withSmtp] : [])];
 
     const stackName = Stack.of(this).stackName;
     this.launchTemplates = Object.fromEntries(
@@ -109,7 +163,7 @@ export class Compute extends Construct {
           // Resolved at each launch, so every lease gets the image's current patched release.
           machineImage: MachineImage.resolveSsmParameterAtLaunch(instance.imageParameter),
           instanceType: new InstanceType(instance.instanceType),
-          securityGroup: this.securityGroup,
+          securityGroup: this.securityGroupOf[productId],
           requireImdsv2: true,
           httpPutResponseHopLimit: 1,
           // The machine reads its lease end from a tag (storefront:lease-ends-at) via IMDS.

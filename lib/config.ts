@@ -5,6 +5,7 @@ import {
   acceptedMethods,
   minimumChargeCents,
 } from '../lambdas/adapters/payments/accepted-methods.js';
+import { MAX_POLICY_BYTES } from '../lambdas/core/acceptable-use.js';
 import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
 import { catalogBelowMinimum } from '../lambdas/core/payment-configuration.js';
 import { type Catalog, PRODUCT_IDS } from '../lambdas/core/products.js';
@@ -79,6 +80,17 @@ const contextSchema = z.strictObject({
   reconcileEveryMinutes: int(1, 60),
   logRetentionDays: int(1, 3653),
   removalPolicy: z.enum(['retain', 'destroy']),
+  /**
+   * The acceptable-use policy served at /acceptable-use (Markdown), replacing the built-in
+   * text (lambdas/core/acceptable-use.ts); it travels in one function's environment.
+   */
+  acceptableUsePolicy: z
+    .string()
+    .min(1)
+    .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_POLICY_BYTES, {
+      message: `must be at most ${MAX_POLICY_BYTES} bytes (it travels in a Lambda environment)`,
+    })
+    .optional(),
 });
 
 export type StorefrontConfig = Omit<z.output<typeof contextSchema>, 'products'> & {

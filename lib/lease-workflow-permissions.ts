@@ -76,7 +76,9 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
         wildcard('volumes'),
         wildcard('networkInterfaces'),
         wildcard('capacityReservations'),
-        arn('ec2', `security-group/${grants.compute.securityGroup.securityGroupId}`),
+        ...grants.compute.securityGroups.map((group) =>
+          arn('ec2', `security-group/${group.securityGroupId}`),
+        ),
         ...grants.compute.subnets.map((subnet) => arn('ec2', `subnet/${subnet.id}`)),
         ...Object.values(grants.compute.launchTemplates).map((template) =>
           arn('ec2', `launch-template/${template.launchTemplateId}`),

@@ -99,6 +99,7 @@ export class StorefrontStack extends Stack {
       publicUrl,
       logRetention,
       environment: functionEnvironment,
+      ...(config.acceptableUsePolicy ? { acceptableUsePolicy: config.acceptableUsePolicy } : {}),
     });
     // Finishes every payment a request left in between: settle, start the lease, or refund.
     const sweeper = new PaymentSweeper(this, 'PaymentSweeper', {

@@ -1,6 +1,10 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { KeyPrefix } from '../lambdas/adapters/dynamodb/table-design.js';
+import {
+  type KeyPrefix,
+  LIVE_PARTITION,
+  TABLE_DESIGN,
+} from '../lambdas/adapters/dynamodb/table-design.js';
 
 /**
  * Table actions on the items whose partition key starts with one of the prefixes only.
@@ -21,6 +25,17 @@ export function tableItemsUnder(
       'ForAllValues:StringLike': {
         'dynamodb:LeadingKeys': keyPrefixes.map((prefix) => `${prefix}*`),
       },
+    },
+  });
+}
+
+/** Query of the live-leases index's one partition (`LIVE`), and nothing else of the table. */
+export function liveLeasesQuery(table: ITable): PolicyStatement {
+  return new PolicyStatement({
+    actions: ['dynamodb:Query'],
+    resources: [`${table.tableArn}/index/${TABLE_DESIGN.liveLeasesIndex.name}`],
+    conditions: {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LIVE_PARTITION] },
     },
   });
 }

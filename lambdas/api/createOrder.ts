@@ -1,6 +1,7 @@
 import { toOrderView } from '../core/order.js';
 import { orderQuote } from '../core/pricing.js';
 import { placeOrder } from '../core/use-cases/place-order.js';
+import { refuseBlockedBuyer } from '../core/use-cases/refuse-blocked-buyer.js';
 import { apiRoute } from '../http/api-handler.js';
 import { orderUrl, paymentRefusal } from '../http/payment-responses.js';
 import { json } from '../http/responses.js';
@@ -13,7 +14,8 @@ import { tableStores } from '../runtime/parts/table-stores.js';
 
 export const createCreateOrderHandler = apiRoute(
   { operationId: 'createOrder', takesBody: true },
-  async ({ storefront, body, baseUrl, fetchRequest }) => {
+  async ({ storefront, body, baseUrl, fetchRequest, clientAddress }) => {
+    await refuseBlockedBuyer(storefront, body, clientAddress(), { paidOrdersGoOn: true });
     const outcome = await placeOrder(storefront, fetchRequest(), body);
     const url = orderUrl(baseUrl, outcome.order.order_id);
     if (outcome.kind === 'payment_required') {

@@ -1,3 +1,4 @@
+import { acceptableUseUrl } from '../core/acceptable-use.js';
 import { apiRoute } from '../http/api-handler.js';
 import { json } from '../http/responses.js';
 import { onLambda } from '../runtime/lambda-entry.js';
@@ -14,6 +15,7 @@ export const createGetServiceIndexHandler = apiRoute(
         description:
           'Temporary Linux and H100 machines, leased per order and paid over HTTP 402 (Machine Payments Protocol).',
         llms_txt: `${baseUrl}/llms.txt`,
+        acceptable_use: acceptableUseUrl(baseUrl),
         openapi: `${baseUrl}/openapi.json`,
         agent_storefront: `${baseUrl}/.well-known/agent-storefront.json`,
         products: `${baseUrl}/api/products`,

@@ -2,6 +2,7 @@ import type { ApiFunction } from '../runtime/lambda-entry.js';
 import { handler as createMachine } from './createMachine.js';
 import { handler as createOrder } from './createOrder.js';
 import { handler as extendMachine } from './extendMachine.js';
+import { handler as getAcceptableUse } from './getAcceptableUse.js';
 import { handler as getAgentGuide } from './getAgentGuide.js';
 import { handler as getAgentStorefront } from './getAgentStorefront.js';
 import { handler as getDiscoveryDocument } from './getDiscoveryDocument.js';
@@ -34,5 +35,6 @@ export const OPERATION_HANDLERS: Readonly<Record<string, ApiFunction>> = {
   getServiceIndex,
   getAgentGuide,
   getAgentStorefront,
+  getAcceptableUse,
   listProducts,
 };

@@ -1,3 +1,4 @@
+import { acceptableUseUrl } from '../core/acceptable-use.js';
 import { PRICE_FORMULA, productTerms } from '../core/price-list.js';
 import { type Catalog, PRODUCT_IDS } from '../core/products.js';
 import { loadOpenApiDocument, operationsOf } from './openapi-document.js';
@@ -87,6 +88,7 @@ export function agentGuide(input: AgentGuideInput): string {
     '- `request_id` is the idempotency key and a secret: with it and the order body anyone can resend the order and re-read its tokens. Make it random (`crypto.randomUUID()`), keep it private; guessable ids (the nil UUID, one digit repeated) are refused with 400. A retry of the identical body returns the same order, machine and tokens and charges nothing; the same `request_id` with another body is 409.',
     '- Tokens are shown at purchase (and to an identical retry); each authorises one operation on one machine. Missing or malformed `Authorization` is 401, a token that does not fit is 403.',
     '- Every error is `{"error":"<what is wrong>"}`. A wrong method is 405 with `Allow`; HEAD works wherever GET does.',
+    `- Acceptable use: ${acceptableUseUrl(baseUrl)}. Paying for an order accepts it; mining, email sending, scanning and attacks end the lease for cause, and a blocked SSH key or address is refused with 403 before any payment is asked for.`,
     '- Per-client limits: too many requests from one address in a minute (paid writes and reads have separate budgets) get 429 with `Retry-After` in seconds; wait that long.',
     '',
     '## Operations',

@@ -1,3 +1,4 @@
+import { acceptableUseUrl } from '../core/acceptable-use.js';
 import { PRICE_FORMULA, productTerms } from '../core/price-list.js';
 import { type Catalog, PRODUCT_IDS } from '../core/products.js';
 import { loadOpenApiDocument } from './openapi-document.js';
@@ -15,7 +16,7 @@ export interface AgentStorefrontInput {
 /**
  * /.well-known/agent-storefront.json: the storefront described for an agent that probes the
  * well-known location, from the same catalog, payment methods and contract as /llms.txt and
- * /openapi.json. There is no acceptable-use document yet: `acceptable_use_url` is null.
+ * /openapi.json, with the acceptable-use policy that paying accepts.
  */
 export function agentStorefrontDocument(input: AgentStorefrontInput) {
   const { baseUrl, catalog, methods, refundUnusedMinutes, retentionDays } = input;
@@ -30,7 +31,7 @@ export function agentStorefrontDocument(input: AgentStorefrontInput) {
     openapi_url: `${baseUrl}/openapi.json`,
     products_url: `${baseUrl}/api/products`,
     health_url: `${baseUrl}/api/health`,
-    acceptable_use_url: null,
+    acceptable_use_url: acceptableUseUrl(baseUrl),
     products: PRODUCT_IDS.map((id) => ({
       ...productTerms(catalog[id]),
       min_extension_minutes: catalog[id].minExtensionMinutes,

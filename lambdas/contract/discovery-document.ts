@@ -1,3 +1,4 @@
+import { acceptableUseUrl } from '../core/acceptable-use.js';
 import { PRICE_FORMULA } from '../core/price-list.js';
 import { type Catalog, PRODUCT_IDS } from '../core/products.js';
 import { loadOpenApiDocument, type OpenApiDocument } from './openapi-document.js';
@@ -58,6 +59,7 @@ export function discoveryDocument(options: {
   const baseUrl = options.baseUrl ?? '';
   const document = loadOpenApiDocument();
   document.servers = [{ url: options.baseUrl ?? '/' }];
+  document.info.termsOfService = acceptableUseUrl(baseUrl);
   document['x-service-info'] = {
     categories: ['compute', 'infrastructure'],
     docs: {

@@ -36,6 +36,7 @@ export const DEFAULT_CATALOG: Catalog = {
     minMinutes: 15,
     maxMinutes: 360,
     minExtensionMinutes: 1,
+    maxLiveLeasesPerKey: 5,
     baseFeeCents: 99,
     centsPerMinute: 5,
     username: 'ubuntu',
@@ -61,6 +62,7 @@ export const DEFAULT_CATALOG: Catalog = {
     maxMinutes: 360,
     // A shorter extension would not cover the payment's fixed fee at this instance's cost.
     minExtensionMinutes: 15,
+    maxLiveLeasesPerKey: 2,
     baseFeeCents: 299,
     centsPerMinute: 15,
     username: 'ubuntu',
@@ -109,6 +111,7 @@ const productOverride = z.strictObject({
   minMinutes: z.number().int().min(CONTRACT_MIN_MINUTES).max(CONTRACT_MAX_MINUTES).optional(),
   maxMinutes: z.number().int().min(CONTRACT_MIN_MINUTES).max(CONTRACT_MAX_MINUTES).optional(),
   minExtensionMinutes: z.number().int().min(1).max(CONTRACT_MAX_MINUTES).optional(),
+  maxLiveLeasesPerKey: z.number().int().min(1).max(1000).optional(),
   baseFeeCents: z.number().int().min(0).optional(),
   centsPerMinute: z.number().int().min(1).optional(),
   username: z
@@ -124,6 +127,7 @@ const productOverride = z.strictObject({
       imageParameter: z.string().startsWith('/', 'an SSM parameter name').optional(),
       rootVolumeGiB: z.number().int().min(8).max(16384).optional(),
       capacityBlocks: capacityBlocksOverride.optional(),
+      allowOutboundSmtp: z.boolean().optional(),
     })
     .optional(),
   readiness: z

@@ -11,6 +11,7 @@ export type ProblemKind =
   | 'conflict'
   | 'unpaid_create_disabled'
   | 'payment_in_progress'
+  | 'too_many_live_leases'
   | 'unavailable';
 
 export class ApiProblem extends Error {

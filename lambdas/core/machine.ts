@@ -12,6 +12,30 @@ export const MACHINE_STATUSES = [
 ] as const;
 export type MachineStatus = (typeof MACHINE_STATUSES)[number];
 
+/** What an operator (or the abuse detector) gives back when ending a lease for cause. */
+export const CAUSE_REFUNDS = ['none', 'unused', 'full'] as const;
+export type CauseRefundMode = (typeof CAUSE_REFUNDS)[number];
+
+/** Why and by whom a lease was ended; stored on the machine in the write that ends it. */
+export interface LeaseEndCause {
+  reason: string;
+  refund: CauseRefundMode;
+  ended_by: string;
+  ended_at: string;
+}
+
+/**
+ * One payment's share of a for-cause refund, fixed in the write that ends the lease, so that
+ * however often the refund is retried (sweeper, crash, rerun) it is this amount, once: its
+ * idempotency key is the machine and the payment it refunds.
+ */
+export interface CauseRefund {
+  payment: PaymentRecord;
+  amount_cents: number;
+  /** Set once the provider answered; `pending` is asked again until it settles. */
+  refund?: RefundRecord;
+}
+
 /** Who paid: machines created through the unpaid endpoint are extended without payment. */
 export type Billing = 'paid' | 'unpaid';
 
@@ -64,6 +88,10 @@ export interface MachineRecord extends TokenRecord {
    * marks the lease terminating, refunded once under one key (`unusedMinutesRefundKey`).
    */
   unused_refund?: UnusedMinutesRefund;
+  /** Set when the lease was ended for cause (an operator, or an abuse finding); never cleared. */
+  end_cause?: LeaseEndCause;
+  /** The for-cause refund, by payment, fixed in the write that ended the lease (end-for-cause.ts). */
+  cause_refunds?: Record<string, CauseRefund>;
 }
 
 /** What an early termination gives back: whole unused minutes at the product's per-minute price. */

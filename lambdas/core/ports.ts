@@ -1,4 +1,12 @@
-import type { ExtensionRecord, LeaseClock, MachineRecord, UnusedMinutesRefund } from './machine.js';
+import type { BlockKind, BlockRecord, BuyerSubject } from './blocks.js';
+import type {
+  CauseRefund,
+  ExtensionRecord,
+  LeaseClock,
+  LeaseEndCause,
+  MachineRecord,
+  UnusedMinutesRefund,
+} from './machine.js';
 import type { OrderRecord } from './order.js';
 import type {
   DuplicatePayment,
@@ -85,6 +93,23 @@ export interface RefundGateway {
 
 export interface MachineStore {
   get(machineId: string, now: Date): Promise<MachineRecord | undefined>;
+  /**
+   * provisioning or active → terminating for cause, once: records why, the failure_reason the
+   * agent reads and the refund plan (which puts the machine on the sweeper's list when it
+   * refunds anything), in one conditional write. Undefined when the lease was not live or
+   * was ended for cause already.
+   */
+  endForCause(
+    machineId: string,
+    end: {
+      cause: LeaseEndCause;
+      failureReason: string;
+      refunds: Record<string, CauseRefund>;
+      now: Date;
+    },
+  ): Promise<MachineRecord | undefined>;
+  /** Records the provider's answer to one for-cause refund (again while it is pending). */
+  recordCauseRefund(machineId: string, key: string, refund: RefundRecord): Promise<boolean>;
   /** Stores a new machine unless one with that id exists; returns whichever is stored. */
   create(machine: MachineRecord): Promise<MachineRecord>;
   /**
@@ -286,6 +311,22 @@ export type Availability =
 /** Can the account launch this product's instance now (quotas, zones, reserved capacity)? */
 export interface CapacityCheck {
   check(product: Product, leaseMinutes: number): Promise<Availability>;
+}
+
+/** The live leases one SSH key holds (by its `<type> <base64>`, whatever the comment). */
+export type LiveLeasesOfKey = (
+  sshPublicKey: string,
+) => Promise<{ machine_id: string; product_id: string }[]>;
+
+/** Blocks as data (lambdas/core/blocks.ts): read before any sale, written by the operator. */
+export interface BlockStore {
+  /** The blocks that could cover this buyer, expired ones included (the caller decides). */
+  candidatesFor(subject: BuyerSubject): Promise<BlockRecord[]>;
+  /** Adds or replaces the block of this kind and value. */
+  put(block: BlockRecord): Promise<void>;
+  /** Removes a block; false when there was none. */
+  remove(kind: BlockKind, value: string): Promise<boolean>;
+  list(): Promise<BlockRecord[]>;
 }
 
 /** Tells a leased machine when its lease ends (it reads an instance tag through IMDS). */

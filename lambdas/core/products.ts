@@ -20,6 +20,11 @@ export interface InstanceShape {
   /** Root volume size in GiB. */
   rootVolumeGiB: number;
   capacityBlocks?: CapacityBlockPolicy;
+  /**
+   * Lets the machine send mail (outbound TCP 25, 465, 587). Off by default: a security group
+   * without those ports (lib/compute.ts), since spam draws abuse reports against the account.
+   */
+  allowOutboundSmtp?: boolean;
 }
 
 /** What must be true on the machine before it is reported active. */
@@ -64,6 +69,11 @@ export interface Product {
   maxMinutes: number;
   /** The shortest extension sold (a payment's fixed fee must be covered by what it buys). */
   minExtensionMinutes: number;
+  /**
+   * Blast radius per buyer: the most live leases of this product one SSH key may hold; the
+   * next order is refused with 429 before any challenge (refuse-blocked-buyer.ts).
+   */
+  maxLiveLeasesPerKey: number;
   baseFeeCents: number;
   centsPerMinute: number;
   /** Login user on the product's image; the agent's key is installed for this user. */

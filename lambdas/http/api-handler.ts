@@ -10,6 +10,9 @@ import { errorResponse } from './responses.js';
 /** Far above any valid body (an SSH key is capped at 8 KiB), far below API Gateway's 10 MB. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** Added by CloudFront to origin requests (the AllViewerExceptHostHeader policy includes it). */
+export const VIEWER_ADDRESS_HEADER = 'cloudfront-viewer-address';
+
 export interface RouteInput {
   event: APIGatewayProxyEvent;
   storefront: Storefront;
@@ -25,6 +28,23 @@ export interface RouteInput {
   fetchRequest(): Request;
   pathParameter(name: string): string;
   header(name: string): string | undefined;
+  /**
+   * The client's address as the front door's WAF counts it (rate-limit-rules.ts): the viewer
+   * address CloudFront adds (CloudFront-Viewer-Address, `<ip>:<port>`, replacing any value a
+   * viewer sends), else the address API Gateway saw.
+   */
+  clientAddress(): string | undefined;
+}
+
+/** The client's address without the port CloudFront appends (IPv6 addresses come unbracketed). */
+export function clientAddressOf(event: APIGatewayProxyEvent): string | undefined {
+  const viewer = headerValue(event, VIEWER_ADDRESS_HEADER)?.trim();
+  if (viewer) {
+    const separator = viewer.lastIndexOf(':');
+    const address = separator > 0 ? viewer.slice(0, separator) : viewer;
+    return address.replace(/^\[|\]$/g, '');
+  }
+  return event.requestContext?.identity?.sourceIp || undefined;
 }
 
 export type RouteLogic = (input: RouteInput) => Promise<APIGatewayProxyResult>;
@@ -149,6 +169,7 @@ export function apiRoute(options: RouteOptions, logic: RouteLogic) {
         fetchRequest: () => fetchRequestOf(event, PAYMENT_REQUEST_ORIGIN),
         pathParameter: (name) => event.pathParameters?.[name] ?? '',
         header: (name) => headerValue(event, name),
+        clientAddress: () => clientAddressOf(event),
       });
     }) as unknown as ApiHandler;
   };

@@ -8,5 +8,6 @@ export const PROBLEM_STATUS: Record<ProblemKind, number> = {
   not_found: 404,
   conflict: 409,
   payment_in_progress: 409,
+  too_many_live_leases: 429,
   unavailable: 503,
 };

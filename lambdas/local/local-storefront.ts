@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { cdkJsonContext, rateLimitsOf, readConfig } from '../../lib/config.js';
@@ -37,10 +38,20 @@ import { localSecretsManager } from './local-secrets.js';
 import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
 import { resumeLeases } from './resume-leases.js';
+import { startStepFunctionsEndpoint } from './step-functions-endpoint.js';
 import { localStorefrontSecret } from './storefront-secret.js';
 import type { SynthesizedStack } from './synthesized-workflow.js';
 
 export const LOCAL_TABLE_NAME = 'storefront-local';
+
+/** Written to the data directory on start: `npm run operator -- --local …` reads it. */
+export const LOCAL_ENDPOINTS_FILE = 'endpoints.json';
+export interface LocalEndpoints {
+  dynamodb: string;
+  stepFunctions: string;
+  tableName: string;
+  publicUrl: string;
+}
 /** The name the local stack gives the Stripe secret (its value is the options' secret key). */
 const LOCAL_STRIPE_SECRET_NAME = 'local-stripe-secret';
 
@@ -60,6 +71,8 @@ export interface LocalStorefrontOptions {
   /** Where Stripe is reached (a stand-in in tests); the real API otherwise. */
   stripeFetch?: typeof fetch;
   allowUnpaidCreate?: boolean;
+  /** The operator's acceptable-use text, as `-c storefront:acceptableUsePolicy=…` sets it. */
+  acceptableUsePolicy?: string;
   catalogOverride?: unknown;
   /** Products that may be sold below cost + payment fee (otherwise the start is refused). */
   allowLossMakingProducts?: readonly ProductId[];
@@ -177,6 +190,8 @@ export interface RunningStorefront {
   dataDirectory?: string;
   /** The local DynamoDB itself (not behind the simulated partition limits). */
   dynamoEndpoint: string;
+  /** Where another process (the operator command) reaches this storefront. */
+  endpoints: LocalEndpoints;
   /** Present when `awsLimits` was given. */
   awsLimits?: AwsLimitsReport;
   /** DynamoDB requests so far, by the function that signed them (its operationId or step) and operation. */
@@ -214,6 +229,9 @@ function localContext(options: LocalStorefrontOptions, realm: string): Record<st
     'storefront:testPayments': options.testPayments ?? true,
     ...(options.allowUnpaidCreate !== undefined
       ? { 'storefront:allowUnpaidMachineCreate': options.allowUnpaidCreate }
+      : {}),
+    ...(options.acceptableUsePolicy !== undefined
+      ? { 'storefront:acceptableUsePolicy': options.acceptableUsePolicy }
       : {}),
     ...(options.catalogOverride !== undefined
       ? { 'storefront:products': options.catalogOverride }
@@ -401,6 +419,21 @@ export async function startLocalStorefront(
         }, watchCapacityEveryMs).unref()
       : undefined;
   const localSfn = localStepFunctions(() => fleet.workflow, stack.stateMachineArn);
+  // The operator command (bin/operator.ts) reaches this storefront's table and workflows here.
+  const sfnEndpoint = await startStepFunctionsEndpoint(localSfn, options.host ?? '127.0.0.1');
+  const endpoints: LocalEndpoints = {
+    dynamodb: dynamo.endpoint,
+    stepFunctions: sfnEndpoint.endpoint,
+    tableName: LOCAL_TABLE_NAME,
+    publicUrl: server.url,
+  };
+  if (options.dataDirectory) {
+    mkdirSync(options.dataDirectory, { recursive: true });
+    writeFileSync(
+      join(options.dataDirectory, LOCAL_ENDPOINTS_FILE),
+      `${JSON.stringify(endpoints)}\n`,
+    );
+  }
   const startLimit = options.awsLimits?.stepFunctions?.startExecution;
   const limitedSfn = startLimit ? limitedStepFunctions(localSfn, startLimit) : undefined;
   const apiClients = {
@@ -465,6 +498,7 @@ export async function startLocalStorefront(
     rateLimits,
     ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
     dynamoEndpoint: dynamo.endpoint,
+    endpoints,
     ...(options.awsLimits
       ? {
           awsLimits: {
@@ -494,6 +528,7 @@ export async function startLocalStorefront(
       await sweeping;
       await watching;
       await server.close();
+      await sfnEndpoint.close();
       await fleet.close();
       db.destroy();
       await partitionProxy?.close();

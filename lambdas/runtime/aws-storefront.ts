@@ -3,6 +3,7 @@ import { uncheckedCapacity } from '../core/availability.js';
 import { parseCatalogJson } from '../core/catalog.js';
 import { deriveKeys, type StorefrontKeys } from '../core/keys.js';
 import type {
+  BlockStore,
   InstanceAddresses,
   LeaseWorkflow,
   MachineStore,
@@ -89,7 +90,7 @@ export async function composeStorefront(
     : unavailable<StorefrontKeys>(operationId, 'access to the storefront secret');
 
   const stores =
-    access.table || access.capacitySnapshots
+    access.table || access.capacitySnapshots || access.blocks
       ? required(
           parts.stores,
           operationId,
@@ -137,6 +138,9 @@ export async function composeStorefront(
       retentionDays: config.RETENTION_DAYS,
       provider: clients.provider ?? 'aws-ec2',
       ...(publicBaseUrl ? { publicBaseUrl } : {}),
+      ...(config.ACCEPTABLE_USE_POLICY
+        ? { acceptableUsePolicy: config.ACCEPTABLE_USE_POLICY }
+        : {}),
     },
     orders:
       (access.table && stores?.orders) ||
@@ -147,6 +151,13 @@ export async function composeStorefront(
     leases,
     ...paid,
     capacity,
+    blocks:
+      (access.blocks && stores?.blocks) || unavailable<BlockStore>(operationId, 'access to blocks'),
+    liveLeasesOfKey:
+      (access.blocks && stores?.liveLeasesOfKey) ||
+      (async () => {
+        throw new Error(`${operationId} has no access to the live-leases index`);
+      }),
     instances,
     clock,
     log,

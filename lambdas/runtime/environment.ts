@@ -30,6 +30,11 @@ export const apiEnvironmentSchema = z.object({
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   PROVISIONING_TIMEOUT_MINUTES: wholeNumber(1, 120),
   RETENTION_DAYS: wholeNumber(1, 365),
+  /**
+   * The operator's acceptable-use policy (Markdown; cdk.json `storefront:acceptableUsePolicy`),
+   * given only to the operation that serves it; absent: the built-in text.
+   */
+  ACCEPTABLE_USE_POLICY: z.string().min(1).optional(),
   /** The stack's name, as tagged on its instances. */
   MANAGED_BY: z.string().min(1).optional(),
 });

@@ -20,10 +20,18 @@ export interface OperationAccess {
    */
   capacitySnapshots?: true;
   /**
+   * Refuses blocked buyers before any challenge: reads block items (GetItem and Query on
+   * `BLOCK#` keys only, a statement of its own; lambdas/core/blocks.ts), and buyers holding
+   * their product's most live leases (Query of the live-leases index's `LIVE` partition).
+   */
+  blocks?: true;
+  /**
    * Hands out absolute URLs (links, the URL a payment challenge is bound to): reads the
    * deployment's public URL from its parameter, never from the request's headers.
    */
   publicUrl?: true;
+  /** Serves the operator's acceptable-use text (its environment holds it, when configured). */
+  acceptableUsePolicy?: true;
   /** Reads instances' public addresses from EC2 (DescribeInstances: no resource-level scope). */
   instances?: true;
 }
@@ -36,10 +44,13 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   getServiceIndex: { secrets: [], publicUrl: true },
   getAgentGuide: { secrets: [], publicUrl: true },
   getAgentStorefront: { secrets: [], publicUrl: true },
+  // Kept lean (no AWS SDK): the text is in its environment, its links relative.
+  getAcceptableUse: { secrets: [], acceptableUsePolicy: true },
   listProducts: { secrets: [], capacitySnapshots: true },
   // Kept lean (no AWS SDK): availability is in GET /api/products.
   health: { secrets: [] },
-  validateOrder: { secrets: [], capacitySnapshots: true },
+  // The public URL: a refused buyer is pointed at the acceptable-use policy.
+  validateOrder: { secrets: [], capacitySnapshots: true, blocks: true, publicUrl: true },
   createOrder: {
     table: {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
@@ -48,6 +59,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront', 'stripe'],
     workflow: ['start'],
     capacitySnapshots: true,
+    blocks: true,
     publicUrl: true,
   },
   getOrder: {
@@ -60,6 +72,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
     secrets: ['storefront'],
     workflow: ['start'],
     capacitySnapshots: true,
+    blocks: true,
+    publicUrl: true,
   },
   getMachine: { table: { actions: ['GetItem'], keyPrefixes: [machine] }, secrets: [] },
   terminateMachine: {

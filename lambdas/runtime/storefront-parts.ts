@@ -1,10 +1,12 @@
 import type { DocumentDb } from '../adapters/dynamodb/document-client.js';
 import type { StorefrontKeys } from '../core/keys.js';
 import type {
+  BlockStore,
   CapacityCheck,
   Clock,
   InstanceAddresses,
   LeaseWorkflow,
+  LiveLeasesOfKey,
   Logger,
   MachineStore,
   OrderStore,
@@ -49,6 +51,10 @@ export type StoresPart = (input: {
   machines: MachineStore;
   /** Availability as the capacity watcher recorded it (read only where granted). */
   capacity: CapacityCheck;
+  /** Blocks (read only where granted). */
+  blocks: BlockStore;
+  /** Live leases by SSH key (read only where granted, with the blocks). */
+  liveLeasesOfKey: LiveLeasesOfKey;
 };
 
 export type LeasesPart = (input: {

@@ -20,6 +20,8 @@ export interface LeaseEnded {
   expires_at?: string;
   /** The instance's state as TerminateInstances reported it, when there was one. */
   instance_state?: string;
+  /** Why, when the lease was ended for cause (the execution's history shows it). */
+  ended_for_cause?: string;
 }
 
 export const NEVER_USABLE = 'the machine could not be provisioned; the operator has been alerted';
@@ -88,6 +90,7 @@ export const createEndLease =
     return {
       status: terminated?.status ?? current?.status ?? 'gone',
       ...stateOf(instanceState),
+      ...(current?.end_cause ? { ended_for_cause: current.failure_reason } : {}),
     };
   };
 

@@ -47,6 +47,10 @@ describe('operator configuration from CDK context', () => {
     [{ 'storefront:domainName': 'compute.example.com' }, /go together/],
     [{ 'storefront:stageName': 'v 1' }, /storefront:stageName/],
     [{ 'storefront:removalPolicy': 'maybe' }, /storefront:removalPolicy/],
+    [
+      { 'storefront:acceptableUsePolicy': 'x'.repeat(3001) },
+      /storefront:acceptableUsePolicy: must be at most 3000 bytes/,
+    ],
   ])('fails the synth on %j with a clear message', (override, message) => {
     expect(() => readConfig({ ...defaults, ...override })).toThrow(ConfigError);
     expect(() => readConfig({ ...defaults, ...override })).toThrow(message);

@@ -119,9 +119,41 @@ describe('IAM', () => {
           .filter(isCapacityRead)
           .map(({ Action, Condition }) => ({ Action, Condition })),
       }).toEqual({ operationId, capacityReads: access.capacitySnapshots ? [capacityReads] : [] });
+      // Screening buyers (blocks, live leases per key) is two statements of their own: GetItem
+      // and Query on BLOCK# only, and Query of the live-leases index's LIVE partition only.
+      const blockReads = {
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BLOCK#*'] } },
+      };
+      const liveLeaseQuery = {
+        Action: 'dynamodb:Query',
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['LIVE'] } },
+      };
+      const isScreening = (statement: Statement) =>
+        [blockReads, liveLeaseQuery].some(
+          (expected) => JSON.stringify(statement.Condition) === JSON.stringify(expected.Condition),
+        );
+      expect({
+        operationId,
+        screening: statements.filter(isScreening).map(({ Action, Condition, Resource }) => ({
+          Action,
+          Condition,
+          index: JSON.stringify(Resource).includes('/index/live-leases'),
+        })),
+      }).toEqual({
+        operationId,
+        screening: access.blocks
+          ? [
+              { ...blockReads, index: false },
+              { ...liveLeaseQuery, index: true },
+            ]
+          : [],
+      });
       const tableStatements = statements.filter(
         (statement) =>
-          actionsOf(statement).some((a) => a.startsWith('dynamodb:')) && !isCapacityRead(statement),
+          actionsOf(statement).some((a) => a.startsWith('dynamodb:')) &&
+          !isCapacityRead(statement) &&
+          !isScreening(statement),
       );
       if (!access.table) {
         expect({ operationId, tableStatements }).toEqual({ operationId, tableStatements: [] });

@@ -196,7 +196,7 @@ describe('discovery for agents', () => {
       service_url: api.url,
       llms_txt_url: `${api.url}/llms.txt`,
       openapi_url: `${api.url}/openapi.json`,
-      acceptable_use_url: null,
+      acceptable_use_url: `${api.url}/acceptable-use`,
       payment: { protocol: 'mpp', methods: ['test/charge'] },
       tokens: { handling: expect.stringContaining('secret') },
     });

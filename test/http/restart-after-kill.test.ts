@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Mppx as ClientMppx } from 'mppx/client';
 import { testChargeClient } from '../../lambdas/adapters/payments/test-method.js';
 import { contractCheckedFetch, orderBody } from '../support/harness.js';
+import { ed25519Key } from '../support/ssh-keys.js';
 import {
   freePort,
   type StorefrontProcess,
@@ -123,7 +124,8 @@ describe('npm start killed during a burst of paid orders', () => {
     });
     started.push(first);
     const orders: Order[] = Array.from({ length: ORDERS }, () => ({
-      body: orderBody({ duration_minutes: 120 }),
+      // One key per agent: npm start keeps the default live leases per key.
+      body: orderBody({ duration_minutes: 120, ssh_public_key: ed25519Key() }),
     }));
     let answered = 0;
     let killed: Promise<void> | undefined;

@@ -6,6 +6,7 @@ import { expect } from '@jest/globals';
 import { Mppx as ClientMppx } from 'mppx/client';
 import { testChargeClient } from '../../lambdas/adapters/payments/test-method.js';
 import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
+import { PRODUCT_IDS } from '../../lambdas/core/products.js';
 import {
   LOCAL_TABLE_NAME,
   type LocalStorefrontOptions,
@@ -72,6 +73,14 @@ export async function contractCheckedFetch(
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
+/** Each product's live leases per key raised far, unless the test's override sets them. */
+function withRoomyKeyLimits(override: unknown): Record<string, Record<string, unknown>> {
+  const given = (override ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(
+    PRODUCT_IDS.map((id) => [id, { maxLiveLeasesPerKey: 1000, ...given[id] }]),
+  );
+}
+
 export async function startHarness(
   options: Partial<LocalStorefrontOptions> = {},
   /**
@@ -95,6 +104,8 @@ export async function startHarness(
     sweepEveryMs: 0,
     synthesizeStack: cachedLocalStack,
     ...options,
+    // Journeys buy many leases with one key; the per-key limit has its own tests (blocks.test.ts).
+    catalogOverride: withRoomyKeyLimits(options.catalogOverride),
   });
   const base = running.url;
 
@@ -170,6 +181,8 @@ export async function startHarness(
   return {
     url: base,
     executeApiUrl: running.executeApiUrl,
+    /** Where the operator command reaches this storefront (table, workflows). */
+    endpoints: running.endpoints,
     storefront: running.storefront,
     storefrontOf: running.storefrontOf,
     stack: running.stack,

@@ -59,3 +59,35 @@ export async function liveLeasesByItem(
   } while (startKey);
   return leases;
 }
+
+/**
+ * The live leases of one SSH key (live-leases index, filtered on the key line's `<type>
+ * <base64>` prefix, so a changed comment is the same key), as product and machine ids. Reads
+ * the whole live partition: fine for hundreds of live leases, not for millions.
+ */
+export function liveLeasesOfKey(db: DocumentDb, tableName: string) {
+  return async (keyLine: string): Promise<{ machine_id: string; product_id: string }[]> => {
+    const [type = '', blob = ''] = keyLine.trim().split(/ +/);
+    const leases: { machine_id: string; product_id: string }[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+          KeyConditionExpression: 'live_pk = :live',
+          FilterExpression: 'begins_with(ssh_public_key, :key)',
+          ExpressionAttributeValues: { ':live': LIVE_PARTITION, ':key': `${type} ${blob}` },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const line = String(item.ssh_public_key ?? '');
+        if (line !== `${type} ${blob}` && !line.startsWith(`${type} ${blob} `)) continue;
+        leases.push({ machine_id: String(item.machine_id), product_id: String(item.product_id) });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return leases;
+  };
+}

@@ -1,5 +1,11 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ExtensionRecord, MachineRecord, UnusedMinutesRefund } from '../../core/machine.js';
+import type {
+  CauseRefund,
+  ExtensionRecord,
+  LeaseEndCause,
+  MachineRecord,
+  UnusedMinutesRefund,
+} from '../../core/machine.js';
 import type { PaymentAttempt, RefundRecord } from '../../core/payment-records.js';
 import type { MachineStore } from '../../core/ports.js';
 import { conditionally, type DocumentDb, recordOf, updateRecord } from './document-client.js';
@@ -303,6 +309,54 @@ export class DynamoMachineStore implements MachineStore {
           ConditionExpression:
             'attribute_exists(extensions.#key) AND (attribute_not_exists(extensions.#key.refund) OR extensions.#key.refund.#status = :pending)',
           ExpressionAttributeNames: { '#key': extensionKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':refund': refund, ':pending': 'pending' },
+        }),
+      ),
+    );
+  }
+
+  endForCause(
+    machineId: string,
+    end: {
+      cause: LeaseEndCause;
+      failureReason: string;
+      refunds: Record<string, CauseRefund>;
+      now: Date;
+    },
+  ): Promise<MachineRecord | undefined> {
+    const owesRefund = Object.keys(end.refunds).length > 0;
+    return updateRecord<MachineRecord>(this.db, {
+      TableName: this.tableName,
+      Key: itemKeys.machine(machineId),
+      UpdateExpression: `SET #status = :terminating, termination_requested_at = if_not_exists(termination_requested_at, :now), failure_reason = :reason, end_cause = :cause, cause_refunds = :refunds${
+        owesRefund ? ', sweep_pk = :sweepPk, sweep_sk = :sweepSk' : ''
+      }`,
+      ConditionExpression:
+        '#status IN (:provisioning, :active) AND attribute_not_exists(end_cause)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':terminating': 'terminating',
+        ':provisioning': 'provisioning',
+        ':active': 'active',
+        ':now': end.now.toISOString(),
+        ':reason': end.failureReason,
+        ':cause': end.cause,
+        ':refunds': end.refunds,
+        ...(owesRefund ? sweepValues(end.now.toISOString(), machineId) : {}),
+      },
+    });
+  }
+
+  recordCauseRefund(machineId: string, key: string, refund: RefundRecord): Promise<boolean> {
+    return conditionally(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.machine(machineId),
+          UpdateExpression: 'SET cause_refunds.#key.refund = :refund',
+          ConditionExpression:
+            'attribute_exists(cause_refunds.#key) AND (attribute_not_exists(cause_refunds.#key.refund) OR cause_refunds.#key.refund.#status = :pending)',
+          ExpressionAttributeNames: { '#key': key, '#status': 'status' },
           ExpressionAttributeValues: { ':refund': refund, ':pending': 'pending' },
         }),
       ),

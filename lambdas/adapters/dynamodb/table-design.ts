@@ -10,6 +10,9 @@
  *   payment replay marker .. pk REPLAY#<key>          sk REPLAY
  *   capacity snapshot ...... pk CAPACITY#<product_id> sk CAPACITY
  *                            (written every minute by the capacity watcher, read before payment)
+ *   block by kind + value .. pk BLOCK#<kind>          sk <fingerprint | CIDR | payer>
+ *                            (an SSH key block is one GetItem; the client ranges are one Query
+ *                            of BLOCK#client_range; the operator lists all three partitions)
  *   live leases by expiry .. GSI live-leases: live_pk LIVE, live_sk <expires_at>#<machine_id>
  *                            (sparse: only provisioning/active/terminating machines carry it;
  *                            the reconciler reads it to find leases whose workflow is gone)
@@ -53,6 +56,7 @@ export const KEY_PREFIX = {
   machine: 'MACHINE#',
   replay: 'REPLAY#',
   capacity: 'CAPACITY#',
+  block: 'BLOCK#',
 } as const;
 export type KeyPrefix = (typeof KEY_PREFIX)[keyof typeof KEY_PREFIX];
 
@@ -65,7 +69,11 @@ export const itemKeys = {
   }),
   replay: (key: string) => ({ pk: `${KEY_PREFIX.replay}${key}`, sk: 'REPLAY' }),
   capacity: (productId: string) => ({ pk: `${KEY_PREFIX.capacity}${productId}`, sk: 'CAPACITY' }),
+  block: (kind: string, value: string) => ({ pk: blockPartition(kind), sk: value }),
 };
+
+/** The partition holding every block of one kind (ssh_key, client_range, payer). */
+export const blockPartition = (kind: string) => `${KEY_PREFIX.block}${kind}`;
 
 export const liveLeaseKey = (expiresAt: string, machineId: string) => ({
   live_pk: LIVE_PARTITION,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { acceptableUseUrl, acceptanceNote } from '../acceptable-use.js';
 import { answersExpiredChallenge, expiredChallengeReason } from '../challenge-expiry.js';
 import { ApiProblem, conflict } from '../errors.js';
 import { orderIdFor } from '../ids.js';
@@ -52,7 +53,7 @@ export async function placeOrder(
   order = await keepChallengeFresh(storefront, order);
   const terms = {
     amountCents: order.amount_cents,
-    description: `Lease of ${order.product_id} for ${order.duration_minutes} minutes`,
+    description: `Lease of ${order.product_id} for ${order.duration_minutes} minutes; ${acceptanceNote(acceptableUseUrl(settings.publicBaseUrl ?? ''))}`,
     externalId: order.order_id,
     expires: order.challenge_expires_at,
     binding: {

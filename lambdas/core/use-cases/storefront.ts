@@ -1,9 +1,11 @@
 import type { StorefrontKeys } from '../keys.js';
 import type {
+  BlockStore,
   CapacityCheck,
   Clock,
   InstanceAddresses,
   LeaseWorkflow,
+  LiveLeasesOfKey,
   Logger,
   MachineStore,
   OrderStore,
@@ -38,6 +40,8 @@ export interface StorefrontSettings {
    * the functions that hand out links are given it.
    */
   publicBaseUrl?: string;
+  /** The operator's acceptable-use text (GET /acceptable-use); absent: the built-in one. */
+  acceptableUsePolicy?: string;
 }
 
 /** Everything a use case may touch: settings plus the ports. */
@@ -50,6 +54,10 @@ export interface Storefront {
   refunds: RefundGateway;
   /** Checked before any challenge, so nothing is sold that cannot be launched. */
   capacity: CapacityCheck;
+  /** Who is refused before any challenge (refuse-blocked-buyer.ts); the operator writes them. */
+  blocks: BlockStore;
+  /** Counted before any challenge: a product's `maxLiveLeasesPerKey` (blast radius per buyer). */
+  liveLeasesOfKey: LiveLeasesOfKey;
   /** The address a lease reports is EC2's, never what a caller says (reportMachineReady). */
   instances: InstanceAddresses;
   clock: Clock;

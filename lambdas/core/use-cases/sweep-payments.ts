@@ -3,6 +3,7 @@ import { ApiProblem } from '../errors.js';
 import type { MachineRecord } from '../machine.js';
 import type { OrderRecord } from '../order.js';
 import { finishEarlierExtensionAttempts, refundExtension } from './conclude-extension.js';
+import { payCauseRefunds } from './end-lease-for-cause.js';
 import { fulfilOrder } from './fulfil-order.js';
 import { refundFailedLease } from './refund-failed-lease.js';
 import { refundUnusedMinutes } from './refund-unused-minutes.js';
@@ -129,6 +130,15 @@ async function sweepMachine(storefront: Storefront, found: MachineRecord, report
       const since = Date.parse(machine.unused_refund.due_since);
       if (clock.now().getTime() - since > OWED_ALARM_MS) report.refunds_owed_over_an_hour++;
     }
+  }
+  // A lease ended for cause: the refund decided then, paid once (end-lease-for-cause.ts).
+  if (machine.cause_refunds && Object.keys(machine.cause_refunds).length) {
+    const causeOwed = await payCauseRefunds(storefront, machine);
+    report.refunded += Object.keys(machine.cause_refunds).length - causeOwed;
+    owed += causeOwed;
+    const since = Date.parse(machine.end_cause?.ended_at ?? clock.now().toISOString());
+    if (causeOwed && clock.now().getTime() - since > OWED_ALARM_MS)
+      report.refunds_owed_over_an_hour++;
   }
   if (owed > 0) {
     report.waiting++;

@@ -1,5 +1,7 @@
+import { DynamoBlockStore } from '../../adapters/dynamodb/block-store.js';
 import { capacitySnapshots } from '../../adapters/dynamodb/capacity-snapshot.js';
 import { documentClient } from '../../adapters/dynamodb/document-client.js';
+import { liveLeasesOfKey } from '../../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../../adapters/dynamodb/machine-store.js';
 import { DynamoOrderStore } from '../../adapters/dynamodb/order-store.js';
 import { CAPACITY_CACHE_MS, cachedCapacityCheck } from '../../core/availability.js';
@@ -14,6 +16,8 @@ export const tableStores: StoresPart = ({ tableName, clients, clock, log }) => {
     db,
     orders: new DynamoOrderStore(db, tableName),
     machines: new DynamoMachineStore(db, tableName),
+    blocks: new DynamoBlockStore(db, tableName),
+    liveLeasesOfKey: liveLeasesOfKey(db, tableName),
     capacity: cachedCapacityCheck(capacitySnapshots({ db, tableName, clock, log }), {
       ttlMs: CAPACITY_CACHE_MS,
       clock,
