@@ -182,6 +182,25 @@ export function answerConnect(_request: IncomingMessage, socket: Duplex): void {
 }
 
 /**
+ * A request asking to switch protocols (`Connection: Upgrade`): the API is plain HTTP (a REST
+ * API has no WebSocket), so it is refused with a JSON 400 and the connection closed. Left to
+ * Node's default, such a request with a body was never answered: the parser stops at the
+ * upgrade, so the body never ends.
+ */
+export function answerUpgrade(_request: IncomingMessage, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  endWithJson(socket, {
+    status: 400,
+    reason: 'Bad Request',
+    error:
+      'protocol upgrades (Upgrade: …) are not supported: send plain HTTP/1.1; see /openapi.json',
+  });
+}
+
+/**
  * A request whose answer itself failed (a bug): logged, and answered with a JSON 500 if
  * nothing was sent yet, else the connection is closed, rather than the process crashing on
  * an unhandled rejection.

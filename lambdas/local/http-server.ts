@@ -20,6 +20,7 @@ import {
   answerClientError,
   answerConnect,
   answerExpectation,
+  answerUpgrade,
   hostOf,
   jsonError,
   lastResort,
@@ -208,6 +209,7 @@ async function listen(
   server.on('clientError', answerClientError);
   server.on('checkExpectation', answerExpectation);
   server.on('connect', answerConnect);
+  server.on('upgrade', answerUpgrade);
   // A client that half-closes after its request (`printf … | nc`) still gets its answer, as
   // from CloudFront; Node's default ends the connection on the client's FIN, answer or not.
   (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;

@@ -595,7 +595,21 @@ describe('any bytes on the wire (npm start over raw TCP)', () => {
           for (const answer of finals) expectGoodFinal(answer, method);
         },
       ),
-      { numRuns: 80 },
+      {
+        numRuns: 80,
+        // Found by a full run: an upgrade request with a body was never answered.
+        examples: [
+          [
+            ['GET', '/api/health'],
+            [
+              ['Connection', 'Upgrade'],
+              ['Transfer-Encoding', 'chunked'],
+              ['Upgrade', 'websocket'],
+            ],
+            '{}',
+          ],
+        ],
+      },
     );
   });
 
