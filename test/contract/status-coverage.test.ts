@@ -10,6 +10,52 @@ import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openap
 type Producer = { file: string; test: string; shared?: string };
 
 const PRODUCED_BY: Record<string, Producer> = {
+  'createOrder 403': {
+    file: 'test/http/blocks.test.ts',
+    test: 'refuses a client address range as the front door sees the client',
+  },
+  'validateOrder 403': {
+    file: 'test/http/blocks.test.ts',
+    test: 'refuses a blocked SSH key with the reason and the policy URL, storing nothing',
+  },
+  'getAcceptableUse 200': {
+    file: 'test/http/acceptable-use.test.ts',
+    test: 'the acceptable-use policy is served as Markdown',
+  },
+  'getAcceptableUse 421': {
+    file: 'test/http/front-door.test.ts',
+    test: 'refuses every operation with 421, naming the front door, before anything runs',
+  },
+  'getAcceptableUse 429': {
+    file: 'test/http/rate-limits.test.ts',
+    test: 'answers the 121st read of a minute from one client with 429',
+    shared: 'every operation shares the front door limiter',
+  },
+  'getAcceptableUse 500': {
+    file: 'test/money/order-settlement.test.ts',
+    test: 'one charge, one machine',
+    shared:
+      "the middleware that answers any unexpected failure with this 500 (lambdas/http/api-handler.ts) is every operation's",
+  },
+  'getAgentStorefront 200': {
+    file: 'test/http/discovery.test.ts',
+    test: 'describes the storefront from the catalog, at its own URL',
+  },
+  'getAgentStorefront 421': {
+    file: 'test/http/front-door.test.ts',
+    test: 'refuses every operation with 421, naming the front door, before anything runs',
+  },
+  'getAgentStorefront 429': {
+    file: 'test/http/rate-limits.test.ts',
+    test: 'answers the 121st read of a minute from one client with 429',
+    shared: 'every operation shares the front door limiter',
+  },
+  'getAgentStorefront 500': {
+    file: 'test/money/order-settlement.test.ts',
+    test: 'one charge, one machine',
+    shared:
+      "the middleware that answers any unexpected failure with this 500 (lambdas/http/api-handler.ts) is every operation's",
+  },
   'getDiscoveryDocument 200': {
     file: 'test/http/discovery.test.ts',
     test: 'serves the contract pointed at this server, valid as an MPP discovery document',
