@@ -20,7 +20,7 @@ const PRODUCED_BY: Record<string, Producer> = {
   },
   'getAcceptableUse 200': {
     file: 'test/http/acceptable-use.test.ts',
-    test: 'the acceptable-use policy is served as Markdown',
+    test: 'is served as Markdown and says what is prohibited, what happens, what is refunded',
   },
   'getAcceptableUse 421': {
     file: 'test/http/front-door.test.ts',
