@@ -4,12 +4,21 @@
  * higher, so the payment challenge is restored by a Lambda@Edge origin-response function
  * (lambdas/edge/restore-payment-challenge.ts).
  */
+import { VIEWER_ADDRESS_HEADER } from '../lambdas/http/front-door-only.js';
 
-/** Passes the public host on, so links in responses (order_complete_url) name the front door. */
-export const FORWARD_PUBLIC_HOST = `function handler(event) {
+/**
+ * The viewer-request function: passes on the viewer's address (event.viewer.ip, the address
+ * the WAF counts) under a header it sets itself, replacing any value a viewer sent under that
+ * name, and drops a viewer's own CloudFront-Viewer-Address (the distribution's origin request
+ * policy forwards viewer headers, not CloudFront's). It also passes the public host on as
+ * X-Forwarded-Host, which the API no longer reads for any URL.
+ */
+export const VIEWER_REQUEST = `function handler(event) {
   var request = event.request;
   if (request.headers.host) {
     request.headers['x-forwarded-host'] = { value: request.headers.host.value };
   }
+  request.headers['${VIEWER_ADDRESS_HEADER}'] = { value: event.viewer.ip };
+  delete request.headers['cloudfront-viewer-address'];
   return request;
 }`;

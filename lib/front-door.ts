@@ -24,7 +24,7 @@ import { Construct } from 'constructs';
 import { RESPONSE_EDGE_FUNCTIONS } from '../lambdas/edge/edge-associations.js';
 import { ORIGIN_VERIFY_HEADER } from '../lambdas/http/front-door-only.js';
 import { edgeFunctionVersion } from './edge-functions.js';
-import { FORWARD_PUBLIC_HOST } from './front-door-functions.js';
+import { VIEWER_REQUEST } from './front-door-functions.js';
 import { OriginGuard } from './origin-guard.js';
 
 const EDGE_EVENT_TYPES = {
@@ -82,7 +82,7 @@ export class FrontDoor extends Construct {
   ) {
     super(scope, id);
     const forwardHost = new CloudFrontFunction(this, 'ForwardPublicHost', {
-      code: FunctionCode.fromInline(FORWARD_PUBLIC_HOST),
+      code: FunctionCode.fromInline(VIEWER_REQUEST),
       runtime: FunctionRuntime.JS_2_0,
       comment: 'Passes the public host to the API as X-Forwarded-Host',
     });

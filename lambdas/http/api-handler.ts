@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ApiProblem, invalidRequest } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Storefront } from '../core/use-cases/storefront.js';
+import { VIEWER_ADDRESS_HEADER } from './front-door-only.js';
 import { PROBLEM_STATUS } from './problem-status.js';
 import { bodyText, header as headerValue, toFetchRequest } from './proxy-event.js';
 import { errorResponse } from './responses.js';
@@ -11,7 +12,6 @@ import { errorResponse } from './responses.js';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Added by CloudFront to origin requests (the AllViewerExceptHostHeader policy includes it). */
-export const VIEWER_ADDRESS_HEADER = 'cloudfront-viewer-address';
 
 export interface RouteInput {
   event: APIGatewayProxyEvent;
@@ -30,20 +30,16 @@ export interface RouteInput {
   header(name: string): string | undefined;
   /**
    * The client's address as the front door's WAF counts it (rate-limit-rules.ts): the viewer
-   * address CloudFront adds (CloudFront-Viewer-Address, `<ip>:<port>`, replacing any value a
-   * viewer sends), else the address API Gateway saw.
+   * address the viewer-request function sets (lib/front-door-functions.ts), replacing any
+   * value a viewer sends under that name; else the address API Gateway saw.
    */
   clientAddress(): string | undefined;
 }
 
-/** The client's address without the port CloudFront appends (IPv6 addresses come unbracketed). */
+/** The client's address (IPv4, or IPv6 unbracketed, as event.viewer.ip gives it). */
 export function clientAddressOf(event: APIGatewayProxyEvent): string | undefined {
   const viewer = headerValue(event, VIEWER_ADDRESS_HEADER)?.trim();
-  if (viewer) {
-    const separator = viewer.lastIndexOf(':');
-    const address = separator > 0 ? viewer.slice(0, separator) : viewer;
-    return address.replace(/^\[|\]$/g, '');
-  }
+  if (viewer) return viewer.replace(/^\[|\]$/g, '');
   return event.requestContext?.identity?.sourceIp || undefined;
 }
 

@@ -34,3 +34,9 @@ export function misdirectedResponse(frontDoorUrl: string) {
     body: JSON.stringify({ error: misdirectedError(frontDoorUrl) }),
   };
 }
+
+/**
+ * The viewer's address as the front door's WAF counts it, set by the viewer-request function
+ * (lib/front-door-functions.ts) from event.viewer.ip, replacing any value a viewer sends.
+ */
+export const VIEWER_ADDRESS_HEADER = 'x-storefront-viewer-address';

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { FORWARD_PUBLIC_HOST } from '../../lib/front-door-functions.js';
+import { VIEWER_REQUEST } from '../../lib/front-door-functions.js';
 import { misdirectedResponse, ORIGIN_VERIFY_HEADER } from '../http/front-door-only.js';
 
 /**
@@ -13,14 +13,15 @@ import { misdirectedResponse, ORIGIN_VERIFY_HEADER } from '../http/front-door-on
 export type HeaderList = [name: string, value: string][];
 
 type CloudFrontFunctionHeaders = Record<string, { value: string }>;
-type ViewerRequestFunction = (event: { request: { headers: CloudFrontFunctionHeaders } }) => {
+type ViewerRequestFunction = (event: {
+  request: { headers: CloudFrontFunctionHeaders };
+  viewer: { ip: string };
+}) => {
   headers: CloudFrontFunctionHeaders;
 };
 
 /** The CloudFront Function's own source (cloudfront-js-2.0), run as the edge runtime calls it. */
-const forwardPublicHost = new Function(
-  `${FORWARD_PUBLIC_HOST}; return handler;`,
-)() as ViewerRequestFunction;
+const viewerRequest = new Function(`${VIEWER_REQUEST}; return handler;`)() as ViewerRequestFunction;
 
 const withoutHeader = (list: HeaderList, name: string): HeaderList =>
   list.filter(([candidate]) => candidate.toLowerCase() !== name.toLowerCase());
@@ -29,7 +30,7 @@ const withoutHeader = (list: HeaderList, name: string): HeaderList =>
  * The viewer-request function on the viewer's headers (CloudFront Functions see them keyed in
  * lower case); a header it sets replaces every value the viewer sent under that name.
  */
-export function viewerRequestHeaders(list: HeaderList): HeaderList {
+export function viewerRequestHeaders(list: HeaderList, viewerIp: string): HeaderList {
   // The first value per lower-case name; own properties only (a header may be `__proto__`).
   const sent = new Map<string, string>();
   for (const [name, value] of list) {
@@ -38,8 +39,11 @@ export function viewerRequestHeaders(list: HeaderList): HeaderList {
   const headers: CloudFrontFunctionHeaders = Object.fromEntries(
     [...sent].map(([name, value]) => [name, { value }]),
   );
-  const request = forwardPublicHost({ request: { headers } });
+  const request = viewerRequest({ request: { headers }, viewer: { ip: viewerIp } });
   let result = list;
+  for (const name of sent.keys()) {
+    if (!Object.hasOwn(request.headers, name)) result = withoutHeader(result, name);
+  }
   for (const [name, { value }] of Object.entries(request.headers)) {
     if (sent.get(name) === value) continue;
     result = [...withoutHeader(result, name), [name, value]];

@@ -260,12 +260,10 @@ export async function startLocalHttpServer(options: LocalHttpOptions): Promise<L
       : undefined;
     const viewerHeaders = headerListOf(request);
     const headers = throughFrontDoor
-      ? withOriginHeaders(viewerRequestHeaders(viewerHeaders), {
-          ...guard.originHeaders,
-          // CloudFront's own header (the stack's origin request policy forwards it): the
-          // viewer's address as WAF counts it, whatever a viewer sends under that name.
-          'CloudFront-Viewer-Address': `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? 0}`,
-        })
+      ? withOriginHeaders(
+          viewerRequestHeaders(viewerHeaders, request.socket.remoteAddress ?? ''),
+          guard.originHeaders,
+        )
       : viewerHeaders;
     try {
       const body = await readBody(request);

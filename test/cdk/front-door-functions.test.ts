@@ -9,7 +9,7 @@ import {
 } from '../../lambdas/edge/edge-associations.js';
 import { handler as restoreChallenge } from '../../lambdas/edge/restore-payment-challenge.js';
 import { bundleEdgeFunction } from '../../lib/edge-function-code.js';
-import { FORWARD_PUBLIC_HOST } from '../../lib/front-door-functions.js';
+import { VIEWER_REQUEST } from '../../lib/front-door-functions.js';
 
 /** Runs a CloudFront Function's source the way the edge runtime calls it: handler(event). */
 const compile = (source: string) =>
@@ -115,13 +115,22 @@ describe('the deployed bundle of each response edge function', () => {
 });
 
 describe('the viewer-request CloudFront Function', () => {
-  it('passes the public host on as X-Forwarded-Host', () => {
-    const forward = compile(FORWARD_PUBLIC_HOST);
+  it('passes the public host on, and the viewer address in place of whatever the viewer sent', () => {
+    const forward = compile(VIEWER_REQUEST);
     const request = forward({
-      request: { headers: { host: { value: 'compute.example.com' } } },
+      request: {
+        headers: {
+          host: { value: 'compute.example.com' },
+          'x-storefront-viewer-address': { value: '192.0.2.1' },
+          'cloudfront-viewer-address': { value: '192.0.2.1:443' },
+        },
+      },
+      viewer: { ip: '198.51.100.7' },
     }) as {
       headers: Record<string, { value: string }>;
     };
     expect(request.headers['x-forwarded-host']).toEqual({ value: 'compute.example.com' });
+    expect(request.headers['x-storefront-viewer-address']).toEqual({ value: '198.51.100.7' });
+    expect(request.headers).not.toHaveProperty('cloudfront-viewer-address');
   });
 });

@@ -56,6 +56,7 @@ describe('blocked buyers are refused before any challenge', () => {
       const forged = await api.order(orderBody({ ssh_public_key: ed25519Key() }), {
         'x-forwarded-for': '192.0.2.1',
         'cloudfront-viewer-address': '192.0.2.1:443',
+        'x-storefront-viewer-address': '192.0.2.1',
       });
       expect(forged.status).toBe(403);
     } finally {

@@ -137,17 +137,23 @@ describe('the local front door', () => {
 describe('CloudFront on the request path, and the API stage that answers it alone', () => {
   const frontDoorUrl = 'https://d111111abcdef8.cloudfront.net';
 
-  it("runs the deployed viewer-request function: the viewer's Host becomes the only X-Forwarded-Host", () => {
-    const headers = viewerRequestHeaders([
-      ['Host', 'd111111abcdef8.cloudfront.net'],
-      ['X-Forwarded-Host', 'attacker.example'],
-      ['x-forwarded-host', 'second.example'],
-      ['Accept', 'application/json'],
-    ]);
+  it("runs the deployed viewer-request function: the viewer's Host and address replace what it sent", () => {
+    const headers = viewerRequestHeaders(
+      [
+        ['Host', 'd111111abcdef8.cloudfront.net'],
+        ['X-Forwarded-Host', 'attacker.example'],
+        ['x-forwarded-host', 'second.example'],
+        ['X-Storefront-Viewer-Address', '192.0.2.1'],
+        ['CloudFront-Viewer-Address', '192.0.2.1:443'],
+        ['Accept', 'application/json'],
+      ],
+      '198.51.100.7',
+    );
     expect(headers).toEqual([
       ['Host', 'd111111abcdef8.cloudfront.net'],
       ['Accept', 'application/json'],
       ['x-forwarded-host', 'd111111abcdef8.cloudfront.net'],
+      ['x-storefront-viewer-address', '198.51.100.7'],
     ]);
   });
 
