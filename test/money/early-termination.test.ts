@@ -1,19 +1,9 @@
-import { Challenge, Credential } from 'mppx';
 import type { MachineStore, RefundGateway } from '../../lambdas/core/ports.js';
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
 import { crashing } from '../support/crash-injection.js';
-import { type Harness, orderBody, type Reply, startHarness } from '../support/harness.js';
+import { type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
-import { SPT, stripeStandIn } from '../support/stripe-stand-in.js';
-
-function stripeCredential(reply: Reply, spt: string) {
-  const challenge = Challenge.fromHeaders(reply.headers);
-  const externalId = (challenge.request as { externalId?: string }).externalId;
-  return Credential.serialize({
-    challenge,
-    payload: { spt, ...(externalId ? { externalId } : {}) },
-  });
-}
+import { SPT, stripeCredential, stripeOnly, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * Pay for what you use: terminating a lease early refunds its unused whole minutes at the
@@ -28,13 +18,7 @@ describe('early termination refunds the unused minutes, once', () => {
   beforeAll(async () => {
     api = await startHarness({
       clock,
-      testPayments: false,
-      stripe: {
-        secretKey: 'sk_test_standin',
-        networkId: 'profile_test',
-        paymentMethodTypes: ['card'],
-      },
-      stripeFetch: stripe.fetch,
+      ...stripeOnly(stripe.fetch),
     });
   });
   afterAll(() => api.close());

@@ -1,17 +1,7 @@
-import { Challenge, Credential } from 'mppx';
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
-import { type Harness, orderBody, type Reply, startHarness } from '../support/harness.js';
+import { type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
-import { SPT, stripeStandIn } from '../support/stripe-stand-in.js';
-
-function stripeCredential(reply: Reply, spt: string) {
-  const challenge = Challenge.fromHeaders(reply.headers);
-  const externalId = (challenge.request as { externalId?: string }).externalId;
-  return Credential.serialize({
-    challenge,
-    payload: { spt, ...(externalId ? { externalId } : {}) },
-  });
-}
+import { SPT, stripeCredential, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * The order's payment lock, raced through the real use case: several distinct credentials

@@ -1,18 +1,7 @@
-import { Challenge, Credential } from 'mppx';
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
-import { type Harness, orderBody, type Reply, startHarness } from '../support/harness.js';
+import { type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
-import { SPT, stripeStandIn } from '../support/stripe-stand-in.js';
-
-/** A Stripe credential for the challenge of a 402, as the mppx client builds it. */
-function stripeCredential(reply: Reply, spt: string) {
-  const challenge = Challenge.fromHeaders(reply.headers);
-  const externalId = (challenge.request as { externalId?: string }).externalId;
-  return Credential.serialize({
-    challenge,
-    payload: { spt, ...(externalId ? { externalId } : {}) },
-  });
-}
+import { SPT, stripeCredential, stripeOnly, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * Extensions paid with Stripe, where its answers are slow or lost: a charge Stripe cannot
@@ -28,13 +17,7 @@ describe('extensions paid with Stripe', () => {
   beforeAll(async () => {
     api = await startHarness({
       clock,
-      testPayments: false,
-      stripe: {
-        secretKey: 'sk_test_standin',
-        networkId: 'profile_test',
-        paymentMethodTypes: ['card'],
-      },
-      stripeFetch: stripe.fetch,
+      ...stripeOnly(stripe.fetch),
     });
   });
   afterAll(() => api.close());

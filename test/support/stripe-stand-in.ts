@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Challenge, Credential } from 'mppx';
 
 /**
  * Stripe where money is at stake, in memory, as a `fetch` the storefront is given: idempotency
@@ -237,3 +238,26 @@ export function stripeStandIn(now: () => Date = () => new Date()) {
 }
 
 export type StripeStandIn = ReturnType<typeof stripeStandIn>;
+
+/** A Stripe credential for the challenge of a 402, as the mppx client builds it. */
+export function stripeCredential(reply: { headers: Headers }, spt: string): string {
+  const challenge = Challenge.fromHeaders(reply.headers);
+  const externalId = (challenge.request as { externalId?: string }).externalId;
+  return Credential.serialize({
+    challenge,
+    payload: { spt, ...(externalId ? { externalId } : {}) },
+  });
+}
+
+/** The local storefront's options for paying with Stripe only, through the stand-in's fetch. */
+export function stripeOnly(fetch: typeof globalThis.fetch) {
+  return {
+    testPayments: false,
+    stripe: {
+      secretKey: 'sk_test_standin',
+      networkId: 'profile_test',
+      paymentMethodTypes: ['card'],
+    },
+    stripeFetch: fetch,
+  };
+}
