@@ -4,8 +4,9 @@
  * request latency and throughput per endpoint, the paid-order round trip (timed once 30 paid
  * orders have warmed its code), how long a lease takes from paid to active, the lease's timing
  * targets (bench-lease-timing.ts), what one lease costs on AWS besides its instance
- * (lease-platform-cost.ts), and each function bundle's size and cold import time
- * (`npm run bench -- --bundles-only` for those alone).
+ * (lease-platform-cost.ts), each function bundle's size and cold import time
+ * (`npm run bench -- --bundles-only` for those alone), and how soon `npm start` answers its
+ * first request (bench-startup.ts).
  * Numbers depend on the machine; compare runs on the same one. The last line is
  * `bench-summary {json}`: every figure measured in this run (one not measured is left out).
  */
@@ -21,6 +22,7 @@ import { type AgentCall, type Agents, orderBody, percentile, startAgents } from 
 import { benchBundles } from './bench-bundles.js';
 import { benchLeaseTiming, formatLeaseTiming } from './bench-lease-timing.js';
 import { benchScale } from './bench-scale.js';
+import { benchStartup } from './bench-startup.js';
 import { formatPlatformCost, measureOneLease, platformCost } from './lease-platform-cost.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -309,4 +311,6 @@ if (!options['bundles-only']) {
   if (scaleLeases) Object.assign(figures, await benchAtScale(scaleLeases));
 }
 await benchBundles();
+// Launch → first 200 of `npm start`, each run a process of its own (target: 2 s).
+figures.npm_start_first_200_p50_ms = Math.round(await benchStartup());
 console.info(`bench-summary ${JSON.stringify(figures)}`);

@@ -12,6 +12,8 @@
  *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
  *   npm start -- --no-rate-limits  no per-client limits (default: cdk.json's, as the WAF enforces)
  */
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkedPublicUrl } from '../lambdas/adapters/ssm/public-url-parameter.js';
 import { CatalogError } from '../lambdas/core/catalog.js';
@@ -21,6 +23,7 @@ import {
   ec2LimitsFromEnvironment,
   startLocalStorefront,
 } from '../lambdas/local/local-storefront.js';
+import { keptSynthesis } from '../lambdas/local/stack-cache.js';
 
 // The SDK only talks to the in-process DynamoDB here; its Node version notice is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -80,6 +83,10 @@ try {
   process.exit(2);
 }
 
+// The synthesised stack is kept between starts, keyed by everything the synthesis reads.
+const stackCache = fileURLToPath(new URL('../.cache/local-storefront/stacks', import.meta.url));
+const synthesizeStack = keptSynthesis(stackCache);
+
 const running = await startLocalStorefront({
   host: values.host,
   port,
@@ -91,6 +98,7 @@ const running = await startLocalStorefront({
   ec2Limits,
   clockSpeedup,
   ...(values['no-rate-limits'] ? { rateLimits: false as const } : {}),
+  synthesizeStack,
 }).catch((error: unknown) => {
   if (error instanceof UnprofitableCatalogError || error instanceof CatalogError) {
     console.error(
@@ -108,6 +116,7 @@ console.info(
     `  API            ${running.url}   (try: curl ${running.url}/api/health)`,
     `  data           ${running.dataDirectory ? `${running.dataDirectory}/ (DynamoDB via dynalite at ${running.dynamoEndpoint})` : 'in memory'}`,
     `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
+    `  stack          the CDK app's, ${synthesizeStack.lastOutcome === 'kept' ? 'as synthesised at an earlier start from the same sources' : 'synthesised now'} (kept in ${relative(process.cwd(), stackCache) || stackCache}/)`,
     `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (hosts from the documentation ranges, 203.0.113.x first; nothing is launched)`,
     `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,
     `  limits         ${running.rateLimits ? `${running.rateLimits.writesPerMinute} writes and ${running.rateLimits.readsPerMinute} reads per minute per client (--no-rate-limits to lift)` : 'none'}`,

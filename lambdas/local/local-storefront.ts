@@ -308,10 +308,44 @@ export async function startLocalStorefront(
     [...operator.allowLossMakingProducts, ...(options.allowLossMakingProducts ?? [])],
     { refundUnusedMinutes: operator.refundUnusedMinutes },
   );
-  const dynamo = await startLocalDynamo({
+  // DynamoDB starts on a thread of its own while the server starts and the stack is built:
+  // neither needs the table.
+  const dynamoStarting = startLocalDynamo({
     tableName: LOCAL_TABLE_NAME,
     ...(options.dataDirectory ? { dataDirectory: join(options.dataDirectory, 'dynamodb') } : {}),
   });
+  // Its failure is thrown where it is awaited, below.
+  dynamoStarting.catch(() => {});
+  const handlers: Record<string, ApiHandler> = {};
+  const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
+  let server: Awaited<ReturnType<typeof startLocalHttpServer>> | undefined;
+  let stack: SynthesizedStack;
+  let dynamo: Awaited<typeof dynamoStarting>;
+  try {
+    server = await startLocalHttpServer({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 3000,
+      routes: buildRoutes(operations),
+      handlers,
+      ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
+      rateLimits,
+      clock,
+      onRequest: (line) => {
+        log.info(`${line.method} ${line.path} ${line.status}`, { ms: line.ms });
+        options.onRequest?.(line);
+      },
+    });
+    stack = await (options.synthesizeStack ?? synthesizeNow)(
+      LOCAL_TABLE_NAME,
+      localContext(options, new URL(server.url).host),
+    );
+    dynamo = await dynamoStarting;
+  } catch (error) {
+    // Nothing of a start that failed is left running.
+    await server?.close();
+    await dynamoStarting.then((started) => started.close()).catch(() => {});
+    throw error;
+  }
   // With partition limits on, every function reaches DynamoDB through the limiting proxy.
   const partitionProxy = options.awsLimits?.dynamodb
     ? await startHotPartitionProxy(dynamo.endpoint, options.awsLimits.dynamodb)
@@ -328,25 +362,6 @@ export async function startLocalStorefront(
       }
     : dynamo.clientConfig;
   const db = documentClient(signedAs(dynamoConfig, 'local-storefront'));
-  const handlers: Record<string, ApiHandler> = {};
-  const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
-  const server = await startLocalHttpServer({
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 3000,
-    routes: buildRoutes(operations),
-    handlers,
-    ...(options.frontDoor ? { frontDoor: options.frontDoor } : {}),
-    rateLimits,
-    clock,
-    onRequest: (line) => {
-      log.info(`${line.method} ${line.path} ${line.status}`, { ms: line.ms });
-      options.onRequest?.(line);
-    },
-  });
-  const stack = await (options.synthesizeStack ?? synthesizeNow)(
-    LOCAL_TABLE_NAME,
-    localContext(options, new URL(server.url).host),
-  );
   const secretsManager = localSecretsManager(
     localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
   );

@@ -1,30 +1,24 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { realmNeutral, withRealm } from '../../lambdas/local/stack-cache.js';
 import type { SynthesizedStack } from '../../lambdas/local/synthesized-workflow.js';
 import { runDirectory } from './run-directory.js';
-
-/**
- * The realm is the local server's host (a new port each start), and only ever lands in the
- * functions' MPP_REALM: the stack is synthesised once with this stand-in, then given each
- * start's realm.
- */
-const REALM_STAND_IN = 'realm-stand-in.invalid';
-const REALM_KEY = 'storefront:realm';
 
 const synthesised = new Map<string, string>();
 
 /**
  * What `synthesizeLocalStack` builds, synthesised once per configuration per test run and
  * shared by every worker through the run directory: each local start would otherwise build
- * the CDK app again (and each test file load the CDK to do it).
+ * the CDK app again (and each test file load the CDK to do it). The realm (the local server's
+ * host, a new port each start) is kept as a stand-in, as `npm start`'s kept stacks are
+ * (lambdas/local/stack-cache.ts); a run's sources do not change, so no input hash is needed.
  */
 export async function cachedLocalStack(
   tableName: string,
   context: Record<string, unknown>,
 ): Promise<SynthesizedStack> {
-  const realm = context[REALM_KEY];
-  const keyed = typeof realm === 'string' ? { ...context, [REALM_KEY]: REALM_STAND_IN } : context;
+  const keyed = realmNeutral(context);
   const key = createHash('sha256')
     .update(JSON.stringify([tableName, keyed]))
     .digest('hex')
@@ -43,7 +37,5 @@ export async function cachedLocalStack(
     }
     synthesised.set(key, text);
   }
-  if (typeof realm === 'string')
-    text = text.replaceAll(REALM_STAND_IN, JSON.stringify(realm).slice(1, -1));
-  return JSON.parse(text) as SynthesizedStack;
+  return withRealm(text, context);
 }

@@ -32,9 +32,8 @@ export function startStorefrontProcess(options: {
   const child: ChildProcess = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'bin/local-storefront.ts',
+      // What `npm start` runs (the bundled storefront), without npm's own process in between.
+      'bin/start.mjs',
       `--data-dir=${options.dataDirectory}`,
       `--port=${options.port}`,
       // The test polls far faster than an agent may; the limits have their own tests.
