@@ -12,6 +12,9 @@ import { VIEWER_ADDRESS_HEADER } from '../lambdas/http/front-door-only.js';
  * name, and drops a viewer's own CloudFront-Viewer-Address (the distribution's origin request
  * policy forwards viewer headers, not CloudFront's). It also passes the public host on as
  * X-Forwarded-Host, which the API no longer reads for any URL.
+ *
+ * "The viewer object contains an ip field whose value is the IP address of the viewer (client)
+ * that sent the request" (CloudFront developer guide, CloudFront Functions event structure).
  */
 export const VIEWER_REQUEST = `function handler(event) {
   var request = event.request;
