@@ -49,7 +49,12 @@ async function deployedTable(stackName: string) {
     new GetParameterCommand({ Name: `/${stackName}/public-url` }),
   );
   if (!Parameter?.Value) throw new UsageError(`stack ${stackName} publishes no public URL`);
-  return { tableName, publicUrl: Parameter.Value };
+  const blockedIpSetsParameter = output('BlockedIpSetsParameter');
+  return {
+    tableName,
+    publicUrl: Parameter.Value,
+    ...(blockedIpSetsParameter ? { blockedIpSetsParameter } : {}),
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -75,9 +80,19 @@ async function main(argv: string[]): Promise<number> {
   } else if (values.stack || values.table) {
     const found = values.stack
       ? await deployedTable(values.stack)
-      : { tableName: values.table ?? '', publicUrl: values['public-url'] ?? '' };
+      : {
+          tableName: values.table ?? '',
+          publicUrl: values['public-url'] ?? '',
+          blockedIpSetsParameter: undefined,
+        };
     if (!found.publicUrl) throw new UsageError('--table needs --public-url');
-    context = operatorContext({ ...found, operator, log });
+    const { blockedIpSetsParameter, ...table } = found;
+    context = operatorContext({
+      ...table,
+      ...(blockedIpSetsParameter ? { blockedIpSetsParameter } : {}),
+      operator,
+      log,
+    });
   } else {
     throw new UsageError('where? --local, --stack NAME, or --table NAME --public-url URL');
   }

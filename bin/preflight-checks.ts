@@ -10,12 +10,18 @@ import {
   DescribeInstanceTypesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import {
+  GetDetectorCommand,
+  GuardDutyClient,
+  ListDetectorsCommand,
+} from '@aws-sdk/client-guardduty';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ON_DEMAND_VCPU_QUOTAS, quotaGroupOf } from '../lambdas/adapters/ec2/ec2-capacity.js';
+import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
 import type { Product } from '../lambdas/core/products.js';
 import type { StorefrontConfig } from '../lib/config.js';
 import { US_EAST_1 } from '../lib/us-east-1-stack.js';
@@ -38,6 +44,7 @@ export interface PreflightClients {
   quotas: Pick<ServiceQuotasClient, 'send'>;
   secrets: Pick<SecretsManagerClient, 'send'>;
   cloudFormation(region: string): Pick<CloudFormationClient, 'send'>;
+  guardDuty: Pick<GuardDutyClient, 'send'>;
 }
 
 export function awsClients(region: string): PreflightClients {
@@ -57,6 +64,7 @@ export function awsClients(region: string): PreflightClients {
     quotas: new ServiceQuotasClient({ region }),
     secrets: new SecretsManagerClient({ region }),
     cloudFormation: perRegion((where) => new CloudFormationClient({ region: where })),
+    guardDuty: new GuardDutyClient({ region }),
   };
 }
 
@@ -356,6 +364,53 @@ export async function checkOldLayout(
   };
 }
 
+/**
+ * `storefront:guardDutyDetector`: "You can have only one detector per account per Region"
+ * (GuardDuty API reference, CreateDetector), so `create` fails the deploy where the account
+ * has one (unless this stack created it: it carries the stack's tag), and `existing` acts on
+ * nothing where the account has none.
+ */
+export async function checkGuardDutyDetector(
+  clients: PreflightClients,
+  target: PreflightTarget,
+): Promise<CheckResult> {
+  const check = 'GuardDuty detector';
+  const wanted = target.config.guardDutyDetector;
+  let detectorIds: string[];
+  try {
+    ({ DetectorIds: detectorIds = [] } = await clients.guardDuty.send(
+      new ListDetectorsCommand({}),
+    ));
+  } catch (error) {
+    return {
+      check,
+      outcome: 'warning',
+      message: `could not list GuardDuty detectors in ${target.region} (${errorText(error)})`,
+    };
+  }
+  const [detectorId] = detectorIds;
+  if (wanted === 'existing')
+    return detectorId
+      ? { check, outcome: 'ok', message: `detector ${detectorId} in ${target.region} will be used` }
+      : {
+          check,
+          outcome: 'warning',
+          message: `no detector in ${target.region}: no GuardDuty finding will end a lease until GuardDuty is enabled here, or deploy with -c storefront:guardDutyDetector=create`,
+        };
+  if (!detectorId)
+    return { check, outcome: 'ok', message: `none in ${target.region}: the stack creates one` };
+  const { Tags = {} } = await clients.guardDuty
+    .send(new GetDetectorCommand({ DetectorId: detectorId }))
+    .catch(() => ({ Tags: {} as Record<string, string> }));
+  if (Tags[INSTANCE_TAGS.managedBy] === target.stackName)
+    return { check, outcome: 'ok', message: `detector ${detectorId} is this stack's own` };
+  return {
+    check,
+    outcome: 'blocker',
+    message: `${target.region} already has detector ${detectorId} and an account may have only one per region: deploy with -c storefront:guardDutyDetector=existing`,
+  };
+}
+
 /** Every check, in order; stops after the first if there are no credentials. */
 export async function runPreflight(
   clients: PreflightClients,
@@ -371,6 +426,7 @@ export async function runPreflight(
     checkProducts(clients, target.region, target.config),
     checkPaymentSecret(clients, target.config),
     checkOldLayout(clients, target.stackName),
+    checkGuardDutyDetector(clients, target),
   ]);
   return [credentials, ...results.flat()];
 }

@@ -5,6 +5,11 @@ import {
   acceptedMethods,
   minimumChargeCents,
 } from '../lambdas/adapters/payments/accepted-methods.js';
+import {
+  FINDING_SEVERITY_RANGE,
+  FINDING_TYPE_PREFIX,
+  MAX_FINDING_TYPE_LENGTH,
+} from '../lambdas/core/abuse-findings.js';
 import { MAX_POLICY_BYTES } from '../lambdas/core/acceptable-use.js';
 import { type CatalogOverride, resolveCatalog } from '../lambdas/core/catalog.js';
 import { catalogBelowMinimum } from '../lambdas/core/payment-configuration.js';
@@ -19,6 +24,9 @@ import { MIN_RATE_LIMIT, type RateLimits } from '../lambdas/http/rate-limit-rule
  * Unknown, missing or invalid keys fail the synth.
  */
 export const CONTEXT_PREFIX = 'storefront:';
+
+/** Each type is one `prefix` filter of the EventBridge rule's pattern, whose size is limited. */
+const MAX_FINDING_TYPES = 20;
 
 const bool = z.union([
   z.boolean(),
@@ -91,6 +99,32 @@ const contextSchema = z.strictObject({
       message: `must be at most ${MAX_POLICY_BYTES} bytes (it travels in a Lambda environment)`,
     })
     .optional(),
+  /**
+   * GuardDuty findings that end a lease (docs/abuse.md): type prefixes and the lowest
+   * severity. They filter the EventBridge rule and the finding function judges again.
+   */
+  abuseFindings: json(
+    z.strictObject({
+      types: z
+        .array(
+          z
+            .string()
+            .max(MAX_FINDING_TYPE_LENGTH)
+            .regex(
+              FINDING_TYPE_PREFIX,
+              'each type is a GuardDuty finding type or its start, e.g. "CryptoCurrency:EC2/"',
+            ),
+        )
+        .min(1)
+        .max(MAX_FINDING_TYPES),
+      minSeverity: z.coerce
+        .number()
+        .min(FINDING_SEVERITY_RANGE.min)
+        .max(FINDING_SEVERITY_RANGE.max),
+    }),
+  ),
+  /** `create`: the stack enables GuardDuty here; `existing`: the account's own detector. */
+  guardDutyDetector: z.enum(['create', 'existing']),
 });
 
 export type StorefrontConfig = Omit<z.output<typeof contextSchema>, 'products'> & {
@@ -121,7 +155,7 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where =
-      issue?.code === 'unrecognized_keys'
+      issue?.code === 'unrecognized_keys' && issue.path.length === 0
         ? `unknown context key ${issue.keys.map((key) => `${CONTEXT_PREFIX}${key}`).join(', ')}`
         : `context ${CONTEXT_PREFIX}${issue?.path.join('.')}: ${issue?.message}`;
     throw new ConfigError(`invalid storefront configuration: ${where}`);

@@ -2,8 +2,11 @@ import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ACCEPTABLE_USE_PATH } from '../lambdas/core/acceptable-use.js';
+import { AbuseFindings } from './abuse-findings.js';
 import { StorefrontApi } from './api.js';
 import { ApiFunctions, type SharedApiEnvironment } from './api-functions.js';
+import { BlockedRangesSync } from './blocked-ranges-sync.js';
 import { Compute } from './compute.js';
 import { rateLimitsOf, type StorefrontConfig } from './config.js';
 import { StorefrontData } from './data.js';
@@ -121,6 +124,9 @@ export class StorefrontStack extends Stack {
     // Per-client limits: a WAF web ACL on the front door, in the us-east-1 stack (lib/waf.ts).
     const webAcl = publishWebAcl(UsEast1Stack.beside(this), {
       limits: rateLimitsOf(config),
+      // The us-east-1 stack is deployed before the front door exists: its URL is known only
+      // with a custom domain, and the path is enough for the client it answers.
+      policyUrl: `${config.domainName ? `https://${config.domainName}` : ''}${ACCEPTABLE_USE_PATH}`,
     });
     const frontDoor = new FrontDoor(this, 'FrontDoor', {
       api: api.api,
@@ -137,6 +143,27 @@ export class StorefrontStack extends Stack {
       description: 'Lease executions, named after machine ids (Step Functions console)',
     });
     new CfnOutput(this, 'TableName', { value: data.table.tableName });
+    new CfnOutput(this, 'BlockedIpSetsParameter', {
+      value: webAcl.ipSetsParameterName,
+      description: "us-east-1 parameter naming the front door's blocked-client IP sets",
+    });
+
+    // Abuse (docs/abuse.md): GuardDuty findings end leases; client-range blocks reach the WAF.
+    const abuse = new AbuseFindings(this, 'AbuseFindings', {
+      table: data.table,
+      stateMachine: workflow.stateMachine,
+      publicUrl,
+      productCatalogJson,
+      findings: config.abuseFindings,
+      detector: config.guardDutyDetector,
+      retain: config.removalPolicy === 'retain',
+      logRetention,
+    });
+    const rangesSync = new BlockedRangesSync(this, 'BlockedRangesSync', {
+      table: data.table,
+      ipSetsParameterName: webAcl.ipSetsParameterName,
+      logRetention,
+    });
     new CfnOutput(this, 'StorefrontSecretArn', { value: secrets.storefront.secretArn });
     new CfnOutput(this, 'FrontDoorDomain', {
       value: frontDoor.distribution.distributionDomainName,
@@ -149,13 +176,16 @@ export class StorefrontStack extends Stack {
         ...Object.values(functions.byOperation),
         ...Object.values(workflow.functions),
         sweeper.function,
+        abuse.function,
+        rangesSync.function,
       ],
       table: data.table,
       stateMachine: workflow.stateMachine,
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
-    sweeper.refundsOwedAlarm.addAlarmAction(new SnsAction(monitoring.topic));
+    for (const alarm of [sweeper.refundsOwedAlarm, abuse.actedOnAlarm, abuse.deadLettersAlarm])
+      alarm.addAlarmAction(new SnsAction(monitoring.topic));
 
     suppressAcceptedFindings(this, { customDomain: Boolean(config.domainName) });
   }

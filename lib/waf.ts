@@ -4,13 +4,15 @@ import { type CfnRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
-import { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
+import { CfnIPSet, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import {
   AwsCustomResource,
   AwsCustomResourcePolicy,
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { ACCEPTABLE_USE_PATH } from '../lambdas/core/acceptable-use.js';
+import { frontDoorRefusal, type IpFamily } from '../lambdas/core/client-range-firewall.js';
 import {
   type Budget,
   limitOf,
@@ -62,7 +64,9 @@ const metricName = (budget: Budget) => `storefront-${budget}-per-client`;
  * CloudFront distribution is the viewer's: a forged X-Forwarded-For changes nothing.
  */
 export function rateLimitRules(limits: RateLimits): CfnWebACL.RuleProperty[] {
-  return BUDGETS.map((budget, priority) => {
+  return BUDGETS.map((budget, index) => {
+    // After the blocked-clients rule: a blocked range is refused before it is counted.
+    const priority = index + 1;
     const { statusCode, headers } = throttledResponse(limits, budget);
     return {
       name: `${budget}-per-client`,
@@ -96,26 +100,114 @@ export function rateLimitRules(limits: RateLimits): CfnWebACL.RuleProperty[] {
   });
 }
 
+const BLOCKED_CLIENTS_BODY = 'blocked-client';
+
+/**
+ * The client ranges the operator blocked (the table's `client_range` blocks, copied into the two
+ * IP sets by lib/blocked-ranges-sync.ts), refused first with a 403 `{ error }` naming the
+ * acceptable-use policy, as the API refuses their orders. An IP set reference statement "inspects
+ * the IP address of a web request against a set of IP addresses and address ranges. … By default,
+ * AWS WAF uses the IP address from the web request origin" (AWS WAF developer guide, "IP set
+ * match rule statement"): the viewer's address, the one blocks are matched against. The policy
+ * page itself stays readable, so a refused client can read why.
+ */
+export function blockedClientsRule(ipSetArns: Record<IpFamily, string>): CfnWebACL.RuleProperty {
+  return {
+    name: 'blocked-clients',
+    priority: 0,
+    statement: {
+      andStatement: {
+        statements: [
+          {
+            orStatement: {
+              statements: [ipSetArns.ipv4, ipSetArns.ipv6].map((arn) => ({
+                ipSetReferenceStatement: { arn },
+              })),
+            },
+          },
+          {
+            notStatement: {
+              statement: {
+                byteMatchStatement: {
+                  fieldToMatch: { uriPath: {} },
+                  positionalConstraint: 'EXACTLY',
+                  searchString: ACCEPTABLE_USE_PATH,
+                  textTransformations: [{ priority: 0, type: 'NONE' }],
+                },
+              },
+            },
+          },
+        ],
+      },
+    },
+    action: {
+      block: {
+        customResponse: { responseCode: 403, customResponseBodyKey: BLOCKED_CLIENTS_BODY },
+      },
+    },
+    visibilityConfig: {
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: 'storefront-blocked-clients',
+    },
+  };
+}
+
+/** An IP set's name: at most 128 letters, digits, _ and - (AWS::WAFv2::IPSet Name). */
+const ipSetName = (storefrontName: string, family: IpFamily) =>
+  `${storefrontName.slice(0, 100)}-blocked-clients-${family}`;
+
+export interface StorefrontWebAclProps {
+  limits: RateLimits;
+  /** The storefront stack's name, which names the IP sets. */
+  storefrontName: string;
+  /** Where a refused client reads the policy: the custom domain's page, else its path. */
+  policyUrl: string;
+}
+
 /** The web ACL itself (scope CLOUDFRONT, so only in a us-east-1 stack). */
 export class StorefrontWebAcl extends Construct {
   readonly webAcl: CfnWebACL;
+  /** The blocked-clients IP sets, one per address family (WAF keeps them apart). */
+  readonly ipSets: Record<IpFamily, CfnIPSet>;
 
-  constructor(scope: Construct, id: string, props: { limits: RateLimits }) {
+  constructor(scope: Construct, id: string, props: StorefrontWebAclProps) {
     super(scope, id);
+    const ipSet = (family: IpFamily) =>
+      new CfnIPSet(this, `BlockedClients${family === 'ipv4' ? 'V4' : 'V6'}`, {
+        name: ipSetName(props.storefrontName, family),
+        scope: 'CLOUDFRONT',
+        ipAddressVersion: family === 'ipv4' ? 'IPV4' : 'IPV6',
+        // Kept in step with the table by the sync function; it starts empty.
+        addresses: [],
+        description: `Client ranges blocked by the operator of ${props.storefrontName}, synced from its table`,
+      });
+    this.ipSets = { ipv4: ipSet('ipv4'), ipv6: ipSet('ipv6') };
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'CLOUDFRONT',
-      description: 'Agentic Compute Storefront: per-client limits on paid writes and reads',
+      description:
+        'Agentic Compute Storefront: blocked client ranges, per-client limits on paid writes and reads',
       defaultAction: { allow: {} },
-      rules: rateLimitRules(props.limits),
-      customResponseBodies: Object.fromEntries(
-        BUDGETS.map((budget) => [
+      rules: [
+        blockedClientsRule({
+          ipv4: this.ipSets.ipv4.attrArn,
+          ipv6: this.ipSets.ipv6.attrArn,
+        }),
+        ...rateLimitRules(props.limits),
+      ],
+      customResponseBodies: Object.fromEntries([
+        ...BUDGETS.map((budget) => [
           bodyKey(budget),
           {
             contentType: 'APPLICATION_JSON',
             content: throttledResponse(props.limits, budget).body,
           },
         ]),
-      ),
+        [
+          BLOCKED_CLIENTS_BODY,
+          { contentType: 'APPLICATION_JSON', content: frontDoorRefusal(props.policyUrl) },
+        ],
+      ]),
       visibilityConfig: {
         cloudWatchMetricsEnabled: true,
         sampledRequestsEnabled: true,
@@ -128,6 +220,8 @@ export class StorefrontWebAcl extends Construct {
 /** Where the storefront stack finds the web ACL's ARN, and which ACL it is. */
 export interface PublishedWebAcl {
   parameterName: string;
+  /** The us-east-1 parameter holding the blocked-clients IP sets' ARNs (JSON by family). */
+  ipSetsParameterName: string;
   /**
    * Changes whenever the ACL may have a new ARN: its definition (a change to its name or
    * scope replaces it) or its place in the stack (a new logical id replaces it).
@@ -139,19 +233,41 @@ export interface PublishedWebAcl {
  * Puts the front door's web ACL in the storefront's us-east-1 stack and publishes its ARN
  * there as an SSM parameter, for the storefront stack to read.
  */
-export function publishWebAcl(stack: UsEast1Stack, props: { limits: RateLimits }): PublishedWebAcl {
+export function publishWebAcl(
+  stack: UsEast1Stack,
+  props: { limits: RateLimits; policyUrl: string },
+): PublishedWebAcl {
   const parameterName = `/agentic-compute-storefront/${stack.storefrontName}/front-door-web-acl-arn`;
-  const { webAcl } = new StorefrontWebAcl(stack, 'FrontDoorLimits', { limits: props.limits });
+  const ipSetsParameterName = `/agentic-compute-storefront/${stack.storefrontName}/blocked-client-ip-sets`;
+  const { webAcl, ipSets } = new StorefrontWebAcl(stack, 'FrontDoorLimits', {
+    ...props,
+    storefrontName: stack.storefrontName,
+  });
   new StringParameter(stack, 'WebAclArn', {
     parameterName,
     stringValue: webAcl.attrArn,
     description: 'ARN of the storefront front door web ACL (read by the storefront stack)',
   });
+  new StringParameter(stack, 'BlockedClientIpSets', {
+    parameterName: ipSetsParameterName,
+    stringValue: stack.toJsonString({ ipv4: ipSets.ipv4.attrArn, ipv6: ipSets.ipv6.attrArn }),
+    description:
+      "ARNs of the front door's blocked-client IP sets (read by the storefront's sync function and operator command)",
+  });
   const version = createHash('sha256')
     .update(JSON.stringify([stack.getLogicalId(webAcl), stack.resolve(webAclDefinition(webAcl))]))
     .digest('hex')
     .slice(0, 16);
-  return { parameterName, version };
+  return { parameterName, ipSetsParameterName, version };
+}
+
+/** The IP sets' ARN pattern by name, for IAM: their ids are unknown before they exist. */
+export function blockedClientIpSetArns(scope: Construct): string[] {
+  const { partition, account, stackName } = Stack.of(scope);
+  return (['ipv4', 'ipv6'] as const).map(
+    (family) =>
+      `arn:${partition}:wafv2:${WEB_ACL_REGION}:${account}:global/ipset/${ipSetName(stackName, family)}/*`,
+  );
 }
 
 /** What CloudFormation is given for the ACL: every property of the resource. */

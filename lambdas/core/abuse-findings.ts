@@ -32,6 +32,22 @@ export interface FindingPolicy {
   minSeverity: number;
 }
 
+/**
+ * A finding type or the start of one. GuardDuty names types
+ * `ThreatPurpose:ResourceTypeAffected/ThreatFamilyName.DetectionMechanism!Artifact` (GuardDuty
+ * user guide, "GuardDuty finding format"; `Backdoor:EC2/C&CActivity.B!DNS`), at most 50
+ * characters (API reference, "Finding": type). A prefix names at least the threat purpose.
+ */
+export const FINDING_TYPE_PREFIX = /^[A-Za-z]+:([A-Za-z0-9]+(\/[A-Za-z0-9.!&_-]*)?)?$/;
+export const MAX_FINDING_TYPE_LENGTH = 50;
+/**
+ * The lowest severity acted on may be set from 1 to 10. A finding's severity is a Double
+ * (API reference, "Finding"), "an assigned severity level and value" (GuardDuty user guide,
+ * "Severity levels for GuardDuty findings"): low, medium, high and, since extended threat
+ * detection, critical (API reference, "SeverityBreakdown"), 4 being where medium starts.
+ */
+export const FINDING_SEVERITY_RANGE = { min: 1, max: 10 } as const;
+
 /** The issue's list: mining, backdoors, trojans, port scans, unauthorised access; medium and up. */
 export const DEFAULT_FINDING_POLICY: FindingPolicy = {
   typePrefixes: [

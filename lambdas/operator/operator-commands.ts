@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { INSTANCE_TAGS } from '../adapters/ec2/instance-tags.js';
-import { DEFAULT_FINDING_POLICY } from '../core/abuse-findings.js';
+import type { FindingPolicy } from '../core/abuse-findings.js';
 import { acceptableUseUrl } from '../core/acceptable-use.js';
 import { BLOCK_KINDS, type BlockKind, blockValue, isInForce } from '../core/blocks.js';
 import { CAUSE_REFUNDS, type CauseRefundMode } from '../core/end-for-cause.js';
@@ -15,6 +15,7 @@ import type {
 import type { Catalog } from '../core/products.js';
 import { actOnFinding } from '../core/use-cases/act-on-finding.js';
 import { endLeaseForCause } from '../core/use-cases/end-lease-for-cause.js';
+import type { BlockedRangesReport } from '../core/use-cases/sync-blocked-ranges.js';
 import { simulatedFinding } from './simulated-finding.js';
 
 /** What the operator command works on: the storefront's own stores, deployed or local. */
@@ -30,6 +31,31 @@ export interface OperatorContext {
   operator: string;
   clock: Clock;
   log: Logger;
+  /** The findings acted on (`storefront:abuseFindings` of this checkout's cdk.json). */
+  findingPolicy: FindingPolicy;
+  /**
+   * Copies the client-range blocks in force into the front door's WAF IP sets (a deployed
+   * stack only; its scheduled sync does the same every minute).
+   */
+  syncFrontDoor?: () => Promise<BlockedRangesReport>;
+}
+
+/** What became of the front door's IP sets after a client-range block or unblock. */
+async function frontDoorAfter(context: OperatorContext): Promise<Record<string, unknown>> {
+  if (!context.syncFrontDoor)
+    return {
+      synced: false,
+      note: 'no front door IP sets here (local, or --table without --stack); on AWS the scheduled sync copies blocks within a minute',
+    };
+  try {
+    return { synced: true, ...(await context.syncFrontDoor()) };
+  } catch (error) {
+    return {
+      synced: false,
+      error: error instanceof Error ? error.message : String(error),
+      note: 'the block is in the table (the API refuses its orders); the scheduled sync retries every minute',
+    };
+  }
 }
 
 export const OPERATOR_USAGE = `npm run operator -- [where] <command>
@@ -43,7 +69,8 @@ where (one of):
 commands:
   block ssh-key|client-range|payer VALUE --reason "…" [--expires ISO-8601 | --for-days N]
       ssh-key: a SHA256:… fingerprint (ssh-keygen -lf key.pub) or a public key line
-      client-range: an IP address or CIDR range (as the front door's WAF sees the client)
+      client-range: an IP address or CIDR range (as the front door's WAF sees the client);
+        with --stack, the front door's WAF IP sets are synced at once (us-east-1)
       payer: a payment method's payer identity (recorded; no accepted method exposes one yet)
   unblock ssh-key|client-range|payer VALUE
   blocks                    the blocks in force (and expired ones not yet removed by TTL)
@@ -124,14 +151,25 @@ export async function runOperatorCommand(
       };
       await context.blocks.put(block);
       context.log.info('operator.blocked', { ...block });
-      return [JSON.stringify({ blocked: block })];
+      return [
+        JSON.stringify({
+          blocked: block,
+          ...(kind === 'client_range' ? { front_door: await frontDoorAfter(context) } : {}),
+        }),
+      ];
     }
     case 'unblock': {
       const kind = kindOf(rest[0]);
       const value = blockedValue(kind, rest[1]);
       const removed = await context.blocks.remove(kind, value);
       context.log.info('operator.unblocked', { kind, value, removed, by: context.operator });
-      return [JSON.stringify({ unblocked: { kind, value }, existed: removed })];
+      return [
+        JSON.stringify({
+          unblocked: { kind, value },
+          existed: removed,
+          ...(kind === 'client_range' ? { front_door: await frontDoorAfter(context) } : {}),
+        }),
+      ];
     }
     case 'blocks': {
       const blocks = await context.blocks.list();
@@ -205,7 +243,7 @@ export async function runOperatorCommand(
       const outcome = await actOnFinding(
         { ...context, policyUrl: acceptableUseUrl(context.publicUrl) },
         event,
-        DEFAULT_FINDING_POLICY,
+        context.findingPolicy,
         INSTANCE_TAGS.machineId,
       );
       return [JSON.stringify({ finding: event.detail.id, type: event.detail.type, ...outcome })];

@@ -112,3 +112,27 @@ export const SWEEPER_ACCESS: OperationAccess = {
   workflow: ['start', 'wake'],
 };
 export const SWEEPER_OPERATION_ID = 'sweepPayments';
+
+/** Table actions on items under key prefixes, one grant each (functions outside the API). */
+export interface TableGrant {
+  actions: readonly ('GetItem' | 'PutItem' | 'UpdateItem' | 'Query')[];
+  keyPrefixes: readonly KeyPrefix[];
+}
+
+/**
+ * The GuardDuty finding function (lambdas/abuse/act-on-finding.ts): reads the lease and its
+ * order, ends the lease in one conditional write, blocks its key, wakes its workflow.
+ */
+export const FINDING_ACCESS = {
+  table: [
+    { actions: ['GetItem'], keyPrefixes: [order, machine] },
+    { actions: ['UpdateItem'], keyPrefixes: [machine] },
+    { actions: ['PutItem'], keyPrefixes: [KEY_PREFIX.block] },
+  ] satisfies TableGrant[],
+  workflow: ['wake'] satisfies WorkflowAction[],
+};
+
+/** The blocked-ranges sync (lambdas/abuse/sync-blocked-ranges.ts): reads the blocks only. */
+export const BLOCKED_RANGES_ACCESS = {
+  table: [{ actions: ['Query'], keyPrefixes: [KEY_PREFIX.block] }] satisfies TableGrant[],
+};

@@ -32,6 +32,12 @@ describe('operator configuration from CDK context', () => {
     expect(config.throttleRateLimit).toBe(20);
     expect(config.catalog['gpu-h100-machine'].centsPerMinute).toBe(20);
     expect(config.stripePaymentMethodTypes).toEqual(['card', 'link']);
+    expect(
+      readConfig({
+        ...defaults,
+        'storefront:abuseFindings': '{"types":["CryptoCurrency:EC2/"],"minSeverity":"7"}',
+      }).abuseFindings,
+    ).toEqual({ types: ['CryptoCurrency:EC2/'], minSeverity: 7 });
   });
 
   it.each([
@@ -51,6 +57,23 @@ describe('operator configuration from CDK context', () => {
       { 'storefront:acceptableUsePolicy': 'x'.repeat(3001) },
       /storefront:acceptableUsePolicy: must be at most 3000 bytes/,
     ],
+    [
+      { 'storefront:abuseFindings': { types: ['CryptoCurrency EC2'], minSeverity: 4 } },
+      /storefront:abuseFindings\.types\.0: each type is a GuardDuty finding type or its start/,
+    ],
+    [
+      { 'storefront:abuseFindings': { types: [], minSeverity: 4 } },
+      /storefront:abuseFindings\.types/,
+    ],
+    [
+      { 'storefront:abuseFindings': { types: ['Backdoor:EC2/'], minSeverity: 11 } },
+      /storefront:abuseFindings\.minSeverity/,
+    ],
+    [
+      { 'storefront:abuseFindings': { types: ['Backdoor:EC2/'], minSeverity: 4, extra: 1 } },
+      /context storefront:abuseFindings: Unrecognized key: "extra"/,
+    ],
+    [{ 'storefront:guardDutyDetector': 'maybe' }, /storefront:guardDutyDetector/],
   ])('fails the synth on %j with a clear message', (override, message) => {
     expect(() => readConfig({ ...defaults, ...override })).toThrow(ConfigError);
     expect(() => readConfig({ ...defaults, ...override })).toThrow(message);

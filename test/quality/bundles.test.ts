@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateIPSetCommand, GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
+import { DynamoBlockStore } from '../../lambdas/adapters/dynamodb/block-store.js';
+import { documentClient } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openapi-document.js';
 import {
   bundleLimit,
@@ -14,6 +17,7 @@ import {
   resolveIntrinsics,
 } from '../../lambdas/local/cloudformation-intrinsics.js';
 import { type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynalite-server.js';
+import { simulatedFinding } from '../../lambdas/operator/simulated-finding.js';
 import { OPERATION_ACCESS } from '../../lambdas/runtime/operation-access.js';
 import { invokeBundle } from '../support/bundle-invocation.js';
 import { type MotoServer, startMotoServer } from '../support/moto-server.js';
@@ -56,6 +60,13 @@ const WORKFLOW_EVENTS: Record<string, unknown> = {
   RefundLease: { machine_id: MACHINE_ID },
   ReconcileFleet: {},
   WatchCapacity: {},
+  // A finding about an instance of no lease in this table: acted on, nothing to end.
+  ActOnFinding: simulatedFinding({
+    machineId: MACHINE_ID,
+    instanceId: 'i-0123456789abcdef0',
+    now: new Date(),
+  }),
+  SyncBlockedRanges: {},
 };
 
 /** A failure in the function's own start: its environment, or its secrets. */
@@ -220,7 +231,7 @@ describe('the deployed bundles', () => {
   }, 600_000);
 
   it('answers health from its bundle alone, and reconciles an empty fleet', async () => {
-    const env = (bundle: SynthesizedBundle) => ({
+    const env = (bundle: SynthesizedBundle): Record<string, string> => ({
       ...(resolveIntrinsics(bundle.environment, {
         ref: () => TABLE,
         arn: (logicalId) => logicalId,
@@ -248,5 +259,108 @@ describe('the deployed bundles', () => {
       kind: 'returned',
       value: { instances_terminated: [], leases_closed: [] },
     });
+  }, 300_000);
+
+  it('acts on GuardDuty findings and copies client-range blocks into the WAF from their bundles', async () => {
+    if (!moto) return; // the public URL, the IP sets and their parameter live in moto
+    const local = {
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    };
+    const bundleNamed = (name: string) => {
+      const found = bundles.find((bundle) => bundle.name === name);
+      if (!found) throw new Error(`no ${name} bundle`);
+      return found;
+    };
+    const env = (bundle: SynthesizedBundle): Record<string, string> => ({
+      ...(resolveIntrinsics(bundle.environment, {
+        ref: (logicalId) => (logicalId.startsWith('DataTable') ? TABLE : `local-${logicalId}`),
+        arn: (logicalId) =>
+          `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`,
+      }) as Record<string, string>),
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SSM: moto?.endpoint ?? '',
+      AWS_ENDPOINT_URL_SFN: moto?.endpoint ?? '',
+      AWS_ENDPOINT_URL_WAFV2: moto?.endpoint ?? '',
+    });
+
+    // The finding function, with the selection its template gives it (cdk.json's).
+    const finding = bundleNamed('ActOnFinding');
+    const findingEnv = env(finding);
+    const ssm = new SSMClient({ ...local, region: LOCAL_REGION });
+    await ssm.send(
+      new PutParameterCommand({
+        Name: findingEnv.PUBLIC_URL_PARAMETER ?? '',
+        Value: 'https://shop.example',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+    ssm.destroy();
+    const event = (severity: number) =>
+      simulatedFinding({ machineId: MACHINE_ID, instanceId: 'i-0abc', severity, now: new Date() });
+    const acted = await invokeBundle(finding.file, finding.exportName, event(8), findingEnv);
+    expect(acted).toMatchObject({
+      kind: 'returned',
+      value: { kind: 'acted', machine_id: MACHINE_ID, lease: 'not_found' },
+    });
+    expect(acted.logs).toContain('"AbuseFindingsActedOn"');
+    const low = await invokeBundle(finding.file, finding.exportName, event(2), findingEnv);
+    expect(low).toMatchObject({
+      kind: 'returned',
+      value: { kind: 'ignored', why: 'severity 2 is below 4' },
+    });
+
+    // The sync: two IP sets and their parameter in us-east-1, one client range blocked.
+    const sync = bundleNamed('SyncBlockedRanges');
+    const syncEnv = env(sync);
+    const region = syncEnv.IP_SETS_REGION ?? '';
+    const waf = new WAFV2Client({ ...local, region });
+    const created = await Promise.all(
+      (['IPV4', 'IPV6'] as const).map((version) =>
+        waf.send(
+          new CreateIPSetCommand({
+            Name: `bundle-test-${version.toLowerCase()}`,
+            Scope: 'CLOUDFRONT',
+            IPAddressVersion: version,
+            Addresses: [],
+          }),
+        ),
+      ),
+    );
+    const [ipv4, ipv6] = created.map((answer) => answer.Summary?.ARN ?? '');
+    const usEast1 = new SSMClient({ ...local, region });
+    await usEast1.send(
+      new PutParameterCommand({
+        Name: syncEnv.BLOCKED_IP_SETS_PARAMETER ?? '',
+        Value: JSON.stringify({ ipv4, ipv6 }),
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+    usEast1.destroy();
+    const db = documentClient({ ...local, endpoint: dynamo.endpoint, region: LOCAL_REGION });
+    await new DynamoBlockStore(db, TABLE).put({
+      kind: 'client_range',
+      value: '198.51.100.7/24',
+      reason: 'port scans',
+      blocked_by: 'bundle-test',
+      blocked_at: new Date().toISOString(),
+    });
+    db.destroy();
+    const synced = await invokeBundle(sync.file, sync.exportName, {}, syncEnv);
+    expect(synced).toMatchObject({
+      kind: 'returned',
+      value: { ipv4: 1, ipv6: 0, updated: ['ipv4'], left_out: [] },
+    });
+    const summary = created[0]?.Summary;
+    const { IPSet } = await waf.send(
+      new GetIPSetCommand({ Name: summary?.Name, Id: summary?.Id, Scope: 'CLOUDFRONT' }),
+    );
+    expect(IPSet?.Addresses).toEqual(['198.51.100.0/24']);
+    waf.destroy();
   }, 300_000);
 });

@@ -45,6 +45,7 @@ const EVERY_OPTION = {
   'storefront:certificateArn': 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
   'storefront:alarmEmail': 'ops@example.com',
   'storefront:testPayments': true,
+  'storefront:guardDutyDetector': 'create',
 };
 
 /**
@@ -60,7 +61,7 @@ const CONFIGURATIONS: [string, DeployTarget, Record<string, unknown>][] = [
   ['the default configuration in us-east-1', US_EAST_1, {}],
   ['the default configuration in eu-west-1', EU_WEST_1, {}],
   [
-    'Stripe in test mode, a custom domain, an alarm address and test payments in ap-northeast-1',
+    'Stripe in test mode, a custom domain, an alarm address, test payments and a GuardDuty detector in ap-northeast-1',
     AP_NORTHEAST_1,
     EVERY_OPTION,
   ],

@@ -16,7 +16,7 @@ import ts from 'typescript';
  * - local: the local storefront, which runs the functions and the synthesised stack.
  * - bin: entry points, free to import anything.
  */
-const FUNCTIONS = ['api', 'workflow', 'sweeper', 'edge', 'operator'] as const;
+const FUNCTIONS = ['api', 'workflow', 'sweeper', 'edge', 'operator', 'abuse'] as const;
 const BELOW_FUNCTIONS = ['core', 'use-cases', 'contract', 'http', 'adapters', 'runtime'] as const;
 const LAYERS: Record<string, { folder: string; mayImport: readonly string[] }> = {
   core: { folder: 'lambdas/core', mayImport: [] },

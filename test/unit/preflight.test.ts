@@ -4,6 +4,11 @@ import {
   DescribeInstanceTypesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import {
+  GetDetectorCommand,
+  GuardDutyClient,
+  ListDetectorsCommand,
+} from '@aws-sdk/client-guardduty';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   GetSecretValueCommand,
@@ -38,6 +43,7 @@ const ec2 = mockClient(EC2Client);
 const quotas = mockClient(ServiceQuotasClient);
 const secrets = mockClient(SecretsManagerClient);
 const cloudFormation = mockClient(CloudFormationClient);
+const guardDuty = mockClient(GuardDutyClient);
 
 const REGION = 'eu-west-1';
 const configWith = (overrides: Record<string, unknown> = {}) =>
@@ -49,7 +55,8 @@ const STRIPE = {
 
 /** A ready account: every check passes. */
 function readyAccount() {
-  for (const mock of [sts, ssm, lambda, ec2, quotas, secrets, cloudFormation]) mock.reset();
+  for (const mock of [sts, ssm, lambda, ec2, quotas, secrets, cloudFormation, guardDuty])
+    mock.reset();
   sts.on(GetCallerIdentityCommand).resolves({
     Account: '123456789012',
     Arn: 'arn:aws:iam::123456789012:user/operator',
@@ -78,6 +85,7 @@ function readyAccount() {
     .rejects(
       Object.assign(new Error('Stack with id X does not exist'), { name: 'ValidationError' }),
     );
+  guardDuty.on(ListDetectorsCommand).resolves({ DetectorIds: ['d-accounts-own'] });
 }
 
 async function preflight(overrides: Record<string, unknown> = STRIPE) {
@@ -112,13 +120,15 @@ describe('npm run preflight', () => {
       `gpu-h100-machine: machine image ${configWith().catalog['gpu-h100-machine'].instance.imageParameter}`,
       'payment secret',
       'earlier stack layout',
+      'GuardDuty detector',
     ]);
     expect(lines.every((line) => line.startsWith('ok '))).toBe(true);
     // Reads only: Get*, Describe*, List*.
-    const commands = [sts, ssm, lambda, ec2, quotas, secrets, cloudFormation].flatMap((mock) =>
-      mock.calls().map((call) => (call.args[0] as object).constructor.name),
+    const commands = [sts, ssm, lambda, ec2, quotas, secrets, cloudFormation, guardDuty].flatMap(
+      (mock) => mock.calls().map((call) => (call.args[0] as object).constructor.name),
     );
-    for (const command of commands) expect(command).toMatch(/^(Get|Describe)\w+Command$/);
+    for (const command of commands) expect(command).toMatch(/^(Get|Describe|List)\w+Command$/);
+    expect(commands).toContain('ListDetectorsCommand');
   });
 
   it('says in one line that there are no credentials, and stops there (exit 1)', async () => {
@@ -315,6 +325,38 @@ describe('npm run preflight', () => {
         .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
       const { results } = await preflight();
       expect(about(results, /earlier stack layout/)[0]?.outcome).toBe('warning');
+    });
+  });
+  describe('GuardDuty detector (one per account and region)', () => {
+    const detectorCheck = async (overrides: Record<string, unknown>) =>
+      about((await preflight({ ...STRIPE, ...overrides })).results, /GuardDuty detector/)[0];
+
+    it('blocks "create" where the account already has a detector, naming the fix', async () => {
+      guardDuty.on(GetDetectorCommand).resolves({ Tags: {} });
+      expect(await detectorCheck({ 'storefront:guardDutyDetector': 'create' })).toMatchObject({
+        outcome: 'blocker',
+        message: expect.stringContaining('storefront:guardDutyDetector=existing'),
+      });
+    });
+
+    it('accepts "create" where the detector is the one this stack created (its tag)', async () => {
+      guardDuty
+        .on(GetDetectorCommand)
+        .resolves({ Tags: { 'storefront:managed-by': 'AgenticComputeStorefront' } });
+      expect((await detectorCheck({ 'storefront:guardDutyDetector': 'create' }))?.outcome).toBe(
+        'ok',
+      );
+    });
+
+    it('accepts "create" where there is none, and warns "existing" where there is none', async () => {
+      guardDuty.on(ListDetectorsCommand).resolves({ DetectorIds: [] });
+      expect((await detectorCheck({ 'storefront:guardDutyDetector': 'create' }))?.outcome).toBe(
+        'ok',
+      );
+      expect(await detectorCheck({})).toMatchObject({
+        outcome: 'warning',
+        message: expect.stringContaining('no GuardDuty finding will end a lease'),
+      });
     });
   });
 });
