@@ -17,8 +17,8 @@ const functionWith = (template: Template, entryVariable: string) => {
 
 /** The statements of the policies attached to one function's role. */
 const statementsOf = (template: Template, functionId: string): Loose[] => {
-  const role = (resourcesOf(template, 'AWS::Lambda::Function')[functionId]?.Properties as Loose)
-    .Role['Fn::GetAtt'][0];
+  const fn = resourcesOf(template, 'AWS::Lambda::Function')[functionId] as Loose;
+  const role = fn.Properties.Role['Fn::GetAtt'][0];
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
     .filter((policy) => (policy.Properties as Loose).Roles.some((ref: Loose) => ref.Ref === role))
     .flatMap((policy) => (policy.Properties as Loose).PolicyDocument.Statement);
@@ -140,7 +140,7 @@ describe('GuardDuty findings on AWS', () => {
     expect(detector?.DeletionPolicy).toBe('Retain');
     // Foundational detection only: each paid protection plan is off.
     expect(
-      (detector?.Properties as Loose).Features.every(
+      (detector?.Properties as Loose)?.Features.every(
         (feature: Loose) => feature.Status === 'DISABLED',
       ),
     ).toBe(true);
@@ -187,7 +187,7 @@ describe('client-range blocks in the front door', () => {
     expect(
       Math.min(...(acl.Rules as Loose[]).filter((r) => r !== rule).map((r) => r.Priority)),
     ).toBe(1);
-    const [either, notPolicy] = rule?.Statement.AndStatement.Statements;
+    const [either, notPolicy] = (rule as Loose).Statement.AndStatement.Statements;
     expect(
       either.OrStatement.Statements.map(
         (s: Loose) => s.IPSetReferenceStatement.Arn['Fn::GetAtt'][0],
