@@ -105,12 +105,14 @@ describe('the front door on AWS', () => {
       'TestStorefront-us-east-1',
     ]);
     expect(Object.keys(resourcesOf(edgeTemplate, 'AWS::WAFv2::WebACL'))).toHaveLength(1);
-    // One parameter per thing the storefront stack reads: the edge function version, the ACL.
+    // One parameter per thing the storefront reads: the edge function version, the ACL, and the
+    // blocked-client IP sets (read by its sync function and the operator command).
     const parameters = Object.values(resourcesOf(edgeTemplate, 'AWS::SSM::Parameter')).map(
       (parameter) => parameter.Properties?.Name,
     );
     expect(parameters.sort()).toEqual([
       '/TestStorefront/edge/RestorePaymentChallenge',
+      '/agentic-compute-storefront/TestStorefront/blocked-client-ip-sets',
       '/agentic-compute-storefront/TestStorefront/front-door-web-acl-arn',
     ]);
   });

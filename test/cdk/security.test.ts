@@ -61,9 +61,10 @@ const UNSCOPABLE = [
 
 describe('functions', () => {
   it('run on a supported Node.js runtime, on arm64', () => {
-    // The API's, the workflow's six, the capacity watcher and the payment sweeper (the CDK's
-    // custom-resource provider is left out above).
-    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1);
+    // The API's, the workflow's six, the capacity watcher, the payment sweeper, the GuardDuty
+    // finding function and the blocked-ranges sync (the CDK's custom-resource provider is left
+    // out above).
+    expect(Object.keys(functions).length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1 + 2);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties?.Runtime).toBe('nodejs24.x');
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
