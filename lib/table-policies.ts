@@ -2,7 +2,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   type KeyPrefix,
-  LIVE_PARTITION,
+  LIVE_KEY_PREFIX,
   TABLE_DESIGN,
 } from '../lambdas/adapters/dynamodb/table-design.js';
 
@@ -29,13 +29,16 @@ export function tableItemsUnder(
   });
 }
 
-/** Query of the live-leases index's one partition (`LIVE`), and nothing else of the table. */
+/**
+ * Query of the live-leases-by-key index's partitions (`LIVEKEY#<fingerprint>`: one key's live
+ * leases), and nothing else of the table.
+ */
 export function liveLeasesQuery(table: ITable): PolicyStatement {
   return new PolicyStatement({
     actions: ['dynamodb:Query'],
-    resources: [`${table.tableArn}/index/${TABLE_DESIGN.liveLeasesIndex.name}`],
+    resources: [`${table.tableArn}/index/${TABLE_DESIGN.leasesByKeyIndex.name}`],
     conditions: {
-      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LIVE_PARTITION] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LIVE_KEY_PREFIX}*`] },
     },
   });
 }

@@ -121,14 +121,14 @@ describe('IAM', () => {
           .map(({ Action, Condition }) => ({ Action, Condition })),
       }).toEqual({ operationId, capacityReads: access.capacitySnapshots ? [capacityReads] : [] });
       // Screening buyers (blocks, live leases per key) is two statements of their own: GetItem
-      // and Query on BLOCK# only, and Query of the live-leases index's LIVE partition only.
+      // and Query on BLOCK# only, and Query of the live-leases-by-key index's LIVEKEY# partitions only.
       const blockReads = {
         Action: ['dynamodb:GetItem', 'dynamodb:Query'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BLOCK#*'] } },
       };
       const liveLeaseQuery = {
         Action: 'dynamodb:Query',
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['LIVE'] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LIVEKEY#*'] } },
       };
       const isScreening = (statement: Statement) =>
         [blockReads, liveLeaseQuery].some(
@@ -139,7 +139,7 @@ describe('IAM', () => {
         screening: statements.filter(isScreening).map(({ Action, Condition, Resource }) => ({
           Action,
           Condition,
-          index: JSON.stringify(Resource).includes('/index/live-leases'),
+          index: JSON.stringify(Resource).includes('/index/live-leases-by-key'),
         })),
       }).toEqual({
         operationId,
@@ -218,6 +218,17 @@ describe('the table', () => {
         GlobalSecondaryIndexes: [
           Match.objectLike({ IndexName: 'live-leases' }),
           Match.objectLike({ IndexName: 'sweep', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+          Match.objectLike({
+            IndexName: 'live-leases-by-key',
+            KeySchema: [
+              { AttributeName: 'key_live_pk', KeyType: 'HASH' },
+              { AttributeName: 'key_live_sk', KeyType: 'RANGE' },
+            ],
+            Projection: {
+              ProjectionType: 'INCLUDE',
+              NonKeyAttributes: ['machine_id', 'product_id'],
+            },
+          }),
         ],
       }),
     });

@@ -159,6 +159,8 @@ export function recordOf<T>(item: Record<string, unknown>): T {
     kind: _kind,
     live_pk: _livePk,
     live_sk: _liveSk,
+    key_live_pk: _keyLivePk,
+    key_live_sk: _keyLiveSk,
     sweep_pk: _sweepPk,
     sweep_sk: _sweepSk,
     expires_at_epoch: _ttl,

@@ -131,7 +131,7 @@ export class LeaseLifecycleStore {
   markTerminated(machineId: string, now: Date) {
     return this.update(machineId, {
       UpdateExpression:
-        'SET #status = :terminated, terminated_at = :now, expires_at_epoch = :retention REMOVE live_pk, live_sk, wake_token',
+        'SET #status = :terminated, terminated_at = :now, expires_at_epoch = :retention REMOVE live_pk, live_sk, key_live_pk, key_live_sk, wake_token',
       ConditionExpression: '#status IN (:provisioning, :active, :terminating)',
       ExpressionAttributeValues: {
         ':terminated': 'terminated',
@@ -154,7 +154,7 @@ export class LeaseLifecycleStore {
   markFailed(machineId: string, reason: string, now: Date, alsoActive = false) {
     return this.update(machineId, {
       UpdateExpression:
-        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention, refund_due = :due REMOVE live_pk, live_sk, wake_token',
+        'SET #status = :failed, failure_reason = :reason, terminated_at = :now, expires_at_epoch = :retention, refund_due = :due REMOVE live_pk, live_sk, key_live_pk, key_live_sk, wake_token',
       ConditionExpression: alsoActive
         ? '#status IN (:provisioning, :active)'
         : '#status = :provisioning',

@@ -1,7 +1,8 @@
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandOutput, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { sshKeyFingerprint } from '../../core/blocks.js';
 import type { MachineRecord } from '../../core/machine.js';
 import { type DocumentDb, recordOf } from './document-client.js';
-import { itemKeys, LIVE_PARTITION, TABLE_DESIGN } from './table-design.js';
+import { itemKeys, LIVE_PARTITION, liveKeyLeaseKey, TABLE_DESIGN } from './table-design.js';
 
 /** Leases still marked live whose end passed before `cutoff`, oldest first (live-leases index). */
 export async function liveLeasesEndedBefore(
@@ -60,34 +61,78 @@ export async function liveLeasesByItem(
   return leases;
 }
 
+const MISSING_INDEX = /does not have the specified index/;
+
 /**
- * The live leases of one SSH key (live-leases index, filtered on the key line's `<type>
- * <base64>` prefix, so a changed comment is the same key), as product and machine ids. Reads
- * the whole live partition: fine for hundreds of live leases, not for millions.
+ * The live leases of one SSH key, as product and machine ids: one Query of the key's own
+ * partition of the live-leases-by-key index (its fingerprint hashes the key blob only, so a
+ * changed comment is the same key). It reads that key's leases and nothing else, however many
+ * other leases are live.
+ *
+ * A local table kept in `.data` from before that index existed has no such index, and dynalite
+ * cannot add one to an existing table (it accepts UpdateTable's GlobalSecondaryIndexUpdates and
+ * never builds the index): there the count falls back to the live-leases index's LIVE
+ * partition, filtered on the key. On AWS, CloudFormation adds the index to the table.
  */
 export function liveLeasesOfKey(db: DocumentDb, tableName: string) {
+  let indexMissing = false;
   return async (keyLine: string): Promise<{ machine_id: string; product_id: string }[]> => {
-    const [type = '', blob = ''] = keyLine.trim().split(/ +/);
+    if (indexMissing) return liveLeasesOfKeyInLivePartition(db, tableName, keyLine);
+    const { leasesByKeyIndex } = TABLE_DESIGN;
+    const { key_live_pk } = liveKeyLeaseKey(sshKeyFingerprint(keyLine), '');
     const leases: { machine_id: string; product_id: string }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: TABLE_DESIGN.liveLeasesIndex.name,
-          KeyConditionExpression: 'live_pk = :live',
-          FilterExpression: 'begins_with(ssh_public_key, :key)',
-          ExpressionAttributeValues: { ':live': LIVE_PARTITION, ':key': `${type} ${blob}` },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const line = String(item.ssh_public_key ?? '');
-        if (line !== `${type} ${blob}` && !line.startsWith(`${type} ${blob} `)) continue;
-        leases.push({ machine_id: String(item.machine_id), product_id: String(item.product_id) });
+      let page: QueryCommandOutput;
+      try {
+        page = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: leasesByKeyIndex.name,
+            KeyConditionExpression: `${leasesByKeyIndex.partitionKey} = :key`,
+            ExpressionAttributeValues: { ':key': key_live_pk },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        if (!MISSING_INDEX.test(String((error as Error).message))) throw error;
+        indexMissing = true;
+        return liveLeasesOfKeyInLivePartition(db, tableName, keyLine);
       }
+      for (const item of page.Items ?? [])
+        leases.push({ machine_id: String(item.machine_id), product_id: String(item.product_id) });
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return leases;
   };
+}
+
+/** The same from the live-leases index's LIVE partition, read whole and filtered on the key. */
+async function liveLeasesOfKeyInLivePartition(
+  db: DocumentDb,
+  tableName: string,
+  keyLine: string,
+): Promise<{ machine_id: string; product_id: string }[]> {
+  const [type = '', blob = ''] = keyLine.trim().split(/ +/);
+  const leases: { machine_id: string; product_id: string }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: TABLE_DESIGN.liveLeasesIndex.name,
+        KeyConditionExpression: 'live_pk = :live',
+        FilterExpression: 'begins_with(ssh_public_key, :key)',
+        ExpressionAttributeValues: { ':live': LIVE_PARTITION, ':key': `${type} ${blob}` },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const line = String(item.ssh_public_key ?? '');
+      if (line !== `${type} ${blob}` && !line.startsWith(`${type} ${blob} `)) continue;
+      leases.push({ machine_id: String(item.machine_id), product_id: String(item.product_id) });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return leases;
 }

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { sshKeyFingerprint } from '../../core/blocks.js';
 import type {
   CauseRefund,
   ExtensionRecord,
@@ -11,7 +12,7 @@ import type { MachineStore } from '../../core/ports.js';
 import { conditionally, type DocumentDb, recordOf, updateRecord } from './document-client.js';
 import { type ItemLock, releaseItemLock } from './item-lock.js';
 import { dueForSweep } from './sweep-queue.js';
-import { itemKeys, KEY_PREFIX, liveLeaseKey, sweepKey } from './table-design.js';
+import { itemKeys, KEY_PREFIX, liveKeyLeaseKey, liveLeaseKey, sweepKey } from './table-design.js';
 
 /** A machine as stored, without the empty maps every machine carries. */
 function machineOf(item: Record<string, unknown>): MachineRecord {
@@ -62,6 +63,7 @@ export class DynamoMachineStore implements MachineStore {
             extensions: machine.extensions ?? {},
             extension_attempts: machine.extension_attempts ?? {},
             ...liveLeaseKey(machine.expires_at, machine.machine_id),
+            ...liveKeyLeaseKey(sshKeyFingerprint(machine.ssh_public_key), machine.machine_id),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),

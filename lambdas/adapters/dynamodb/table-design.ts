@@ -16,6 +16,10 @@
  *   live leases by expiry .. GSI live-leases: live_pk LIVE, live_sk <expires_at>#<machine_id>
  *                            (sparse: only provisioning/active/terminating machines carry it;
  *                            the reconciler reads it to find leases whose workflow is gone)
+ *   live leases by SSH key . GSI live-leases-by-key: key_live_pk LIVEKEY#<key fingerprint>,
+ *                            key_live_sk <machine_id> (sparse, written and removed with
+ *                            live_pk; the selling functions count one key's live leases with
+ *                            one Query of its own partition)
  *   money to finish by time  GSI sweep: sweep_pk SWEEP, sweep_sk <check at>#<pk>
  *                            (sparse: only orders with a payment attempt or a settled order
  *                            whose machine is not yet running, and machines owing a refund;
@@ -38,7 +42,26 @@ export const TABLE_DESIGN = {
     partitionKey: 'sweep_pk',
     sortKey: 'sweep_sk',
   },
+  leasesByKeyIndex: {
+    name: 'live-leases-by-key',
+    partitionKey: 'key_live_pk',
+    sortKey: 'key_live_sk',
+    /** Besides the keys: what the count reports per lease. */
+    projected: ['machine_id', 'product_id'],
+  },
 } as const;
+
+/** The live-leases-by-key partitions' prefix (their IAM condition names it). */
+export const LIVE_KEY_PREFIX = 'LIVEKEY#';
+
+/**
+ * A live lease's place in the live-leases-by-key index: its SSH key's fingerprint (of the key
+ * blob only, so another comment is the same key), then the machine.
+ */
+export const liveKeyLeaseKey = (keyFingerprint: string, machineId: string) => ({
+  key_live_pk: `${LIVE_KEY_PREFIX}${keyFingerprint}`,
+  key_live_sk: machineId,
+});
 
 export const SWEEP_PARTITION = 'SWEEP';
 
@@ -82,7 +105,7 @@ export const liveLeaseKey = (expiresAt: string, machineId: string) => ({
 
 /** CreateTable input for DynamoDB-compatible servers (the local storefront and the tests). */
 export function createTableInput(tableName: string) {
-  const { partitionKey, sortKey, liveLeasesIndex, sweepIndex } = TABLE_DESIGN;
+  const { partitionKey, sortKey, liveLeasesIndex, sweepIndex, leasesByKeyIndex } = TABLE_DESIGN;
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
@@ -93,6 +116,8 @@ export function createTableInput(tableName: string) {
       { AttributeName: liveLeasesIndex.sortKey, AttributeType: 'S' as const },
       { AttributeName: sweepIndex.partitionKey, AttributeType: 'S' as const },
       { AttributeName: sweepIndex.sortKey, AttributeType: 'S' as const },
+      { AttributeName: leasesByKeyIndex.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: leasesByKeyIndex.sortKey, AttributeType: 'S' as const },
     ],
     KeySchema: [
       { AttributeName: partitionKey, KeyType: 'HASH' as const },
@@ -116,6 +141,23 @@ export function createTableInput(tableName: string) {
         // Keys only: the sweeper reads each item consistently before acting on it.
         Projection: { ProjectionType: 'KEYS_ONLY' as const },
       },
+      leasesByKeyTableIndex(),
     ],
+  };
+}
+
+/** The live-leases-by-key index as CreateTable and UpdateTable take it. */
+export function leasesByKeyTableIndex() {
+  const { leasesByKeyIndex } = TABLE_DESIGN;
+  return {
+    IndexName: leasesByKeyIndex.name,
+    KeySchema: [
+      { AttributeName: leasesByKeyIndex.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: leasesByKeyIndex.sortKey, KeyType: 'RANGE' as const },
+    ],
+    Projection: {
+      ProjectionType: 'INCLUDE' as const,
+      NonKeyAttributes: [...leasesByKeyIndex.projected],
+    },
   };
 }
