@@ -23,8 +23,9 @@ describe('npx cdk synth', () => {
         ([id, resource]) => resource.Type === 'AWS::Lambda::Function' && !id.startsWith('AWS'),
       )
       .map(([, resource]) => resource);
-    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1);
-    // (the workflow's six, the capacity watcher and the payment sweeper)
+    expect(functions.length).toBe(Object.keys(OPERATION_ACCESS).length + 7 + 1 + 2);
+    // (the workflow's six, the capacity watcher, the payment sweeper, the GuardDuty finding
+    // function and the blocked-ranges sync)
     // Its us-east-1 stack: the Lambda@Edge function and the front door's web ACL.
     const usEast1Template = JSON.parse(
       readFileSync(join(out, 'AgenticComputeStorefront-us-east-1.template.json'), 'utf8'),
