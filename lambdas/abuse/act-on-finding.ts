@@ -52,8 +52,11 @@ function findingFunction(runtime: () => FunctionRuntime) {
     const { deps, policy, metrics } = await composed;
     // An error is thrown on: Lambda retries the event, then sends it to the dead-letter queue.
     const outcome = await actOnFinding(deps, event, policy, INSTANCE_TAGS.machineId);
+    // A finding about another stage's instance (the same account, its own table) finds no
+    // lease here: it is not counted, so this stage's alarm does not fire for it.
+    const aboutOurLease = outcome.kind === 'acted' && outcome.lease !== 'not_found';
     metrics({
-      AbuseFindingsActedOn: outcome.kind === 'acted' ? 1 : 0,
+      AbuseFindingsActedOn: aboutOurLease ? 1 : 0,
       LeasesEndedForAbuse: outcome.kind === 'acted' && outcome.lease === 'ended' ? 1 : 0,
     });
     return outcome;
