@@ -20,7 +20,7 @@ import {
   switchesOf,
 } from './payment-method.js';
 import { PAYMENT_METHODS } from './payment-methods.js';
-import { readPresentedCredential } from './presented-credential.js';
+import { emptyCredentialReason, readPresentedCredential } from './presented-credential.js';
 
 export interface PaymentSettings extends MethodSettings {
   /** Signs challenges; derived from the storefront secret. */
@@ -134,7 +134,9 @@ export class MppxPaymentGateway implements PaymentGateway {
       const challengeHeaders = new Headers();
       const challenge = response.headers.get('www-authenticate');
       if (challenge) challengeHeaders.set('www-authenticate', challenge);
-      const reason = presented ? await problemDetail(response) : undefined;
+      const reason = presented
+        ? await problemDetail(response)
+        : emptyCredentialReason(request, terms.authorizationTaken === true);
       return {
         kind: 'refused',
         status,
