@@ -11,6 +11,7 @@
  *   LOCAL_EC2_VCPU_QUOTAS='{"p":0}' npm start      an account with no GPU quota (orders get 503)
  *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
  *   npm start -- --no-rate-limits  no per-client limits (default: cdk.json's, as the WAF enforces)
+ *   node bin/start.mjs --warm-up   build and keep the bundle and the stack, then exit (npm ci runs it)
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
     'public-url': { type: 'string', default: process.env.PUBLIC_URL },
+    'warm-up': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -87,11 +89,14 @@ try {
 const stackCache = fileURLToPath(new URL('../.cache/local-storefront/stacks', import.meta.url));
 const synthesizeStack = keptSynthesis(stackCache);
 
+// A warm-up only builds: on a port of its own, writing no data, so a storefront already
+// running beside it is left alone.
+const warmUp = values['warm-up'];
 const running = await startLocalStorefront({
-  host: values.host,
-  port,
+  host: warmUp ? '127.0.0.1' : values.host,
+  port: warmUp ? 0 : port,
   ...(publicUrl ? { publicUrl } : {}),
-  ...(values['in-memory'] ? {} : { dataDirectory: values['data-dir'] }),
+  ...(values['in-memory'] || warmUp ? {} : { dataDirectory: values['data-dir'] }),
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
   allowLossMakingProducts: allowLossMakingProducts as ProductId[],
@@ -108,6 +113,14 @@ const running = await startLocalStorefront({
   }
   throw error;
 });
+
+if (warmUp) {
+  await running.close();
+  console.info(
+    `local storefront prepared: bundle in .cache/local-storefront/bundle/, stack ${synthesizeStack.lastOutcome === 'kept' ? 'already kept' : 'synthesised and kept'} in ${relative(process.cwd(), stackCache) || stackCache}/`,
+  );
+  process.exit(0);
+}
 
 const { settings, payments } = running.storefront;
 console.info(
