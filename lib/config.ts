@@ -165,7 +165,10 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
 /** The configuration the methods read their keys from. */
 type MethodSwitches = Omit<StorefrontConfig, 'catalog' | 'productOverrides'>;
 
-/** The payment methods the operator turned on, in the order challenges offer them. */
+/**
+ * The payment methods the operator turned on, in the order challenges offer them. (Each
+ * method reads only its own keys, which the schema above holds: hence the casts.)
+ */
 export const paymentMethodsOn = (config: MethodSwitches): PaymentMethod[] =>
   PAYMENT_METHODS.filter((method) => method.isOn(config as never));
 
