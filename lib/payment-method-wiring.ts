@@ -84,6 +84,12 @@ export class PaymentMethodWiring extends Construct {
   /** Read access to the secrets the role reads, and the methods' own statements. */
   grant(fn: IFunction, role: PaymentRole): void {
     for (const method of this.methods) {
+      // The functions reach providers over the internet; in a VPC they would need a way out
+      // (a NAT gateway or endpoints) that this stack does not build.
+      if (method.egress.length && fn.isBoundToVpc)
+        throw new Error(
+          `payment method ${method.facts.name} calls ${method.egress.join(', ')}, which ${fn.node.path} cannot reach from its VPC`,
+        );
       const secrets = this.secrets.get(method) ?? {};
       for (const [secretId] of secretsFor(method, role)) secrets[secretId]?.grantRead(fn);
       for (const permission of method.permissions)

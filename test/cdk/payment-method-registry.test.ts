@@ -17,6 +17,7 @@ jest.unstable_mockModule('../../lambdas/adapters/payments/payment-methods.js', (
 }));
 const { cdkJsonContext, ConfigError, readConfig } = await import('../../lib/config.js');
 const { StorefrontStack } = await import('../../lib/storefront-stack.js');
+const { PaymentMethodWiring } = await import('../../lib/payment-method-wiring.js');
 const { mppxPayments } = await import('../../lambdas/runtime/parts/mppx-payments.js');
 const { methodRefunds } = await import('../../lambdas/runtime/parts/method-refunds.js');
 const { checkPaymentSecrets } = await import('../../bin/preflight-checks.js');
@@ -137,6 +138,16 @@ describe('a payment method added by its module and one registry line', () => {
         signs: signs(fn.statements),
       }).toEqual({ name: fn.name, reads: false, signs: false });
     }
+  });
+
+  it('is refused to a function that could not reach its provider', () => {
+    const wiring = stack.node.findChild('PaymentMethods') as InstanceType<
+      typeof PaymentMethodWiring
+    >;
+    expect(wiring.methods.map((method) => method.facts.name)).toEqual(['tempo']);
+    expect(() =>
+      wiring.grant({ isBoundToVpc: true, node: { path: 'InVpc' } } as never, 'charge'),
+    ).toThrow(/payment method tempo calls rpc\.tempo\.example:443, which InVpc cannot reach/);
   });
 
   it('leaves no trace of a method the registry no longer lists', () => {

@@ -8,7 +8,10 @@ import type { MethodFacts } from './payment-method.js';
  */
 export const acceptedMethodsSchema = z.array(
   z.object({
-    key: z.templateLiteral([z.string(), '/charge']),
+    key: z
+      .string()
+      .endsWith('/charge')
+      .transform((key) => key as `${string}/charge`),
     name: z.string().min(1),
     minimumChargeCents: z.number().int().min(0),
   }),

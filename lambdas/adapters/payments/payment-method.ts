@@ -139,7 +139,10 @@ export interface PaymentMethod<Context extends MethodContextShape = MethodContex
   environmentFrom(context: z.output<z.ZodObject<Context>>): Record<string, string>;
   /** IAM beyond its secrets; none where it is reached over HTTPS only. */
   permissions: readonly MethodPermission[];
-  /** Hosts its functions call (outside any VPC the functions reach the internet). */
+  /**
+   * Hosts its functions call. The functions run outside any VPC, so they reach them; the stack
+   * refuses to give the method to a function bound to a VPC (lib/payment-method-wiring.ts).
+   */
   egress: readonly string[];
   /** npm start's values for its keys, over cdk.json's (the test method is on locally). */
   localDefaults?: Partial<Record<keyof Context, unknown>>;
