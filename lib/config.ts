@@ -162,21 +162,21 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
   return { ...config, catalog, productOverrides: products as CatalogOverride };
 }
 
-/** The configuration the methods read their keys from. */
-type MethodSwitches = Omit<StorefrontConfig, 'catalog' | 'productOverrides'>;
+/** The operator's keys, which each method reads its own from. */
+type OperatorKeys = Omit<StorefrontConfig, 'catalog' | 'productOverrides'>;
 
 /**
  * The payment methods the operator turned on, in the order challenges offer them. (Each
  * method reads only its own keys, which the schema above holds: hence the casts.)
  */
-export const paymentMethodsOn = (config: MethodSwitches): PaymentMethod[] =>
+export const paymentMethodsOn = (config: OperatorKeys): PaymentMethod[] =>
   PAYMENT_METHODS.filter((method) => method.isOn(config as never));
 
 /**
  * Each method's own checks of its keys, then the checks across methods: the no-money
  * method never beside one that may move real money, and every price payable by some method.
  */
-function checkPaymentMethods(config: MethodSwitches, catalog: Catalog) {
+function checkPaymentMethods(config: OperatorKeys, catalog: Catalog) {
   for (const method of PAYMENT_METHODS) {
     const problem = method.misconfigured?.(config as never);
     if (problem) throw new ConfigError(`invalid storefront configuration: ${problem}`);
