@@ -16,6 +16,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PAYMENT_METHODS } from '../lambdas/adapters/payments/payment-methods.js';
 import { checkedPublicUrl } from '../lambdas/adapters/ssm/public-url-parameter.js';
 import { CatalogError } from '../lambdas/core/catalog.js';
 import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
@@ -123,12 +124,15 @@ if (warmUp) {
 }
 
 const { settings, payments } = running.storefront;
+const freeMethods = PAYMENT_METHODS.filter((method) => method.money.moves === 'none')
+  .map((method) => method.facts.key)
+  .filter((key) => payments.methods.includes(key));
 console.info(
   [
     'Agentic Compute Storefront (local)',
     `  API            ${running.url}   (try: curl ${running.url}/api/health)`,
     `  data           ${running.dataDirectory ? `${running.dataDirectory}/ (DynamoDB via dynalite at ${running.dynamoEndpoint})` : 'in memory'}`,
-    `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
+    `  payments       ${payments.methods.join(', ')}${freeMethods.map((key) => `  (${key} is a TEST method: no money moves)`).join('')}`,
     `  stack          the CDK app's, ${synthesizeStack.lastOutcome === 'kept' ? 'as synthesised at an earlier start from the same sources' : 'synthesised now'} (kept in ${relative(process.cwd(), stackCache) || stackCache}/)`,
     `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (hosts from the documentation ranges, 203.0.113.x first; nothing is launched)`,
     `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,
