@@ -11,10 +11,12 @@
  *   LOCAL_EC2_VCPU_QUOTAS='{"p":0}' npm start      an account with no GPU quota (orders get 503)
  *   LOCAL_EC2_NOT_OFFERED=p5.4xlarge npm start      an instance type offered in no zone
  *   npm start -- --no-rate-limits  no per-client limits (default: cdk.json's, as the WAF enforces)
+ *   node bin/start.mjs --warm-up   build and keep the bundle and the stack, then exit (npm ci runs it)
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PAYMENT_METHODS } from '../lambdas/adapters/payments/payment-methods.js';
 import { checkedPublicUrl } from '../lambdas/adapters/ssm/public-url-parameter.js';
 import { CatalogError } from '../lambdas/core/catalog.js';
 import { PRODUCT_IDS, type ProductId } from '../lambdas/core/products.js';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
     'public-url': { type: 'string', default: process.env.PUBLIC_URL },
+    'warm-up': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -87,11 +90,14 @@ try {
 const stackCache = fileURLToPath(new URL('../.cache/local-storefront/stacks', import.meta.url));
 const synthesizeStack = keptSynthesis(stackCache);
 
+// A warm-up only builds: on a port of its own, writing no data, so a storefront already
+// running beside it is left alone.
+const warmUp = values['warm-up'];
 const running = await startLocalStorefront({
-  host: values.host,
-  port,
+  host: warmUp ? '127.0.0.1' : values.host,
+  port: warmUp ? 0 : port,
   ...(publicUrl ? { publicUrl } : {}),
-  ...(values['in-memory'] ? {} : { dataDirectory: values['data-dir'] }),
+  ...(values['in-memory'] || warmUp ? {} : { dataDirectory: values['data-dir'] }),
   allowUnpaidCreate: process.env.ALLOW_UNPAID_MACHINE_CREATE === 'true',
   catalogOverride: process.env.PRODUCT_CATALOG ? JSON.parse(process.env.PRODUCT_CATALOG) : {},
   allowLossMakingProducts: allowLossMakingProducts as ProductId[],
@@ -109,13 +115,24 @@ const running = await startLocalStorefront({
   throw error;
 });
 
+if (warmUp) {
+  await running.close();
+  console.info(
+    `local storefront prepared: bundle in .cache/local-storefront/bundle/, stack ${synthesizeStack.lastOutcome === 'kept' ? 'already kept' : 'synthesised and kept'} in ${relative(process.cwd(), stackCache) || stackCache}/`,
+  );
+  process.exit(0);
+}
+
 const { settings, payments } = running.storefront;
+const freeMethods = PAYMENT_METHODS.filter((method) => method.money.moves === 'none')
+  .map((method) => method.facts.key)
+  .filter((key) => payments.methods.includes(key));
 console.info(
   [
     'Agentic Compute Storefront (local)',
     `  API            ${running.url}   (try: curl ${running.url}/api/health)`,
     `  data           ${running.dataDirectory ? `${running.dataDirectory}/ (DynamoDB via dynalite at ${running.dynamoEndpoint})` : 'in memory'}`,
-    `  payments       ${payments.methods.join(', ')}${payments.methods.includes('test/charge') ? '  (test/charge is a TEST method: no money moves)' : ''}`,
+    `  payments       ${payments.methods.join(', ')}${freeMethods.map((key) => `  (${key} is a TEST method: no money moves)`).join('')}`,
     `  stack          the CDK app's, ${synthesizeStack.lastOutcome === 'kept' ? 'as synthesised at an earlier start from the same sources' : 'synthesised now'} (kept in ${relative(process.cwd(), stackCache) || stackCache}/)`,
     `  provisioning   the deployed lease state machine, run locally against a simulated EC2 (hosts from the documentation ranges, 203.0.113.x first; nothing is launched)`,
     `  clock          ${clockSpeedup === 1 ? 'real time' : `${clockSpeedup}× faster than real time (timestamps follow it)`}`,

@@ -22,8 +22,10 @@ import { GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/c
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ON_DEMAND_VCPU_QUOTAS, quotaGroupOf } from '../lambdas/adapters/ec2/ec2-capacity.js';
 import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
+import type { MethodSecret } from '../lambdas/adapters/payments/payment-method.js';
+import { PAYMENT_METHODS } from '../lambdas/adapters/payments/payment-methods.js';
 import type { Product } from '../lambdas/core/products.js';
-import type { StorefrontConfig } from '../lib/config.js';
+import { paymentMethodsOn, type StorefrontConfig } from '../lib/config.js';
 import { US_EAST_1 } from '../lib/us-east-1-stack.js';
 
 export type Outcome = 'ok' | 'warning' | 'blocker';
@@ -285,29 +287,55 @@ export async function checkProducts(
   return lines;
 }
 
-export async function checkPaymentSecret(
+/** Every secret the accepted payment methods read (their modules declare them), one line each. */
+export async function checkPaymentSecrets(
   clients: PreflightClients,
   config: StorefrontConfig,
-): Promise<CheckResult> {
+): Promise<CheckResult[]> {
   const check = 'payment secret';
-  if (!config.stripeSecretName) {
-    return config.testPayments
-      ? { check, outcome: 'warning', message: 'none: only the no-money "test" method is on' }
-      : {
-          check,
-          outcome: 'warning',
-          message:
-            'no payment method is configured (storefront:stripeSecretName + storefront:stripeNetworkId): orders are refused with 503 until one is',
-        };
+  const methods = paymentMethodsOn(config);
+  const context = config as unknown as Record<string, unknown>;
+  const secrets = methods.flatMap((method) =>
+    Object.values(method.secrets).map((secret) => ({ secret, name: context[secret.nameKey] })),
+  );
+  if (secrets.length === 0) {
+    const free = methods.map((method) => `"${method.facts.name}"`);
+    return [
+      methods.length
+        ? {
+            check,
+            outcome: 'warning',
+            message: `none: only the no-money ${free.join(', ')} method is on`,
+          }
+        : {
+            check,
+            outcome: 'warning',
+            message: `no payment method is configured (${PAYMENT_METHODS.filter(
+              (method) => method.money.moves === 'real',
+            )
+              .map((method) => method.turnedOnBy)
+              .join(', or ')}): orders are refused with 503 until one is`,
+          },
+    ];
   }
-  const name = config.stripeSecretName;
+  return Promise.all(
+    secrets.map(({ secret, name }) => checkSecret(clients, check, String(name), secret)),
+  );
+}
+
+async function checkSecret(
+  clients: PreflightClients,
+  check: string,
+  name: string,
+  secret: MethodSecret,
+): Promise<CheckResult> {
   try {
-    const secret = await clients.secrets.send(new GetSecretValueCommand({ SecretId: name }));
-    if (!secret.SecretString)
+    const value = await clients.secrets.send(new GetSecretValueCommand({ SecretId: name }));
+    if (!value.SecretString)
       return {
         check,
         outcome: 'blocker',
-        message: `${name} holds no string value: put the Stripe secret key in it (\`aws secretsmanager put-secret-value --secret-id ${name} --secret-string sk_…\`)`,
+        message: `${name} holds no string value: put ${secret.holds} in it (\`aws secretsmanager put-secret-value --secret-id ${name} --secret-string ${secret.example}\`)`,
       };
     return { check, outcome: 'ok', message: `${name} exists and is readable` };
   } catch (error) {
@@ -315,7 +343,7 @@ export async function checkPaymentSecret(
       return {
         check,
         outcome: 'blocker',
-        message: `${name} does not exist in this region: \`aws secretsmanager create-secret --name ${name} --secret-string sk_…\``,
+        message: `${name} does not exist in this region: \`aws secretsmanager create-secret --name ${name} --secret-string ${secret.example}\``,
       };
     return {
       check,
@@ -424,7 +452,7 @@ export async function runPreflight(
     ...regions.map((region) => checkBootstrap(clients, account, region)),
     checkLambdaConcurrency(clients),
     checkProducts(clients, target.region, target.config),
-    checkPaymentSecret(clients, target.config),
+    checkPaymentSecrets(clients, target.config),
     checkOldLayout(clients, target.stackName),
     checkGuardDutyDetector(clients, target),
   ]);

@@ -1,19 +1,21 @@
 /**
  * npm start: runs bin/local-storefront.ts (see there for the options) with plain Node.
  *
- * The local storefront is about 200 TypeScript modules over a few thousand modules of
- * dependencies. Through tsx's loader, which resolves and loads every module (the dependencies'
- * too) through hooks on a thread of its own, loading them took about twice as long as Node
- * alone. So `npm start` bundles the project's own modules with esbuild (the dependencies stay
- * imports, loaded by Node itself) and runs the bundle, transpiled by the same esbuild tsx uses.
- * The bundle is kept in .cache/local-storefront/ (git-ignored, kept across `npm ci`) and used
- * again only while every file it was built from (and the folders they sit in, tsconfig.json,
- * package.json, esbuild and this file) is unchanged, checked by content at each start (a few
- * milliseconds); otherwise it is built again (about 0.2 s).
+ * The local storefront is about 200 TypeScript modules over a thousand modules of
+ * dependencies. Through tsx's loader, which resolves and loads every module through hooks on a
+ * thread of its own, loading them took about twice as long as Node alone; and Node alone spent
+ * most of a start resolving, reading and lexing the dependencies' modules one by one. So
+ * `npm start` bundles the project's modules and its dependencies with esbuild (the CDK, only
+ * loaded to synthesise the stack, stays an import) and runs the bundle with plain Node.
+ * The bundle is kept in .cache/local-storefront/ (git-ignored, kept across `npm ci`, which
+ * builds it: the `prepare` script runs `--warm-up`) and used again only while every project
+ * file it was built from (and the folders they sit in, tsconfig.json, package.json,
+ * package-lock.json, esbuild and this file) is unchanged, checked by content at each start
+ * (a few milliseconds); otherwise it is built again.
  *
  * Each module's `import.meta.url` stays its own source file's URL (the files it finds beside
- * itself: cdk.json, the DynamoDB worker), and the CDK, only loaded when the stack is
- * synthesised, stays a chunk of its own that is loaded then.
+ * itself: cdk.json, the DynamoDB worker), and the project's CDK code, only loaded when the
+ * stack is synthesised, stays a chunk of its own that is loaded then.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -27,7 +29,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative } from 'node:path';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,7 +39,14 @@ const entry = join(root, 'bin/local-storefront.ts');
 /** Every source file as esbuild read it (path relative to the root → content), for the hash. */
 const read = new Map();
 
-const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js', '.json': 'json' };
+const LOADERS = {
+  '.ts': 'ts',
+  '.mts': 'ts',
+  '.js': 'js',
+  '.mjs': 'js',
+  '.cjs': 'js',
+  '.json': 'json',
+};
 
 /**
  * Loads each source for esbuild, recording what it read, and gives `import.meta.url` the
@@ -53,7 +62,9 @@ const sources = {
       const loader = LOADERS[extname(args.path)];
       if (!loader) throw new Error(`no loader for ${args.path}`);
       const source = await readFile(args.path, 'utf8');
-      read.set(relative(root, args.path), source);
+      // Dependencies change only with package-lock.json, which the hash covers whole.
+      if (!args.path.includes(`${sep}node_modules${sep}`))
+        read.set(relative(root, args.path), source);
       return {
         // On the first line, so the source map's lines stay the source's.
         contents: source.includes('import.meta.url')
@@ -82,6 +93,7 @@ function sourcesHash(inputs) {
     fileURLToPath(import.meta.url),
     join(root, 'tsconfig.json'),
     join(root, 'package.json'),
+    join(root, 'package-lock.json'),
   ];
   for (const [path, content] of [
     ...settings.map((file) => [relative(root, file), readFileSync(file, 'utf8')]),
@@ -120,7 +132,15 @@ async function buildBundle() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    // Dependencies are bundled too: loaded one by one, Node spent most of the start resolving,
+    // reading and (for CommonJS) lexing about a thousand modules. Left out: what only the
+    // stack's synthesis loads (the CDK, in a chunk of its own), and an import mppx makes only
+    // for MCP transports, which is not installed.
+    external: ['aws-cdk-lib', 'constructs', 'esbuild', '@modelcontextprotocol/sdk'],
+    // CommonJS dependencies call require() for Node's own modules; an ES module has none.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     keepNames: true,
     sourcemap: 'linked',
     outdir: bundleFolder,

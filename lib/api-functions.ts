@@ -14,13 +14,15 @@ import {
 } from '../lambdas/runtime/environment.js';
 import { OPERATION_ACCESS } from '../lambdas/runtime/operation-access.js';
 import { seconds, storefrontFunction } from './node-function.js';
+import type { PaymentMethodWiring } from './payment-method-wiring.js';
 import type { PublicUrl } from './public-url.js';
 import { liveLeasesQuery, tableItemsUnder } from './table-policies.js';
 
 export interface ApiFunctionsProps {
   table: ITable;
   storefrontSecret: ISecret;
-  stripeSecret?: ISecret;
+  /** The accepted payment methods: the operations that take payments get their secrets. */
+  payments: PaymentMethodWiring;
   stateMachine: IStateMachine;
   /** Read by the operations granted `publicUrl`. */
   publicUrl: PublicUrl;
@@ -36,7 +38,6 @@ export type SharedApiEnvironment = Omit<
   ApiFunctionEnvironment,
   | 'OPERATION_ID'
   | 'STOREFRONT_SECRET_ARN'
-  | 'STRIPE_SECRET_ARN'
   | 'STATE_MACHINE_ARN'
   | 'PUBLIC_URL_PARAMETER'
   | 'ACCEPTABLE_USE_POLICY'
@@ -70,9 +71,7 @@ export class ApiFunctions extends Construct {
           ...(access.secrets.includes('storefront')
             ? { STOREFRONT_SECRET_ARN: props.storefrontSecret.secretArn }
             : {}),
-          ...(access.secrets.includes('stripe') && props.stripeSecret
-            ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn }
-            : {}),
+          ...(access.takesPayments ? props.payments.environmentFor('charge') : {}),
           ...(access.workflow ? { STATE_MACHINE_ARN: props.stateMachine.stateMachineArn } : {}),
           ...(access.publicUrl ? { PUBLIC_URL_PARAMETER: props.publicUrl.parameterName } : {}),
           ...(access.acceptableUsePolicy && props.acceptableUsePolicy
@@ -91,7 +90,7 @@ export class ApiFunctions extends Construct {
           tableItemsUnder(props.table, access.table.actions, access.table.keyPrefixes),
         );
       if (access.secrets.includes('storefront')) props.storefrontSecret.grantRead(fn);
-      if (access.secrets.includes('stripe')) props.stripeSecret?.grantRead(fn);
+      if (access.takesPayments) props.payments.grant(fn, 'charge');
       if (access.workflow?.includes('start')) props.stateMachine.grantStartExecution(fn);
       if (access.workflow?.includes('wake')) {
         fn.addToRolePolicy(

@@ -44,7 +44,9 @@ export const GATEWAY_RESPONSES: Record<string, { statusCode?: string; body: stri
   },
   BAD_REQUEST_BODY: {
     statusCode: '400',
-    body: '{"error":"request body does not match the operation\'s schema in openapi.json (required fields, types, no unknown fields); POST an order body to /api/machine/mpp/orders/validate to see which field fails and why"}',
+    // One text for every operation's body: name the general rule, and the one place that
+    // explains a failing field in words (order bodies, the body agents get wrong most).
+    body: '{"error":"request body does not match this operation\'s schema in /openapi.json (required fields, types, no unknown fields); for an order body, POST it to /api/machine/mpp/orders/validate to see which field fails and why"}',
   },
   BAD_REQUEST_PARAMETERS: { statusCode: '400', body: '{"error":$context.error.messageString}' },
   THROTTLED: {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import {
-  acceptedMethods,
-  minimumChargeCents,
-} from '../lambdas/adapters/payments/accepted-methods.js';
+import { minimumChargeCents } from '../lambdas/adapters/payments/accepted-methods.js';
+import { contextFlag } from '../lambdas/adapters/payments/context-values.js';
+import type { PaymentMethod } from '../lambdas/adapters/payments/payment-method.js';
+import { PAYMENT_METHODS } from '../lambdas/adapters/payments/payment-methods.js';
 import {
   FINDING_SEVERITY_RANGE,
   FINDING_TYPE_PREFIX,
@@ -28,10 +28,7 @@ export const CONTEXT_PREFIX = 'storefront:';
 /** Each type is one `prefix` filter of the EventBridge rule's pattern, whose size is limited. */
 const MAX_FINDING_TYPES = 20;
 
-const bool = z.union([
-  z.boolean(),
-  z.enum(['true', 'false']).transform((value) => value === 'true'),
-]);
+const bool = contextFlag;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 /** A JSON value, given either as JSON (cdk.json) or as a JSON string (`-c key='{…}'`). */
 const json = <T extends z.ZodType>(schema: T) =>
@@ -48,7 +45,7 @@ const json = <T extends z.ZodType>(schema: T) =>
     })
     .pipe(schema);
 
-const contextSchema = z.strictObject({
+const storefrontKeys = {
   stageName: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, - and _ only'),
   products: json(z.record(z.string(), z.unknown())),
   /** Products the operator knowingly sells below cost + payment fee (otherwise synth fails). */
@@ -56,18 +53,6 @@ const contextSchema = z.strictObject({
   allowUnpaidMachineCreate: bool,
   /** Terminating a lease early refunds its unused whole minutes (docs/money.md). */
   refundUnusedMinutes: bool,
-  testPayments: bool,
-  /** The operator's word that the Stripe secret holds a test-mode key (sk_test_…). */
-  stripeTestMode: bool.optional(),
-  stripeSecretName: z.string().min(1).optional(),
-  stripeNetworkId: z
-    .string()
-    .regex(/^profile_\w+$/, 'a Stripe profile id (profile_…)')
-    .optional(),
-  stripePaymentMethodTypes: z.union([
-    z.array(z.string()),
-    z.string().transform((text) => text.split(',').map((item) => item.trim())),
-  ]),
   realm: z.string().min(1).optional(),
   domainName: z
     .string()
@@ -125,7 +110,31 @@ const contextSchema = z.strictObject({
   ),
   /** `create`: the stack enables GuardDuty here; `existing`: the account's own detector. */
   guardDutyDetector: z.enum(['create', 'existing']),
-});
+};
+
+/** Each payment method's own keys (its module declares them), beside the storefront's. */
+type MethodKeys = UnionToIntersection<(typeof PAYMENT_METHODS)[number]['context']>;
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (
+  i: infer I,
+) => void
+  ? I
+  : never;
+
+function methodKeys(methods: readonly PaymentMethod[]): MethodKeys {
+  const keys: Record<string, z.ZodType> = {};
+  for (const method of methods) {
+    for (const [key, schema] of Object.entries(method.context)) {
+      if (key in storefrontKeys || key in keys)
+        throw new Error(
+          `payment method ${method.facts.name} declares ${CONTEXT_PREFIX}${key}, which is taken`,
+        );
+      keys[key] = schema as z.ZodType;
+    }
+  }
+  return keys as MethodKeys;
+}
+
+const contextSchema = z.strictObject({ ...storefrontKeys, ...methodKeys(PAYMENT_METHODS) });
 
 export type StorefrontConfig = Omit<z.output<typeof contextSchema>, 'products'> & {
   catalog: Catalog;
@@ -178,38 +187,56 @@ export function readConfig(context: Record<string, unknown>): StorefrontConfig {
       `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${(error as Error).message} (${CONTEXT_PREFIX}allowLossMakingProducts)`,
     );
   }
-  if (config.stripeSecretName && !config.stripeNetworkId) {
-    throw new ConfigError(
-      'invalid storefront configuration: storefront:stripeSecretName needs storefront:stripeNetworkId',
-    );
-  }
-  // The secret's value is not known at synth: next to Stripe, the test method needs the
-  // operator's word that Stripe is in test mode (the runtime checks the key itself).
-  if (config.testPayments && config.stripeSecretName && !config.stripeTestMode) {
-    throw new ConfigError(
-      'invalid storefront configuration: storefront:testPayments cannot be on beside Stripe unless storefront:stripeTestMode=true says the Stripe secret holds a test key (sk_test_…); a live key next to the no-money method would let any agent lease for free',
-    );
-  }
-  const unpayable = catalogBelowMinimum(
-    catalog,
-    minimumChargeCents(
-      acceptedMethods({
-        stripe: Boolean(config.stripeSecretName),
-        testPayments: config.testPayments,
-      }),
-    ),
-  );
-  if (unpayable.length && (config.stripeSecretName || config.testPayments)) {
-    throw new ConfigError(
-      `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${unpayable.join('; ')}`,
-    );
-  }
+  checkPaymentMethods(config, catalog);
   if (Boolean(config.domainName) !== Boolean(config.certificateArn)) {
     throw new ConfigError(
       'invalid storefront configuration: storefront:domainName and storefront:certificateArn go together',
     );
   }
   return { ...config, catalog, productOverrides: products as CatalogOverride };
+}
+
+/** The operator's keys, which each method reads its own from. */
+type OperatorKeys = Omit<StorefrontConfig, 'catalog' | 'productOverrides'>;
+
+/**
+ * The payment methods the operator turned on, in the order challenges offer them. (Each
+ * method reads only its own keys, which the schema above holds: hence the casts.)
+ */
+export const paymentMethodsOn = (config: OperatorKeys): PaymentMethod[] =>
+  PAYMENT_METHODS.filter((method) => method.isOn(config as never));
+
+/**
+ * Each method's own checks of its keys, then the checks across methods: the no-money
+ * method never beside one that may move real money, and every price payable by some method.
+ */
+function checkPaymentMethods(config: OperatorKeys, catalog: Catalog) {
+  for (const method of PAYMENT_METHODS) {
+    const problem = method.misconfigured?.(config as never);
+    if (problem) throw new ConfigError(`invalid storefront configuration: ${problem}`);
+  }
+  const on = paymentMethodsOn(config);
+  // The secret's value is not known at synth: the operator's word decides (the runtime
+  // checks the key itself).
+  for (const free of on) {
+    if (free.money.moves !== 'none') continue;
+    for (const other of on) {
+      const live = other.money.moves === 'real' ? other.money.liveAtSynth(config) : undefined;
+      if (live)
+        throw new ConfigError(
+          `invalid storefront configuration: ${free.money.switchKey} cannot be on beside ${live}; a live key next to the no-money method would let any agent lease for free`,
+        );
+    }
+  }
+  const unpayable = catalogBelowMinimum(
+    catalog,
+    minimumChargeCents(on.map((method) => method.facts)),
+  );
+  if (unpayable.length && on.length) {
+    throw new ConfigError(
+      `invalid storefront configuration: ${CONTEXT_PREFIX}products: ${unpayable.join('; ')}`,
+    );
+  }
 }
 
 /** The per-client budgets the front door's WAF (and the local front door) enforce. */

@@ -1,7 +1,6 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { KEY_PREFIX, TABLE_DESIGN } from '../lambdas/adapters/dynamodb/table-design.js';
 import { INSTANCE_TAGS } from '../lambdas/adapters/ec2/instance-tags.js';
@@ -9,10 +8,11 @@ import type { Catalog } from '../lambdas/core/products.js';
 import { type Ec2Wildcard, ec2WildcardArn, publicImagesArn, stackArn } from './arns.js';
 import type { Compute } from './compute.js';
 import { leaseDeadlineTagging } from './machine-policies.js';
+import type { PaymentMethodWiring } from './payment-method-wiring.js';
 
 export interface LeaseWorkflowGrants {
   table: ITable;
-  stripeSecret?: ISecret;
+  payments: PaymentMethodWiring;
   compute: Compute;
   catalog: Catalog;
   /** Instances carry this tag value; only they may be terminated. */
@@ -25,7 +25,7 @@ export interface LeaseWorkflowGrants {
 
 /**
  * What each part of the lease workflow may do, and nothing more: machine items only,
- * instances this stack launched only, the Stripe key only where a refund is made.
+ * instances this stack launched only, the payment methods' secrets only where a refund is made.
  */
 export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWorkflowGrants) {
   const arn = (service: string, resource: string, account?: string) =>
@@ -55,7 +55,7 @@ export function grantLeaseWorkflowPermissions(scope: Construct, grants: LeaseWor
         ['GetItem', 'UpdateItem', 'Query'],
       ),
     );
-    grants.stripeSecret?.grantRead(fn);
+    grants.payments.grant(fn, 'refund');
   };
   const { launch, inspect, records, refund, reconcile, cleanup } = grants.functions;
 

@@ -4,7 +4,6 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   DefinitionBody,
   LogLevel,
@@ -33,6 +32,7 @@ import {
 } from './lease-workflow-definition.js';
 import { grantLeaseWorkflowPermissions } from './lease-workflow-permissions.js';
 import { type EnvironmentSchema, storefrontFunction } from './node-function.js';
+import type { PaymentMethodWiring } from './payment-method-wiring.js';
 import type { PublicUrl } from './public-url.js';
 
 export {
@@ -43,8 +43,8 @@ export {
 
 export interface LeaseWorkflowProps {
   table: ITable;
-  /** Refunds of failed leases paid with Stripe need its key. */
-  stripeSecret?: ISecret;
+  /** Refunds of failed leases go through the accepted methods (their refund secrets). */
+  payments: PaymentMethodWiring;
   compute: Compute;
   /** Where launched machines report ready. */
   publicUrl: PublicUrl;
@@ -88,10 +88,11 @@ export class LeaseWorkflow extends Construct {
       RETENTION_DAYS: String(props.retentionDays),
       RECONCILE_GRACE_MINUTES: String(RECONCILE_GRACE_MINUTES),
     };
-    // The functions that refund (refund, cleanup, reconcile) read the Stripe key when configured.
+    // The functions that refund (refund, cleanup, reconcile) read the methods' refund secrets.
     const refunding: RefundFunctionEnvironment = {
       ...environment,
-      ...(props.stripeSecret ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn } : {}),
+      PAYMENT_METHODS: props.payments.acceptedMethods,
+      ...props.payments.environmentFor('refund'),
     };
     // Each function's environment is typed against (and checked by) the schema it parses.
     const fn = <Schema extends EnvironmentSchema>(

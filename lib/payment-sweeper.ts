@@ -15,11 +15,13 @@ import { METRICS_NAMESPACE } from '../lambdas/runtime/metrics.js';
 import { SWEEPER_ACCESS, SWEEPER_OPERATION_ID } from '../lambdas/runtime/operation-access.js';
 import type { SharedApiEnvironment } from './api-functions.js';
 import { seconds, storefrontFunction } from './node-function.js';
+import type { PaymentMethodWiring } from './payment-method-wiring.js';
 
 export interface PaymentSweeperProps {
   table: ITable;
   storefrontSecret: ISecret;
-  stripeSecret?: ISecret;
+  /** The accepted payment methods: it settles and refunds with them. */
+  payments: PaymentMethodWiring;
   stateMachine: IStateMachine;
   /** The API functions' environment: the sweeper composes the same storefront. */
   environment: SharedApiEnvironment;
@@ -52,7 +54,7 @@ export class PaymentSweeper extends Construct {
         // The dimension its metrics (and the refunds-owed alarm) carry.
         MANAGED_BY: stackName,
         STOREFRONT_SECRET_ARN: props.storefrontSecret.secretArn,
-        ...(props.stripeSecret ? { STRIPE_SECRET_ARN: props.stripeSecret.secretArn } : {}),
+        ...props.payments.environmentFor('charge'),
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
       },
     });
@@ -75,7 +77,7 @@ export class PaymentSweeper extends Construct {
       }),
     );
     props.storefrontSecret.grantRead(this.function);
-    props.stripeSecret?.grantRead(this.function);
+    props.payments.grant(this.function, 'charge');
     props.stateMachine.grantStartExecution(this.function);
     this.function.addToRolePolicy(
       new PolicyStatement({

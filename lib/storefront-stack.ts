@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { PAYMENT_METHODS } from '../lambdas/adapters/payments/payment-methods.js';
 import { ACCEPTABLE_USE_PATH } from '../lambdas/core/acceptable-use.js';
 import { AbuseFindings } from './abuse-findings.js';
 import { StorefrontApi } from './api.js';
@@ -14,6 +15,7 @@ import { FrontDoor } from './front-door.js';
 import { LeaseWorkflow } from './lease-workflow.js';
 import { Monitoring } from './monitoring.js';
 import { suppressAcceptedFindings } from './nag-suppressions.js';
+import { PaymentMethodWiring } from './payment-method-wiring.js';
 import { PaymentSweeper } from './payment-sweeper.js';
 import { PublicUrl } from './public-url.js';
 import { StorefrontSecrets } from './secrets.js';
@@ -44,9 +46,9 @@ export class StorefrontStack extends Stack {
     const productCatalogJson = JSON.stringify(config.productOverrides);
 
     const data = new StorefrontData(this, 'Data', { retain: config.removalPolicy === 'retain' });
-    const secrets = new StorefrontSecrets(this, 'Secrets', {
-      ...(config.stripeSecretName ? { stripeSecretName: config.stripeSecretName } : {}),
-    });
+    const secrets = new StorefrontSecrets(this, 'Secrets');
+    // Each accepted method's secrets, variables and grants, as its module declares them.
+    const payments = new PaymentMethodWiring(this, 'PaymentMethods', { config });
     const publicUrl = new PublicUrl(this, 'PublicUrl');
     const compute = new Compute(this, 'Compute', {
       catalog: config.catalog,
@@ -55,7 +57,7 @@ export class StorefrontStack extends Stack {
     });
     const workflow = new LeaseWorkflow(this, 'LeaseWorkflow', {
       table: data.table,
-      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
+      payments,
       compute,
       publicUrl,
       catalog: config.catalog,
@@ -66,38 +68,37 @@ export class StorefrontStack extends Stack {
       logRetention,
     });
 
-    if (config.testPayments) {
-      Annotations.of(this).addWarningV2(
-        'storefront:test-payments',
-        'storefront:testPayments is on: the "test" payment method takes no money. Use it only for a non-production stage.',
-      );
+    for (const method of payments.methods) {
+      if (method.money.moves === 'none')
+        Annotations.of(this).addWarningV2(
+          `storefront:${method.facts.name}-payments`,
+          `${method.money.switchKey} is on: the "${method.facts.name}" payment method takes no money. Use it only for a non-production stage.`,
+        );
     }
-    if (!config.testPayments && !config.stripeSecretName) {
+    if (payments.methods.length === 0) {
+      const ways = PAYMENT_METHODS.filter((method) => method.money.moves === 'real').map(
+        (method) => method.turnedOnBy,
+      );
       Annotations.of(this).addWarningV2(
         'storefront:no-payment-method',
-        'No payment method is configured (storefront:stripeSecretName + storefront:stripeNetworkId): the storefront will refuse orders with 503 until one is.',
+        `No payment method is configured (${ways.join(', or ')}): the storefront will refuse orders with 503 until one is.`,
       );
     }
 
     const functionEnvironment: SharedApiEnvironment = {
       TABLE_NAME: data.table.tableName,
       PRODUCT_CATALOG: productCatalogJson,
-      TEST_PAYMENTS: config.testPayments ? 'enabled' : 'disabled',
+      PAYMENT_METHODS: payments.acceptedMethods,
       ALLOW_UNPAID_MACHINE_CREATE: config.allowUnpaidMachineCreate ? 'true' : 'false',
       REFUND_UNUSED_MINUTES: config.refundUnusedMinutes ? 'true' : 'false',
       MPP_REALM: config.realm ?? config.domainName ?? this.stackName,
       PROVISIONING_TIMEOUT_MINUTES: String(config.provisioningTimeoutMinutes),
       RETENTION_DAYS: String(config.retentionDays),
-      // Only with Stripe configured: functions that describe payments offer Stripe by it.
-      ...(config.stripeSecretName && config.stripeNetworkId
-        ? { STRIPE_NETWORK_ID: config.stripeNetworkId }
-        : {}),
-      STRIPE_PAYMENT_METHOD_TYPES: config.stripePaymentMethodTypes.join(','),
     };
     const functions = new ApiFunctions(this, 'Functions', {
       table: data.table,
       storefrontSecret: secrets.storefront,
-      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
+      payments,
       stateMachine: workflow.stateMachine,
       publicUrl,
       logRetention,
@@ -108,7 +109,7 @@ export class StorefrontStack extends Stack {
     const sweeper = new PaymentSweeper(this, 'PaymentSweeper', {
       table: data.table,
       storefrontSecret: secrets.storefront,
-      ...(secrets.stripe ? { stripeSecret: secrets.stripe } : {}),
+      payments,
       stateMachine: workflow.stateMachine,
       environment: functionEnvironment,
       logRetention,

@@ -15,17 +15,3 @@ export function catalogBelowMinimum(catalog: Catalog, minimumChargeCents: number
         `${product.id} costs ${formatCents(cheapest.amount_cents)} USD for its minimum of ${product.minMinutes} minutes, below the ${formatCents(minimumChargeCents)} USD the payment methods can charge`,
     );
 }
-
-/** A Stripe key that moves real money (secret or restricted live key). */
-export const isLiveStripeKey = (key: string) => /^(sk|rk)_live_/.test(key);
-
-/** The no-money test method must never be offered next to a key that takes real money. */
-export function testMethodBesideLiveKey(config: {
-  testPayments: boolean;
-  stripeSecretKey?: string;
-}): string | undefined {
-  if (config.testPayments && config.stripeSecretKey && isLiveStripeKey(config.stripeSecretKey)) {
-    return 'test payments are on beside a live Stripe key: any agent could pick the method that takes no money. Turn storefront:testPayments off, or use an sk_test_ key';
-  }
-  return undefined;
-}

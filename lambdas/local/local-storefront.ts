@@ -8,7 +8,6 @@ import { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.
 import { liveLeasesByItem } from '../adapters/dynamodb/live-leases.js';
 import { DynamoMachineStore } from '../adapters/dynamodb/machine-store.js';
 import { ON_DEMAND_VCPU_QUOTAS, type QuotaGroup } from '../adapters/ec2/ec2-capacity.js';
-import type { StripeSettings } from '../adapters/payments/payment-method.js';
 import { OPERATION_HANDLERS } from '../api/operations.js';
 import { loadOpenApiDocument, operationsOf } from '../contract/openapi-document.js';
 import { resolveCatalog } from '../core/catalog.js';
@@ -34,6 +33,11 @@ import { type LocalHttpOptions, startLocalHttpServer } from './http-server.js';
 import { keptClock } from './kept-clock.js';
 import { localFleet } from './local-fleet.js';
 import { localParameterStore } from './local-parameters.js';
+import {
+  localPaymentDefaults,
+  localPaymentSecrets,
+  prefixedPaymentContext,
+} from './local-payment-methods.js';
 import { localSecretsManager } from './local-secrets.js';
 import { localStepFunctions } from './local-step-functions.js';
 import { buildRoutes } from './openapi-router.js';
@@ -52,8 +56,6 @@ export interface LocalEndpoints {
   tableName: string;
   publicUrl: string;
 }
-/** The name the local stack gives the Stripe secret (its value is the options' secret key). */
-const LOCAL_STRIPE_SECRET_NAME = 'local-stripe-secret';
 
 export interface LocalStorefrontOptions {
   host?: string;
@@ -65,11 +67,16 @@ export interface LocalStorefrontOptions {
   publicUrl?: string;
   /** Where data survives restarts; undefined keeps everything in memory. */
   dataDirectory?: string;
-  testPayments?: boolean;
-  /** Stripe settings, to exercise the Stripe method (against a stub) locally. */
-  stripe?: StripeSettings;
-  /** Where Stripe is reached (a stand-in in tests); the real API otherwise. */
-  stripeFetch?: typeof fetch;
+  /**
+   * The payment methods' keys (without `storefront:`), as `-c` would set them, over each
+   * method's local defaults (the test method is on): e.g. `{ testPayments: false,
+   * stripeSecretName: 'local-stripe', stripeNetworkId: 'profile_…', stripeTestMode: true }`.
+   */
+  paymentContext?: Record<string, unknown>;
+  /** The values of the secrets those keys name, by secret name (e.g. `{ 'local-stripe': 'sk_test_…' }`). */
+  paymentSecrets?: Record<string, string>;
+  /** Where payment providers' APIs are reached (a stand-in in tests); the real ones otherwise. */
+  paymentFetch?: typeof fetch;
   allowUnpaidCreate?: boolean;
   /** The operator's acceptable-use text, as `-c storefront:acceptableUsePolicy=…` sets it. */
   acceptableUsePolicy?: string;
@@ -226,7 +233,8 @@ export function handlersForContract() {
 function localContext(options: LocalStorefrontOptions, realm: string): Record<string, unknown> {
   return {
     'storefront:realm': realm,
-    'storefront:testPayments': options.testPayments ?? true,
+    ...localPaymentDefaults(),
+    ...prefixedPaymentContext(options.paymentContext ?? {}),
     ...(options.allowUnpaidCreate !== undefined
       ? { 'storefront:allowUnpaidMachineCreate': options.allowUnpaidCreate }
       : {}),
@@ -239,15 +247,6 @@ function localContext(options: LocalStorefrontOptions, realm: string): Record<st
     ...(options.allowLossMakingProducts?.length
       ? { 'storefront:allowLossMakingProducts': [...options.allowLossMakingProducts] }
       : {}),
-    ...(options.stripe
-      ? {
-          'storefront:stripeSecretName': LOCAL_STRIPE_SECRET_NAME,
-          'storefront:stripeNetworkId': options.stripe.networkId,
-          'storefront:stripePaymentMethodTypes': options.stripe.paymentMethodTypes,
-          // The operator's word that the key is a test key; the functions check the key itself.
-          'storefront:stripeTestMode': !/^(sk|rk)_live_/.test(options.stripe.secretKey),
-        }
-      : {}),
   };
 }
 
@@ -255,16 +254,16 @@ function localContext(options: LocalStorefrontOptions, realm: string): Record<st
 function localSecrets(
   stack: SynthesizedStack,
   storefrontSecret: string,
-  stripeSecretKey: string | undefined,
+  context: Record<string, unknown>,
+  paymentSecrets: Record<string, string>,
 ): Map<string, string> {
-  const secrets = new Map<string, string>();
-  for (const env of [
+  const environments = [
     ...Object.values(stack.environments.api),
     ...Object.values(stack.environments.workflow),
-  ]) {
+  ];
+  const secrets = localPaymentSecrets(environments, context, paymentSecrets);
+  for (const env of environments) {
     if (env.STOREFRONT_SECRET_ARN) secrets.set(env.STOREFRONT_SECRET_ARN, storefrontSecret);
-    if (env.STRIPE_SECRET_ARN && stripeSecretKey)
-      secrets.set(env.STRIPE_SECRET_ARN, stripeSecretKey);
   }
   return secrets;
 }
@@ -320,6 +319,7 @@ export async function startLocalStorefront(
   const rateLimits = options.rateLimits ?? rateLimitsOf(operator);
   let server: Awaited<ReturnType<typeof startLocalHttpServer>> | undefined;
   let stack: SynthesizedStack;
+  let context: Record<string, unknown>;
   let dynamo: Awaited<typeof dynamoStarting>;
   try {
     server = await startLocalHttpServer({
@@ -335,10 +335,8 @@ export async function startLocalStorefront(
         options.onRequest?.(line);
       },
     });
-    stack = await (options.synthesizeStack ?? synthesizeNow)(
-      LOCAL_TABLE_NAME,
-      localContext(options, new URL(server.url).host),
-    );
+    context = localContext(options, new URL(server.url).host);
+    stack = await (options.synthesizeStack ?? synthesizeNow)(LOCAL_TABLE_NAME, context);
     dynamo = await dynamoStarting;
   } catch (error) {
     // Nothing of a start that failed is left running.
@@ -363,7 +361,12 @@ export async function startLocalStorefront(
     : dynamo.clientConfig;
   const db = documentClient(signedAs(dynamoConfig, 'local-storefront'));
   const secretsManager = localSecretsManager(
-    localSecrets(stack, localStorefrontSecret(options.dataDirectory), options.stripe?.secretKey),
+    localSecrets(
+      stack,
+      localStorefrontSecret(options.dataDirectory),
+      context,
+      options.paymentSecrets ?? {},
+    ),
   );
   const ssm = localParameterStore(localParameters(stack, options.publicUrl ?? server.url));
   const clients = {
@@ -373,7 +376,7 @@ export async function startLocalStorefront(
     clock,
     log,
     provider: 'local-simulated-ec2',
-    ...(options.stripeFetch ? { stripeFetch: options.stripeFetch } : {}),
+    ...(options.paymentFetch ? { paymentFetch: options.paymentFetch } : {}),
   };
   const fleet = localFleet({
     stack,

@@ -15,6 +15,7 @@ import {
   LOCAL_ZONES,
   resolveIntrinsics,
 } from './cloudformation-intrinsics.js';
+import { localPaymentDefaults } from './local-payment-methods.js';
 
 export type WorkflowFunction = keyof LeaseWorkflow['functions'];
 export type FunctionEnvironment = Record<string, string>;
@@ -91,7 +92,7 @@ export function synthesizeLocalStack(
   tableName: string,
   contextOverrides: Record<string, unknown> = {},
 ): SynthesizedStack {
-  const context = { ...cdkJsonContext(), 'storefront:testPayments': true, ...contextOverrides };
+  const context = { ...cdkJsonContext(), ...localPaymentDefaults(), ...contextOverrides };
   const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   const stack = new StorefrontStack(app, LOCAL_STACK_NAME, { config: readConfig(context) });
   const workflow = stack.node.findChild('LeaseWorkflow') as LeaseWorkflow;

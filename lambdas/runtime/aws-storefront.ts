@@ -65,13 +65,15 @@ export async function composeStorefront(
   const log = clients.log ?? jsonLogger();
   const clock = clients.clock ?? { now: () => new Date() };
 
-  const secretArns = {
-    storefront: access.secrets.includes('storefront') ? config.STOREFRONT_SECRET_ARN : undefined,
-    stripe: access.secrets.includes('stripe') ? config.STRIPE_SECRET_ARN : undefined,
-  };
-  const wanted = [secretArns.storefront, secretArns.stripe].filter(
-    (arn): arn is string => arn !== undefined,
-  );
+  const storefrontSecretArn = access.secrets.includes('storefront')
+    ? config.STOREFRONT_SECRET_ARN
+    : undefined;
+  // Only the operations that take payments hold payment keys; the others just describe the methods.
+  const takesPayments = access.takesPayments === true;
+  const paymentSecretArns = takesPayments ? (parts.payments?.secretArns(runtime.env) ?? []) : [];
+  const wanted = [
+    ...new Set([storefrontSecretArn, ...paymentSecretArns].filter((arn) => arn !== undefined)),
+  ];
   if (access.publicUrl && !config.PUBLIC_URL_PARAMETER)
     throw new Error(`${operationId} is granted the public URL but given no PUBLIC_URL_PARAMETER`);
   const publicUrlParameter = access.publicUrl ? config.PUBLIC_URL_PARAMETER : undefined;
@@ -83,8 +85,7 @@ export async function composeStorefront(
   ]);
   const secretValue = (arn: string | undefined) =>
     arn === undefined ? undefined : values[wanted.indexOf(arn)];
-  const storefrontSecret = secretValue(secretArns.storefront);
-  const stripeSecretKey = secretValue(secretArns.stripe);
+  const storefrontSecret = secretValue(storefrontSecretArn);
   const keys = storefrontSecret
     ? deriveKeys(storefrontSecret)
     : unavailable<StorefrontKeys>(operationId, 'access to the storefront secret');
@@ -105,24 +106,18 @@ export async function composeStorefront(
           'lease workflow',
         )({ stateMachineArn: config.STATE_MACHINE_ARN, clients, log })
       : unavailable<LeaseWorkflow>(operationId, 'lease workflow');
-  // Only the operations that take payments hold payment keys; the others just describe the methods.
-  const takesPayments = access.secrets.includes('stripe');
   const paid =
     takesPayments && stores
-      ? required(
-          parts.payments,
-          operationId,
-          'payments',
-        )({ config, keys, stripeSecretKey, db: stores.db, clock, clients })
-      : {
-          payments: offersOnlyGateway({
-            // Functions that only describe payments hold no Stripe secret ARN: the stack gives
-            // every function the network id exactly when Stripe is configured.
-            stripe: Boolean(config.STRIPE_NETWORK_ID),
-            testPayments: config.TEST_PAYMENTS === 'enabled',
-          }),
-          refunds: noRefunds,
-        };
+      ? required(parts.payments, operationId, 'payments').build({
+          config,
+          env: runtime.env,
+          keys,
+          secretValue,
+          db: stores.db,
+          clock,
+          clients,
+        })
+      : { payments: offersOnlyGateway(config.PAYMENT_METHODS), refunds: noRefunds };
   const capacity = (access.capacitySnapshots && stores?.capacity) || uncheckedCapacity;
   const instances = access.instances
     ? required(parts.instances, operationId, 'instances')(clients)

@@ -57,6 +57,8 @@ export function awsWorkflowContext<Schema extends WorkflowEnvironmentSchema>(
     staleLeases: (cutoff: Date) => liveLeasesEndedBefore(db, config.TABLE_NAME, cutoff),
     /** The runtime's clients, for the parts a step adds itself (secrets). */
     clients,
+    /** The whole environment, for the payment methods, which parse their own variables. */
+    env: runtime.env,
     probe: clients.sshProbe ?? tcpSshProbe(),
     metrics: embeddedMetrics({ Stack: config.MANAGED_BY }),
     clock: clients.clock ?? { now: () => new Date() },

@@ -1,19 +1,26 @@
 import * as z from 'zod';
-import { type EnvironmentOf, flag, parseEnvironment, wholeNumber } from './environment-values.js';
+import { acceptedMethodsSchema } from '../adapters/payments/accepted-methods.js';
+import {
+  type EnvironmentOf,
+  flag,
+  jsonText,
+  parseEnvironment,
+  wholeNumber,
+} from './environment-values.js';
 
 /**
  * The API functions' configuration, as the CDK stack sets it (lib/api-functions.ts types
  * the construct's environment against this schema). Secrets are not here: only the ARNs
- * of the Secrets Manager secrets that hold them.
+ * of the Secrets Manager secrets that hold them. A payment method's own variables are not
+ * here either: its module declares them, and only the functions that take payments parse them
+ * (lambdas/adapters/payments/payment-methods-in-environment.ts).
  */
 export const apiEnvironmentSchema = z.object({
   OPERATION_ID: z.string().min(1),
   TABLE_NAME: z.string().min(1),
   STOREFRONT_SECRET_ARN: z.string().min(1).optional(),
-  STRIPE_SECRET_ARN: z.string().min(1).optional(),
-  STRIPE_NETWORK_ID: z.string().min(1).optional(),
-  STRIPE_PAYMENT_METHOD_TYPES: z.string().default('card,link'),
-  TEST_PAYMENTS: z.enum(['enabled', 'disabled']).default('disabled'),
+  /** The accepted payment methods' facts, in the order offered (accepted-methods.ts). */
+  PAYMENT_METHODS: jsonText(acceptedMethodsSchema),
   ALLOW_UNPAID_MACHINE_CREATE: flag,
   /** Early termination refunds unused whole minutes (`storefront:refundUnusedMinutes`). */
   REFUND_UNUSED_MINUTES: z

@@ -6,13 +6,17 @@ import { KEY_PREFIX, type KeyPrefix } from '../adapters/dynamodb/table-design.js
  * loads only the secrets listed here, so the two cannot drift apart.
  */
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
-/** `stripe` also marks the operations that take payments: only they hold payment keys. */
-export type SecretName = 'storefront' | 'stripe';
+export type SecretName = 'storefront';
 export type WorkflowAction = 'start' | 'wake';
 
 export interface OperationAccess {
   table?: { actions: TableAction[]; keyPrefixes: KeyPrefix[] };
   secrets: SecretName[];
+  /**
+   * Takes payments, so it holds the accepted methods' secrets and settings (each method's
+   * module declares them); the other operations only describe the methods.
+   */
+  takesPayments?: true;
   workflow?: WorkflowAction[];
   /**
    * Refuses a sale the account cannot launch before any challenge: reads the capacity
@@ -56,7 +60,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       keyPrefixes: [order, machine, replay],
     },
-    secrets: ['storefront', 'stripe'],
+    secrets: ['storefront'],
+    takesPayments: true,
     workflow: ['start'],
     capacitySnapshots: true,
     blocks: true,
@@ -86,7 +91,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       keyPrefixes: [machine, replay],
     },
-    secrets: ['storefront', 'stripe'],
+    secrets: ['storefront'],
+    takesPayments: true,
     // Wakes the held workflow, which re-arms at the new end and moves the machine's lease tag.
     workflow: ['wake'],
     // No public URL: its answers carry no link, and mppx takes the realm from configuration.
@@ -107,7 +113,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
  */
 export const SWEEPER_ACCESS: OperationAccess = {
   table: { actions: ['GetItem', 'PutItem', 'UpdateItem'], keyPrefixes: [order, machine, replay] },
-  secrets: ['storefront', 'stripe'],
+  secrets: ['storefront'],
+  takesPayments: true,
   // It may apply a recovered extension, and wakes the lease's workflow as extendMachine does.
   workflow: ['start', 'wake'],
 };

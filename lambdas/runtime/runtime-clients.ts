@@ -22,8 +22,8 @@ export interface RuntimeClients {
   /** Systems Manager Parameter Store: the deployment's public URL. */
   ssm?: CommandSender;
   serviceQuotas?: CommandSender;
-  /** Where Stripe's API is reached (a stand-in of Stripe locally and in tests). */
-  stripeFetch?: typeof fetch;
+  /** Where payment providers' APIs are reached (stand-ins locally and in tests). */
+  paymentFetch?: typeof fetch;
   sshProbe?: SshProbe;
   clock?: Clock;
   log?: Logger;

@@ -63,11 +63,21 @@ export type LeasesPart = (input: {
   log: Logger;
 }) => LeaseWorkflow;
 
-export type PaymentsPart = (input: {
-  config: LambdaEnvironment;
-  keys: StorefrontKeys;
-  stripeSecretKey: string | undefined;
-  db: DocumentDb;
-  clock: Clock;
-  clients: RuntimeClients;
-}) => { payments: PaymentGateway; refunds: RefundGateway };
+/**
+ * Payments taken and given back by the accepted methods. Its secrets are named first, so the
+ * composition root reads them with the storefront secret in one round.
+ */
+export interface PaymentsPart {
+  /** The ARNs of the secrets the accepted methods read (from the function's environment). */
+  secretArns(env: Readonly<Record<string, string | undefined>>): string[];
+  build(input: {
+    config: LambdaEnvironment;
+    env: Readonly<Record<string, string | undefined>>;
+    keys: StorefrontKeys;
+    /** A secret's value by its ARN (one of `secretArns`). */
+    secretValue: (arn: string) => string | undefined;
+    db: DocumentDb;
+    clock: Clock;
+    clients: RuntimeClients;
+  }): { payments: PaymentGateway; refunds: RefundGateway };
+}

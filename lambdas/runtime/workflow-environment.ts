@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { acceptedMethodsSchema } from '../adapters/payments/accepted-methods.js';
 import { PRODUCT_IDS } from '../core/products.js';
 import { type EnvironmentOf, jsonText, wholeNumber } from './environment-values.js';
 
@@ -26,9 +27,13 @@ export const launchEnvironmentSchema = workflowEnvironmentSchema.extend({
   PUBLIC_URL_PARAMETER: z.string().min(1),
 });
 
-/** Only the refund step holds the Stripe key (when Stripe is configured). */
+/**
+ * The functions that refund (refund, cleanup, reconcile) are told the accepted methods; each
+ * method's own variables and secret ARNs beside it are parsed by the method's declaration
+ * (lambdas/adapters/payments/payment-methods-in-environment.ts).
+ */
 export const refundEnvironmentSchema = workflowEnvironmentSchema.extend({
-  STRIPE_SECRET_ARN: z.string().min(1).optional(),
+  PAYMENT_METHODS: jsonText(acceptedMethodsSchema),
 });
 
 /** The capacity watcher checks the zones the machines' subnets are in (comma list). */

@@ -1,13 +1,12 @@
 import type { LeaseLifecycleStore } from '../adapters/dynamodb/lease-lifecycle-store.js';
 import { DynamoOrderStore } from '../adapters/dynamodb/order-store.js';
-import { paymentRefunds } from '../adapters/payments/refund-gateway.js';
 import {
   type RefundDependencies,
   type RefundSummary,
   refundFailedLease,
 } from '../core/use-cases/refund-failed-lease.js';
 import { type AwsWorkflowContext, onWorkflowLambda } from '../runtime/aws-workflow.js';
-import { secretsManagerSecrets } from '../runtime/parts/secrets-manager-secrets.js';
+import { methodRefunds } from '../runtime/parts/method-refunds.js';
 import { refundEnvironmentSchema } from '../runtime/workflow-environment.js';
 
 export interface RefundLeaseDependencies extends RefundDependencies {
@@ -39,24 +38,16 @@ export const createRefundLease =
   };
 
 /**
- * The refund step with the AWS adapters: the Stripe key is read once, when configured. The
- * refund, cleanup and reconcile functions share it (each is given the Stripe secret's ARN).
+ * The refund step with the AWS adapters: the accepted methods' refund secrets are read once.
+ * The refund, cleanup and reconcile functions share it (each is given the same variables).
  */
 export async function awsRefundLease(
   context: AwsWorkflowContext<typeof refundEnvironmentSchema>,
 ): Promise<RefundLease> {
-  const secretArn = context.config.STRIPE_SECRET_ARN;
-  const [stripeSecretKey] = secretArn
-    ? await secretsManagerSecrets(context.clients, [secretArn])
-    : [];
   return createRefundLease({
     ...context,
     orders: new DynamoOrderStore(context.db, context.config.TABLE_NAME),
-    refunds: paymentRefunds({
-      clock: context.clock,
-      ...(stripeSecretKey ? { stripeSecretKey } : {}),
-      ...(context.clients.stripeFetch ? { stripeFetch: context.clients.stripeFetch } : {}),
-    }),
+    refunds: await methodRefunds(context),
   });
 }
 

@@ -40,7 +40,7 @@ const [parameterId] = Object.entries(resourcesOf(template, 'AWS::SSM::Parameter'
   id.startsWith('PublicUrl'),
 ) ?? [''];
 const paidOperations = Object.entries(OPERATION_ACCESS)
-  .filter(([, access]) => access.publicUrl && access.secrets.includes('stripe'))
+  .filter(([, access]) => access.publicUrl && access.takesPayments)
   .map(([operationId]) => operationId);
 
 describe('deploying the public URL parameter', () => {

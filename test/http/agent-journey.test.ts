@@ -251,6 +251,31 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
     expect(reply.headers.get('www-authenticate')).toMatch(/^Payment /);
   });
 
+  it('says so when the Payment scheme arrives with no credential, instead of repeating the first challenge', async () => {
+    const body = orderBody();
+    const first = await api.order(body);
+    const empty = await api.order(body, { authorization: 'Payment ' });
+    expect(empty.status).toBe(402);
+    expect(empty.headers.get('www-authenticate')).toMatch(/^Payment /);
+    expect(empty.body.error).toMatch(
+      /Authorization header names the Payment scheme but carries no credential/,
+    );
+    expect(empty.body.error).not.toBe(first.body.error);
+    expect(empty.body.order_id).toBe(first.body.order_id);
+
+    const machine = await buyMachine(api);
+    const extension = await api.extend(
+      machine.machineId,
+      machine.tokens.extend_token,
+      { additional_minutes: 15 },
+      { 'payment-authorization': 'Payment' },
+    );
+    expect(extension.status).toBe(402);
+    expect(extension.body.error).toMatch(
+      /Payment-Authorization header names the Payment scheme but carries no credential/,
+    );
+  });
+
   it('reports unknown and malformed order ids as 404', async () => {
     expect((await api.getOrder('order_00000000000000000000000000000000')).status).toBe(404);
     expect((await api.getOrder('nope')).status).toBe(404);

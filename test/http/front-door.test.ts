@@ -3,21 +3,22 @@ import { loadOpenApiDocument, operationsOf } from '../../lambdas/contract/openap
 import { ORIGIN_VERIFY_HEADER } from '../../lambdas/http/front-door-only.js';
 import { expectContract } from '../support/contract.js';
 import { buyMachine, type Harness, orderBody, startHarness } from '../support/harness.js';
+import { localStripe } from '../support/stripe-stand-in.js';
 
 /**
  * The agent's view through the local front door, which reproduces the deployed response
  * path: API Gateway REST renaming WWW-Authenticate, then the stack's Lambda@Edge functions.
  */
-const stripeSettings = {
+const stripeSettings = localStripe({
   secretKey: 'sk_test_not_a_real_key',
   networkId: 'profile_test_123',
-  paymentMethodTypes: ['card'],
-};
+  testPayments: true,
+});
 
 describe('through the front door as deployed', () => {
   let api: Harness;
   beforeAll(async () => {
-    api = await startHarness({ testPayments: true, stripe: stripeSettings });
+    api = await startHarness(stripeSettings);
   });
   afterAll(() => api.close());
 

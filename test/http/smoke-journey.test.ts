@@ -1,6 +1,7 @@
 import { runSmokeJourney, type SmokeStep } from '../../lambdas/operator/smoke-journey.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
+import { localStripe } from '../support/stripe-stand-in.js';
 
 /**
  * The operator's smoke check (npm run smoke, and the integration test's agent) played
@@ -43,14 +44,9 @@ describe('the smoke journey', () => {
 
   it('stops at the first step that fails, and says which', async () => {
     // A stage that takes Stripe only: the smoke agent's test credential cannot pay it.
-    const refusing = await startHarness({
-      testPayments: false,
-      stripe: {
-        secretKey: 'sk_test_not_a_real_key',
-        networkId: 'profile_test_123',
-        paymentMethodTypes: ['card'],
-      },
-    });
+    const refusing = await startHarness(
+      localStripe({ secretKey: 'sk_test_not_a_real_key', networkId: 'profile_test_123' }),
+    );
     try {
       const result = await runSmokeJourney({
         baseUrl: refusing.url,

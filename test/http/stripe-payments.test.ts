@@ -1,7 +1,7 @@
 import { Receipt } from 'mppx';
 import { Mppx as ClientMppx, stripe } from 'mppx/client';
 import { type Harness, orderBody, startHarness } from '../support/harness.js';
-import { SPT, stripeStandIn } from '../support/stripe-stand-in.js';
+import { localStripe, SPT, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * The Stripe method (Shared Payment Tokens) end to end over HTTP, with Stripe itself
@@ -13,15 +13,14 @@ describe('paying with Stripe', () => {
   const stripeApi = stripeStandIn();
 
   beforeAll(async () => {
-    api = await startHarness({
-      testPayments: false,
-      stripe: {
+    api = await startHarness(
+      localStripe({
         secretKey: 'sk_test_not_a_real_key',
         networkId: 'profile_test_123',
         paymentMethodTypes: ['card', 'link'],
-      },
-      stripeFetch: stripeApi.fetch,
-    });
+        fetch: stripeApi.fetch,
+      }),
+    );
   });
   afterAll(() => api.close());
   beforeEach(() => {

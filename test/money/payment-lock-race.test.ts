@@ -1,7 +1,7 @@
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
 import { type Harness, orderBody, startHarness } from '../support/harness.js';
 import { offsetClock } from '../support/offset-clock.js';
-import { SPT, stripeCredential, stripeStandIn } from '../support/stripe-stand-in.js';
+import { localStripe, SPT, stripeCredential, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * The order's payment lock, raced through the real use case: several distinct credentials
@@ -17,20 +17,16 @@ describe('the payment lock of one order, raced with distinct credentials', () =>
   beforeAll(async () => {
     api = await startHarness({
       clock,
-      testPayments: false,
-      stripe: {
-        secretKey: 'sk_test_standin',
-        networkId: 'profile_test',
-        paymentMethodTypes: ['card'],
-      },
-      // Stripe takes its time to create a PaymentIntent: every racer is inside the lock window.
-      stripeFetch: (async (input: string | URL | Request, init?: RequestInit) => {
-        if (String(input).includes('/v1/payment_intents') && init?.method === 'POST') {
-          slowIntents++;
-          await new Promise((resolve) => setTimeout(resolve, 300));
-        }
-        return stripe.fetch(input, init);
-      }) as typeof fetch,
+      ...localStripe({
+        // Stripe takes its time to create a PaymentIntent: every racer is inside the lock window.
+        fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+          if (String(input).includes('/v1/payment_intents') && init?.method === 'POST') {
+            slowIntents++;
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          }
+          return stripe.fetch(input, init);
+        }) as typeof fetch,
+      }),
     });
   });
   afterAll(() => api.close());

@@ -66,7 +66,7 @@ describe('refunding a failed lease (dynalite)', () => {
   it('refunds the order and every paid extension once, however often it runs', async () => {
     const { machineId, orderId } = await failedPaidLease('1');
     const seen: string[] = [];
-    const inner = paymentRefunds({ clock });
+    const inner = paymentRefunds({ methods: [], clock });
     const refunds: RefundGateway = {
       refund: async (input) => {
         seen.push(input.idempotencyKey);

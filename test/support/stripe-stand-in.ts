@@ -249,15 +249,37 @@ export function stripeCredential(reply: { headers: Headers }, spt: string): stri
   });
 }
 
+/** The name the local stack gives the Stripe secret (its value is the given secret key). */
+const LOCAL_STRIPE_SECRET_NAME = 'local-stripe-secret';
+
+/**
+ * The local storefront's options for taking Stripe, as an operator configures it (the
+ * method's `storefront:` keys and its secret), paid through `fetch` (a stand-in).
+ */
+export function localStripe(options: {
+  secretKey?: string;
+  networkId?: string;
+  paymentMethodTypes?: string[];
+  /** The test method beside it (off unless asked). */
+  testPayments?: boolean;
+  fetch?: typeof globalThis.fetch;
+}) {
+  const secretKey = options.secretKey ?? 'sk_test_standin';
+  return {
+    paymentContext: {
+      testPayments: options.testPayments ?? false,
+      stripeSecretName: LOCAL_STRIPE_SECRET_NAME,
+      stripeNetworkId: options.networkId ?? 'profile_test',
+      stripePaymentMethodTypes: options.paymentMethodTypes ?? ['card'],
+      // The operator's word that the key is a test key; the functions check the key itself.
+      stripeTestMode: !/^(sk|rk)_live_/.test(secretKey),
+    },
+    paymentSecrets: { [LOCAL_STRIPE_SECRET_NAME]: secretKey },
+    ...(options.fetch ? { paymentFetch: options.fetch } : {}),
+  };
+}
+
 /** The local storefront's options for paying with Stripe only, through the stand-in's fetch. */
 export function stripeOnly(fetch: typeof globalThis.fetch) {
-  return {
-    testPayments: false,
-    stripe: {
-      secretKey: 'sk_test_standin',
-      networkId: 'profile_test',
-      paymentMethodTypes: ['card'],
-    },
-    stripeFetch: fetch,
-  };
+  return localStripe({ fetch });
 }

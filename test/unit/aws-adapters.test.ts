@@ -10,6 +10,9 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { jest } from '@jest/globals';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { acceptedMethodsVariable } from '../../lambdas/adapters/payments/accepted-methods.js';
+import { stripeMethod } from '../../lambdas/adapters/payments/stripe-method.js';
+import { testMethod } from '../../lambdas/adapters/payments/test-method.js';
 import { StepFunctionsLeaseWorkflow } from '../../lambdas/adapters/workflow/step-functions-lease-workflow.js';
 import { createHealthHandler } from '../../lambdas/api/health.js';
 import type { MachineRecord } from '../../lambdas/core/machine.js';
@@ -115,6 +118,7 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     TABLE_NAME: 'table',
     MPP_REALM: 'storefront.example',
     STOREFRONT_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:storefront',
+    PAYMENT_METHODS: acceptedMethodsVariable([stripeMethod.facts]),
     STRIPE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:stripe',
     STRIPE_NETWORK_ID: 'profile_test',
     STATE_MACHINE_ARN: stateMachineArn,
@@ -163,15 +167,27 @@ describe('AWS wiring of an API function (Secrets Manager mocked)', () => {
     ).rejects.toThrow(/PUBLIC_URL_PARAMETER/);
   });
 
-  it('offers the test method only when the operator enabled it', async () => {
+  it('offers the methods the stack lists, and takes the test method only with its switch', async () => {
+    const both = acceptedMethodsVariable([stripeMethod.facts, testMethod.facts]);
     const storefront = await awsStorefront({
       ...baseEnv,
       OPERATION_ID: 'validateOrder',
-      TEST_PAYMENTS: 'enabled',
+      PAYMENT_METHODS: both,
     });
     expect(storefront.payments.methods).toEqual(['stripe/charge', 'test/charge']);
     const plain = await awsStorefront({ ...baseEnv, OPERATION_ID: 'validateOrder' });
     expect(plain.payments.methods).toEqual(['stripe/charge']);
+    // A paying function told to accept the test method without the operator's switch refuses.
+    await expect(
+      awsStorefront({ ...baseEnv, OPERATION_ID: 'createOrder', PAYMENT_METHODS: both }),
+    ).rejects.toThrow(/invalid function configuration: TEST_PAYMENTS \(payment method test\)/);
+    const paying = await awsStorefront({
+      ...baseEnv,
+      OPERATION_ID: 'createOrder',
+      PAYMENT_METHODS: both,
+      TEST_PAYMENTS: 'enabled',
+    });
+    expect(paying.payments.methods).toEqual(['stripe/charge', 'test/charge']);
   });
 
   it('refuses an entry that lacks a part its operation is granted', async () => {

@@ -1,4 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { acceptedMethodsVariable } from '../../lambdas/adapters/payments/accepted-methods.js';
+import { testMethod } from '../../lambdas/adapters/payments/test-method.js';
 import { handler as getDiscoveryDocument } from '../../lambdas/api/getDiscoveryDocument.js';
 import { handler as getServiceIndex } from '../../lambdas/api/getServiceIndex.js';
 import { localParameterStore } from '../../lambdas/local/local-parameters.js';
@@ -13,7 +15,7 @@ const PARAMETER = '/Storefront/public-url';
 const environment = {
   TABLE_NAME: 'table',
   MPP_REALM: 'storefront.example',
-  TEST_PAYMENTS: 'enabled',
+  PAYMENT_METHODS: acceptedMethodsVariable([testMethod.facts]),
   PROVISIONING_TIMEOUT_MINUTES: '15',
   RETENTION_DAYS: '30',
 };

@@ -1,7 +1,7 @@
-import { Receipt } from 'mppx';
+import { Receipt, type Store } from 'mppx';
 // The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { Mppx } from 'mppx/server/core';
-import { catalogBelowMinimum, testMethodBesideLiveKey } from '../../core/payment-configuration.js';
+import { catalogBelowMinimum } from '../../core/payment-configuration.js';
 import type { PaymentAttempt } from '../../core/payment-records.js';
 import type {
   AttemptRecovery,
@@ -13,16 +13,25 @@ import type {
 } from '../../core/ports.js';
 import type { Catalog } from '../../core/products.js';
 import { minimumChargeCents } from './accepted-methods.js';
-import {
-  type ChargingMethod,
-  type MethodFacts,
-  type MethodSettings,
-  switchesOf,
-} from './payment-method.js';
-import { PAYMENT_METHODS } from './payment-methods.js';
-import { readPresentedCredential } from './presented-credential.js';
+import type { ChargingMethod, MethodFacts, PaymentMethod } from './payment-method.js';
+import { emptyCredentialReason, readPresentedCredential } from './presented-credential.js';
 
-export interface PaymentSettings extends MethodSettings {
+/** One accepted method with what this function configures it with. */
+export interface ConfiguredMethod {
+  method: PaymentMethod;
+  /** Its variables, parsed by its own schema (payment-methods-in-environment.ts). */
+  environment: Record<string, unknown>;
+  /** Its secrets' values, by secret id. */
+  secrets: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PaymentSettings {
+  /** The accepted methods, in the order challenges offer them. */
+  methods: readonly ConfiguredMethod[];
+  /** Consumed credentials (the test method's proof that it "took the money"). */
+  replayStore: Store.AtomicStore;
+  /** Where payment providers' APIs are reached; a stand-in locally and in tests. */
+  fetch?: typeof fetch;
   /** Signs challenges; derived from the storefront secret. */
   secretKey: string;
   /** Shown to agents in every challenge; the API's public host. */
@@ -36,16 +45,34 @@ export interface PaymentSettings extends MethodSettings {
 type AcceptedMethod = ChargingMethod & { facts: MethodFacts };
 
 function setUpMethods(settings: PaymentSettings): AcceptedMethod[] {
-  const switches = switchesOf(settings);
-  const methods = PAYMENT_METHODS.filter((method) => method.facts.accepted(switches)).map(
-    (method) => ({ facts: method.facts, ...method.charging(settings) }),
-  );
-  if (methods.length === 0) {
+  if (settings.methods.length === 0) {
     throw new Error(
-      'no payment method is configured: set up Stripe, or enable test payments outside production',
+      'no payment method is configured: set one up (lambdas/adapters/payments/payment-methods.ts lists them), or enable test payments outside production',
     );
   }
-  return methods;
+  return settings.methods.map(({ method, environment, secrets }) => ({
+    facts: method.facts,
+    ...method.charging({
+      environment,
+      secrets,
+      replayStore: settings.replayStore,
+      ...(settings.clock ? { clock: settings.clock } : {}),
+      ...(settings.fetch ? { fetch: settings.fetch } : {}),
+    }),
+  }));
+}
+
+/**
+ * The no-money method must never be offered next to a key that takes real money: any agent
+ * could pick the method that takes no money.
+ */
+function freeBesideLiveMoney(methods: readonly ConfiguredMethod[]): string | undefined {
+  const free = methods.find(({ method }) => method.money.moves === 'none');
+  const live = methods.find(
+    ({ method, secrets }) => method.money.moves === 'real' && method.money.liveSecrets(secrets),
+  );
+  if (!free || !live || free.method.money.moves !== 'none') return undefined;
+  return `${free.method.facts.name} payments are on beside a live ${live.method.facts.name} key: any agent could pick the method that takes no money. Turn ${free.method.money.switchKey} off, or use a test key`;
 }
 
 async function problemDetail(response: Response): Promise<string | undefined> {
@@ -69,10 +96,7 @@ export class MppxPaymentGateway implements PaymentGateway {
   private readonly clock: Clock;
 
   constructor(settings: PaymentSettings) {
-    const refusal = testMethodBesideLiveKey({
-      testPayments: settings.testPayments,
-      ...(settings.stripe ? { stripeSecretKey: settings.stripe.secretKey } : {}),
-    });
+    const refusal = freeBesideLiveMoney(settings.methods);
     if (refusal) throw new Error(refusal);
     this.accepted = setUpMethods(settings);
     this.minimumChargeCents = minimumChargeCents(this.accepted.map((method) => method.facts));
@@ -134,7 +158,9 @@ export class MppxPaymentGateway implements PaymentGateway {
       const challengeHeaders = new Headers();
       const challenge = response.headers.get('www-authenticate');
       if (challenge) challengeHeaders.set('www-authenticate', challenge);
-      const reason = presented ? await problemDetail(response) : undefined;
+      const reason = presented
+        ? await problemDetail(response)
+        : emptyCredentialReason(request, terms.authorizationTaken === true);
       return {
         kind: 'refused',
         status,

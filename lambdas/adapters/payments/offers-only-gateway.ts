@@ -1,13 +1,13 @@
 import type { PaymentGateway } from '../../core/ports.js';
-import { acceptedMethods, minimumChargeCents } from './accepted-methods.js';
-import type { MethodSwitches } from './payment-method.js';
+import { minimumChargeCents } from './accepted-methods.js';
+import type { MethodFacts } from './payment-method.js';
 
 /**
  * What a function that only describes payments (discovery, validate) knows: which
- * methods are accepted. It holds no keys and cannot verify a credential.
+ * methods are accepted, as the stack lists them. It holds no keys, loads no method and
+ * cannot verify a credential.
  */
-export function offersOnlyGateway(switches: MethodSwitches): PaymentGateway {
-  const methods = acceptedMethods(switches);
+export function offersOnlyGateway(methods: readonly MethodFacts[]): PaymentGateway {
   return {
     methods: methods.map((method) => method.key),
     minimumChargeCents: minimumChargeCents(methods),

@@ -1,35 +1,98 @@
 // The chain-free entry point: 'mppx/server' would bundle viem and every payment rail.
 import { stripe } from 'mppx/stripe/server/spt';
+import * as z from 'zod';
 import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery, Clock } from '../../core/ports.js';
 import { formatCents } from '../../core/pricing.js';
-import type { MethodFacts, PaymentMethod, StripeSettings } from './payment-method.js';
+import { contextFlag, contextList } from './context-values.js';
+import { paymentMethod } from './payment-method.js';
 import { recoveredCharge } from './recovered-charge.js';
 import { StripeApi, type StripeRefund, stripeError } from './stripe-api.js';
+
+/** What the Stripe method needs to charge: the operator's keys, as its functions get them. */
+interface StripeSettings {
+  /** Stripe Business Network profile id (profile_…). */
+  networkId: string;
+  paymentMethodTypes: string[];
+}
+
+/** A Stripe key that moves real money (secret or restricted live key). */
+export const isLiveStripeKey = (key: string) => /^(sk|rk)_live_/.test(key);
+
+const stripeEnvironment = z.object({
+  STRIPE_NETWORK_ID: z.string().min(1),
+  STRIPE_PAYMENT_METHOD_TYPES: z.string().default('card,link'),
+});
+
+const settingsOf = (environment: Record<string, unknown>): StripeSettings => {
+  const parsed = stripeEnvironment.parse(environment);
+  return {
+    networkId: parsed.STRIPE_NETWORK_ID,
+    paymentMethodTypes: parsed.STRIPE_PAYMENT_METHOD_TYPES.split(',').map((type) => type.trim()),
+  };
+};
+
+const apiWith = (secretKey: string, fetch: typeof globalThis.fetch | undefined) =>
+  new StripeApi({ secretKey, ...(fetch ? { fetch } : {}) });
 
 /**
  * Stripe, with Shared Payment Tokens: cards and wallets, in dollars. Stripe's card minimum for
  * USD is 50 cents (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts;
- * mppx's Stripe method refuses to offer less).
+ * mppx's Stripe method refuses to offer less). It is on when the operator names the secret
+ * holding the Stripe secret key and the Business Network profile.
  */
-export const STRIPE_CHARGE: MethodFacts = {
-  key: 'stripe/charge',
-  name: 'stripe',
-  minimumChargeCents: 50,
-  accepted: (switches) => switches.stripe,
-};
-
-/** The Stripe method: its mppx server method, its recovery and its refund. */
-export const stripeMethod: PaymentMethod = {
-  facts: STRIPE_CHARGE,
-  charging(settings) {
-    if (!settings.stripe) throw new Error('the Stripe method needs its Stripe settings');
-    const api = new StripeApi({
-      secretKey: settings.stripe.secretKey,
-      ...(settings.stripeFetch ? { fetch: settings.stripeFetch } : {}),
-    });
+export const stripeMethod = paymentMethod({
+  facts: { key: 'stripe/charge', name: 'stripe', minimumChargeCents: 50 },
+  currency: 'usd',
+  context: {
+    /** The Secrets Manager secret (by name) holding the Stripe secret key. */
+    stripeSecretName: z.string().min(1).optional(),
+    stripeNetworkId: z
+      .string()
+      .regex(/^profile_\w+$/, 'a Stripe profile id (profile_…)')
+      .optional(),
+    stripePaymentMethodTypes: contextList,
+    /** The operator's word that the Stripe secret holds a test-mode key (sk_test_…). */
+    stripeTestMode: contextFlag.optional(),
+  },
+  isOn: (context) => Boolean(context.stripeSecretName),
+  misconfigured: (context) =>
+    context.stripeSecretName && !context.stripeNetworkId
+      ? 'storefront:stripeSecretName needs storefront:stripeNetworkId'
+      : undefined,
+  turnedOnBy: 'storefront:stripeSecretName + storefront:stripeNetworkId',
+  money: {
+    moves: 'real',
+    // The secret's value is not known at synth: the operator says whether it is a test key.
+    liveAtSynth: (context) =>
+      context.stripeTestMode === true
+        ? undefined
+        : 'Stripe unless storefront:stripeTestMode=true says the Stripe secret holds a test key (sk_test_…)',
+    liveSecrets: (secrets) => Boolean(secrets.secretKey && isLiveStripeKey(secrets.secretKey)),
+  },
+  secrets: {
+    secretKey: {
+      nameKey: 'stripeSecretName',
+      arnVariable: 'STRIPE_SECRET_ARN',
+      holds: 'the Stripe secret key',
+      example: 'sk_…',
+      forRefunds: true,
+    },
+  },
+  environment: stripeEnvironment.shape,
+  environmentFrom: (context) => ({
+    STRIPE_NETWORK_ID: context.stripeNetworkId ?? '',
+    STRIPE_PAYMENT_METHOD_TYPES: context.stripePaymentMethodTypes.join(','),
+  }),
+  // Stripe's API is reached over HTTPS with the secret key: no IAM beyond reading the secret.
+  permissions: [],
+  egress: ['api.stripe.com:443'],
+  charging({ environment, secrets, fetch }) {
+    if (!secrets.secretKey) throw new Error('the Stripe method needs the Stripe secret key');
+    const settings = settingsOf(environment);
+    const api = apiWith(secrets.secretKey, fetch);
     return {
-      server: stripeChargeMethod(settings.stripe, api),
+      server: stripeChargeMethod(settings, api),
       offer: (terms) => ({
         description: terms.description,
         amount: formatCents(terms.amountCents),
@@ -39,29 +102,18 @@ export const stripeMethod: PaymentMethod = {
       recover: (attempt, now) => recoverStripeCharge(api, attempt, now),
     };
   },
-  refunding(settings) {
-    const api = settings.stripeSecretKey
-      ? new StripeApi({
-          secretKey: settings.stripeSecretKey,
-          ...(settings.stripeFetch ? { fetch: settings.stripeFetch } : {}),
-        })
-      : undefined;
+  refunding({ secrets, clock, fetch }) {
+    const api = secrets.secretKey ? apiWith(secrets.secretKey, fetch) : undefined;
     return async ({ reference, amountCents, idempotencyKey }) => {
       if (!api) throw new Error('Stripe refunds need the Stripe secret key');
-      const refund = await refundStripePayment(
-        api,
-        reference,
-        amountCents,
-        idempotencyKey,
-        settings.clock,
-      );
+      const refund = await refundStripePayment(api, reference, amountCents, idempotencyKey, clock);
       return {
         status: refund.status === 'succeeded' ? 'refunded' : 'pending',
         reference: refund.id,
       };
     };
   },
-};
+});
 
 /** PaymentIntent statuses from which money may still be taken without the agent. */
 const UNSETTLED_STATUSES = new Set(['processing', 'requires_capture', 'requires_confirmation']);

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Credential, Errors, Method, Store, z } from 'mppx';
+import { literal } from 'zod';
 import type { PaymentAttempt } from '../../core/payment-records.js';
 import type { AttemptRecovery, Clock } from '../../core/ports.js';
-import type { MethodFacts, PaymentMethod } from './payment-method.js';
+import { contextFlag } from './context-values.js';
+import { paymentMethod } from './payment-method.js';
 import { recoveredCharge } from './recovered-charge.js';
 
 /**
@@ -12,17 +14,23 @@ import { recoveredCharge } from './recovered-charge.js';
  */
 const TEST_METHOD_LABEL = 'TEST PAYMENT, no money moves';
 
-/** The test method moves no money and takes any amount. */
-export const TEST_CHARGE: MethodFacts = {
-  key: 'test/charge',
-  name: 'test',
-  minimumChargeCents: 1,
-  accepted: (switches) => switches.testPayments,
-};
-
-/** The test method: its mppx server method, its recovery and its (no-op) refund. */
-export const testMethod: PaymentMethod = {
-  facts: TEST_CHARGE,
+/** The test method: it moves no money and takes any amount; no secret, no provider. */
+export const testMethod = paymentMethod({
+  facts: { key: 'test/charge', name: 'test', minimumChargeCents: 1 },
+  currency: 'usd',
+  context: { testPayments: contextFlag },
+  isOn: (context) => context.testPayments,
+  turnedOnBy: 'storefront:testPayments (never in production)',
+  money: { moves: 'none', switchKey: 'storefront:testPayments' },
+  secrets: {},
+  // The operator's switch again, in each function that could accept it: a function told to
+  // accept the test method without it refuses to start (a second lock on free leases).
+  environment: { TEST_PAYMENTS: literal('enabled') },
+  environmentFrom: () => ({ TEST_PAYMENTS: 'enabled' }),
+  permissions: [],
+  egress: [],
+  // `npm start` takes test payments unless told otherwise.
+  localDefaults: { testPayments: true },
   charging: ({ replayStore, clock }) => ({
     server: testChargeServer(replayStore, clock),
     offer: (terms) => ({
@@ -38,7 +46,7 @@ export const testMethod: PaymentMethod = {
       status: 'refunded',
       reference: `test_refund_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24)}`,
     }),
-};
+});
 
 /**
  * The method's definition, made when a server or client is built: as a module constant its
