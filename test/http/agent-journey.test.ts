@@ -163,6 +163,8 @@ describe('an agent leasing a machine over HTTP with MPP', () => {
       host: _host,
       activated_at: _activatedAt,
       expires_at: _expiresAt,
+      lease_clock: _leaseClock,
+      seconds_left: _secondsLeft,
       ...sameMachine
     } = first.body.machine as Record<string, unknown>;
     for (const retry of [again, noCredential]) {
