@@ -104,7 +104,7 @@ export class ApiFunctions extends Construct {
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem'], [KEY_PREFIX.capacity]));
       if (access.blocks) {
         fn.addToRolePolicy(tableItemsUnder(props.table, ['GetItem', 'Query'], [KEY_PREFIX.block]));
-        fn.addToRolePolicy(liveLeasesQuery(props.table));
+        for (const statement of liveLeasesQuery(props.table)) fn.addToRolePolicy(statement);
       }
       this.byOperation[operationId] = fn;
     }

@@ -3,6 +3,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   type KeyPrefix,
   LIVE_KEY_PREFIX,
+  LIVE_PARTITION,
   TABLE_DESIGN,
 } from '../lambdas/adapters/dynamodb/table-design.js';
 
@@ -33,12 +34,22 @@ export function tableItemsUnder(
  * Query of the live-leases-by-key index's partitions (`LIVEKEY#<fingerprint>`: one key's live
  * leases), and nothing else of the table.
  */
-export function liveLeasesQuery(table: ITable): PolicyStatement {
-  return new PolicyStatement({
-    actions: ['dynamodb:Query'],
-    resources: [`${table.tableArn}/index/${TABLE_DESIGN.leasesByKeyIndex.name}`],
-    conditions: {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LIVE_KEY_PREFIX}*`] },
-    },
-  });
+export function liveLeasesQuery(table: ITable): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${TABLE_DESIGN.leasesByKeyIndex.name}`],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LIVE_KEY_PREFIX}*`] },
+      },
+    }),
+    // The count's fallback while the index above is still being built (live-leases.ts).
+    new PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${TABLE_DESIGN.liveLeasesIndex.name}`],
+      conditions: {
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LIVE_PARTITION] },
+      },
+    }),
+  ];
 }

@@ -102,6 +102,9 @@ export function rateLimitRules(limits: RateLimits): CfnWebACL.RuleProperty[] {
 
 const BLOCKED_CLIENTS_BODY = 'blocked-client';
 
+/** Where an agent sends a payment credential or a capability token (lower case, as WAF reads names). */
+const CREDENTIAL_HEADERS = ['authorization', 'payment-authorization'] as const;
+
 /**
  * The client ranges the operator blocked (the table's `client_range` blocks, copied into the two
  * IP sets by lib/blocked-ranges-sync.ts), refused first with a 403 `{ error }` naming the
@@ -110,6 +113,12 @@ const BLOCKED_CLIENTS_BODY = 'blocked-client';
  * AWS WAF uses the IP address from the web request origin" (AWS WAF developer guide, "IP set
  * match rule statement"): the viewer's address, the one blocks are matched against. The policy
  * page itself stays readable, so a refused client can read why.
+ *
+ * Requests that carry a credential or a capability token pass on to the API: a paid order's
+ * retry must still get its machine, and a lease bought before the block must stay readable,
+ * extensible and terminable (its unused minutes refunded). The API checks blocks again for
+ * every order, quote and unpaid create before any challenge, so a blocked client that merely
+ * adds such a header gets the API's own 403; the per-client rate limits apply to it too.
  */
 export function blockedClientsRule(ipSetArns: Record<IpFamily, string>): CfnWebACL.RuleProperty {
   return {
@@ -133,6 +142,22 @@ export function blockedClientsRule(ipSetArns: Record<IpFamily, string>): CfnWebA
                   positionalConstraint: 'EXACTLY',
                   searchString: ACCEPTABLE_USE_PATH,
                   textTransformations: [{ priority: 0, type: 'NONE' }],
+                },
+              },
+            },
+          },
+          {
+            notStatement: {
+              statement: {
+                orStatement: {
+                  statements: CREDENTIAL_HEADERS.map((name) => ({
+                    sizeConstraintStatement: {
+                      fieldToMatch: { singleHeader: { Name: name } },
+                      comparisonOperator: 'GT',
+                      size: 0,
+                      textTransformations: [{ priority: 0, type: 'NONE' }],
+                    },
+                  })),
                 },
               },
             },

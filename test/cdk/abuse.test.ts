@@ -181,13 +181,14 @@ describe('client-range blocks in the front door', () => {
     }
   });
 
-  it('refuses both sets first, with a 403 { error } naming the policy, except on the policy page', () => {
+  it('refuses both sets first, with a 403 { error } naming the policy, except on the policy page and for requests with a credential or token', () => {
     const rule = (acl.Rules as Loose[]).find((candidate) => candidate.Name === 'blocked-clients');
     expect(rule?.Priority).toBe(0);
     expect(
       Math.min(...(acl.Rules as Loose[]).filter((r) => r !== rule).map((r) => r.Priority)),
     ).toBe(1);
-    const [either, notPolicy] = (rule as Loose).Statement.AndStatement.Statements;
+    const [either, notPolicy, notCarryingCredential] = (rule as Loose).Statement.AndStatement
+      .Statements;
     expect(
       either.OrStatement.Statements.map(
         (s: Loose) => s.IPSetReferenceStatement.Arn['Fn::GetAtt'][0],
@@ -197,6 +198,17 @@ describe('client-range blocks in the front door', () => {
       SearchString: '/acceptable-use',
       PositionalConstraint: 'EXACTLY',
     });
+    // A paid order's retry and a lease's own requests reach the API, which checks blocks itself.
+    expect(
+      notCarryingCredential.NotStatement.Statement.OrStatement.Statements.map((s: Loose) => ({
+        header: s.SizeConstraintStatement.FieldToMatch.SingleHeader.Name,
+        operator: s.SizeConstraintStatement.ComparisonOperator,
+        size: s.SizeConstraintStatement.Size,
+      })),
+    ).toEqual([
+      { header: 'authorization', operator: 'GT', size: 0 },
+      { header: 'payment-authorization', operator: 'GT', size: 0 },
+    ]);
     const response = rule?.Action.Block.CustomResponse;
     expect(response.ResponseCode).toBe(403);
     const body = acl.CustomResponseBodies[response.CustomResponseBodyKey];

@@ -108,3 +108,54 @@ describe("one SSH key's live leases, from its own index partition (dynalite)", (
     expect(await count(KEY)).toHaveLength(1);
   });
 });
+
+describe('the count while DynamoDB still builds the index (the deploy that adds it)', () => {
+  it('counts from the LIVE partition while the index is backfilling, and asks the index again a minute later', async () => {
+    const lease = leaseOf(KEY);
+    const asked: string[] = [];
+    let backfilling = true;
+    const db = {
+      send: async (command: QueryCommand) => {
+        const index = String(command.input.IndexName);
+        asked.push(index);
+        if (index === TABLE_DESIGN.leasesByKeyIndex.name) {
+          if (backfilling)
+            throw Object.assign(
+              new Error(`Cannot read from backfilling global secondary index: ${index}`),
+              { name: 'ValidationException' },
+            );
+          return { Items: [{ machine_id: lease.machine_id, product_id: lease.product_id }] };
+        }
+        // The LIVE partition: this key's lease and another key's.
+        return { Items: [lease, leaseOf(OTHER_KEY)] };
+      },
+    };
+    let clock = now.getTime();
+    const count = liveLeasesOfKey(db as never, 'table', () => clock);
+    const expected = [{ machine_id: lease.machine_id, product_id: lease.product_id }];
+
+    expect(await count(KEY)).toEqual(expected);
+    expect(asked).toEqual([TABLE_DESIGN.leasesByKeyIndex.name, TABLE_DESIGN.liveLeasesIndex.name]);
+    // Within the minute the index is not asked again.
+    asked.length = 0;
+    expect(await count(KEY)).toEqual(expected);
+    expect(asked).toEqual([TABLE_DESIGN.liveLeasesIndex.name]);
+    // Once it is built, the key's own partition again.
+    backfilling = false;
+    clock += 60_000;
+    asked.length = 0;
+    expect(await count(KEY)).toEqual(expected);
+    expect(asked).toEqual([TABLE_DESIGN.leasesByKeyIndex.name]);
+  });
+
+  it('lets any other refusal of the index through', async () => {
+    const db = {
+      send: async () => {
+        throw Object.assign(new Error('User is not authorized to perform: dynamodb:Query'), {
+          name: 'AccessDeniedException',
+        });
+      },
+    };
+    await expect(liveLeasesOfKey(db as never, 'table')(KEY)).rejects.toThrow(/not authorized/);
+  });
+});

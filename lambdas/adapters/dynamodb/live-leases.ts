@@ -61,7 +61,18 @@ export async function liveLeasesByItem(
   return leases;
 }
 
+/** A table without the index: a local table from before it (dynalite never builds one added later). */
 const MISSING_INDEX = /does not have the specified index/;
+/**
+ * The index exists but is still being built. "If you update a table to include a new global
+ * secondary index, AWS CloudFormation initiates the index creation and then proceeds with the
+ * stack update. … You can't use the index … until the index's status is ACTIVE"
+ * (AWS::DynamoDB::Table, GlobalSecondaryIndexes): the deploy that adds it runs this code while
+ * DynamoDB backfills it, and a Query of it is refused meanwhile.
+ */
+const BACKFILLING_INDEX = /backfilling global secondary index/i;
+/** How long a container counts from the LIVE partition before it asks the index again. */
+const BACKFILL_RETRY_MS = 60_000;
 
 /**
  * The live leases of one SSH key, as product and machine ids: one Query of the key's own
@@ -72,12 +83,14 @@ const MISSING_INDEX = /does not have the specified index/;
  * A local table kept in `.data` from before that index existed has no such index, and dynalite
  * cannot add one to an existing table (it accepts UpdateTable's GlobalSecondaryIndexUpdates and
  * never builds the index): there the count falls back to the live-leases index's LIVE
- * partition, filtered on the key. On AWS, CloudFormation adds the index to the table.
+ * partition, filtered on the key. On AWS, CloudFormation adds the index to the table, and while
+ * DynamoDB backfills it the count falls back the same way (the selling functions keep their
+ * Query of that partition for this).
  */
-export function liveLeasesOfKey(db: DocumentDb, tableName: string) {
-  let indexMissing = false;
+export function liveLeasesOfKey(db: DocumentDb, tableName: string, now: () => number = Date.now) {
+  let indexUnusableUntil = 0;
   return async (keyLine: string): Promise<{ machine_id: string; product_id: string }[]> => {
-    if (indexMissing) return liveLeasesOfKeyInLivePartition(db, tableName, keyLine);
+    if (now() < indexUnusableUntil) return liveLeasesOfKeyInLivePartition(db, tableName, keyLine);
     const { leasesByKeyIndex } = TABLE_DESIGN;
     const { key_live_pk } = liveKeyLeaseKey(sshKeyFingerprint(keyLine), '');
     const leases: { machine_id: string; product_id: string }[] = [];
@@ -95,8 +108,10 @@ export function liveLeasesOfKey(db: DocumentDb, tableName: string) {
           }),
         );
       } catch (error) {
-        if (!MISSING_INDEX.test(String((error as Error).message))) throw error;
-        indexMissing = true;
+        const message = String((error as Error).message);
+        if (MISSING_INDEX.test(message)) indexUnusableUntil = Number.POSITIVE_INFINITY;
+        else if (BACKFILLING_INDEX.test(message)) indexUnusableUntil = now() + BACKFILL_RETRY_MS;
+        else throw error;
         return liveLeasesOfKeyInLivePartition(db, tableName, keyLine);
       }
       for (const item of page.Items ?? [])
