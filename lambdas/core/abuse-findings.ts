@@ -23,6 +23,8 @@ export interface GuardDutyFindingEvent {
       resourceType?: string;
       instanceDetails?: { instanceId?: string; tags?: { key?: string; value?: string }[] };
     };
+    /** `resourceRole`: `TARGET` or, for instance findings, `ACTOR` (see judgeFinding). */
+    service?: { resourceRole?: string };
   };
 }
 
@@ -81,6 +83,13 @@ export function judgeFinding(
   const machineId = instance?.tags?.find((tag) => tag.key === machineIdTag)?.value;
   if (detail.resource?.resourceType !== 'Instance' || !instance?.instanceId || !machineId)
     return { act: false, why: 'not about an instance of this storefront' };
+  // "Resource role can be Target, meaning the resource was the target of suspicious activity.
+  // For instance type findings, resource role can also be Actor, which means that your resource
+  // was the actor carrying out suspicious activity" (GuardDuty user guide, "Finding details").
+  // A lease brute-forced from outside is the victim: ending it and blocking its key would punish
+  // the agent for someone else's attack. A finding without a role is judged by its type.
+  if (detail.service?.resourceRole?.toUpperCase() === 'TARGET')
+    return { act: false, why: 'the instance was the target of the activity, not its actor' };
   return { act: true, machineId, instanceId: instance.instanceId };
 }
 

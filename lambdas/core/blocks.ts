@@ -69,6 +69,13 @@ export function parseCidr(
   return { ok: true, address, prefix, family, cidr: `${address}/${prefix}` };
 }
 
+/**
+ * The widest range one block may name: an IPv4 /8 (16.7 million addresses, a regional
+ * registry's allocation) and an IPv6 /32 (a provider's allocation). Wider, a typo such as
+ * `0.0.0.0/1` would refuse half the internet, EC2's own addresses with it.
+ */
+export const WIDEST_BLOCKED_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+
 /** The value a block of this kind is stored under, or why the input cannot be one. */
 export function blockValue(
   kind: BlockKind,
@@ -88,7 +95,14 @@ export function blockValue(
   }
   if (kind === 'client_range') {
     const range = parseCidr(input);
-    return range.ok ? { ok: true, value: range.cidr } : range;
+    if (!range.ok) return range;
+    const widest = WIDEST_BLOCKED_PREFIX[range.family];
+    if (range.prefix < widest)
+      return {
+        ok: false,
+        reason: `${input} is wider than a /${widest}: a block that wide would refuse whole networks (and the machines' own ready calls through the front door); block narrower ranges`,
+      };
+    return { ok: true, value: range.cidr };
   }
   const value = input.trim();
   return value && value.length <= 256

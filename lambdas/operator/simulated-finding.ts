@@ -13,6 +13,8 @@ export function simulatedFinding(options: {
   instanceId: string;
   type?: string;
   severity?: number;
+  /** The instance's part in the activity: `ACTOR` (it did it, the default) or `TARGET`. */
+  resourceRole?: 'ACTOR' | 'TARGET';
   now: Date;
 }): GuardDutyFindingEvent & Record<string, unknown> {
   const id = randomUUID().replaceAll('-', '');
@@ -41,6 +43,11 @@ export function simulatedFinding(options: {
           instanceId: options.instanceId,
           tags: [{ key: INSTANCE_TAGS.machineId, value: options.machineId }],
         },
+      },
+      service: {
+        serviceName: 'guardduty',
+        resourceRole: options.resourceRole ?? 'ACTOR',
+        count: 1,
       },
       severity: options.severity ?? 8,
       createdAt: at,

@@ -1,6 +1,8 @@
 import { localOperatorContext } from '../../bin/operator-context.js';
+import { INSTANCE_TAGS } from '../../lambdas/adapters/ec2/instance-tags.js';
 import { DEFAULT_FINDING_POLICY, judgeFinding } from '../../lambdas/core/abuse-findings.js';
 import { sshKeyFingerprint } from '../../lambdas/core/blocks.js';
+import { actOnFinding } from '../../lambdas/core/use-cases/act-on-finding.js';
 import { sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
 import { runOperatorCommand } from '../../lambdas/operator/operator-commands.js';
 import { simulatedFinding } from '../../lambdas/operator/simulated-finding.js';
@@ -61,6 +63,46 @@ describe('a GuardDuty finding about a lease (simulated locally, over HTTP)', () 
     // Delivered again (EventBridge may), nothing more happens.
     const [again] = await run('finding', bought.machineId);
     expect(again).toMatchObject({ lease: 'already_ended' });
+    expect(again).not.toHaveProperty('blocked');
+  });
+
+  it("leaves an operator's unblock standing when the finding comes again (redelivered or updated)", async () => {
+    const key = ed25519Key('false-positive@example');
+    const bought = await buyMachine(api, { ssh_public_key: key });
+    await api.waitForStatus(bought.machineId, bought.tokens.read_token, ['active']);
+    expect((await run('finding', bought.machineId))[0]).toMatchObject({
+      lease: 'ended',
+      blocked: sshKeyFingerprint(key),
+    });
+    expect((await run('unblock', 'ssh-key', sshKeyFingerprint(key)))[0]).toMatchObject({
+      existed: true,
+    });
+
+    const [again] = await run('finding', bought.machineId);
+    expect(again).toMatchObject({ lease: 'already_ended' });
+    expect(again).not.toHaveProperty('blocked');
+    expect((await api.order(orderBody({ ssh_public_key: key }))).status).toBe(402);
+  });
+
+  it('acts on nothing when the tagged lease runs another instance than the finding names', async () => {
+    const key = ed25519Key('copied-tag@example');
+    const bought = await buyMachine(api, { ssh_public_key: key });
+    await api.waitForStatus(bought.machineId, bought.tokens.read_token, ['active']);
+    const event = simulatedFinding({
+      machineId: bought.machineId,
+      instanceId: 'i-0ffffffffffffffff',
+      now: new Date(),
+    });
+    const outcome = await actOnFinding(
+      { ...operator, policyUrl: 'https://storefront.invalid/acceptable-use' },
+      event,
+      DEFAULT_FINDING_POLICY,
+      INSTANCE_TAGS.machineId,
+    );
+    expect(outcome).toMatchObject({ kind: 'ignored', why: expect.stringMatching(/is not/) });
+    const read = await api.machine(bought.machineId, bought.tokens.read_token);
+    expect(read.body.status).toBe('active');
+    expect((await api.order(orderBody({ ssh_public_key: key }))).status).toBe(402);
   });
 
   it('ignores findings of other types, lower severity, or not about a lease', () => {
@@ -82,5 +124,17 @@ describe('a GuardDuty finding about a lease (simulated locally, over HTTP)', () 
     expect(judgeFinding(simulatedFinding(base), DEFAULT_FINDING_POLICY, 'other:tag')).toMatchObject(
       { act: false },
     );
+    // Brute-forced from outside, the lease is the victim (GuardDuty's resource role TARGET).
+    expect(
+      judgeFinding(
+        simulatedFinding({
+          ...base,
+          type: 'UnauthorizedAccess:EC2/SSHBruteForce',
+          resourceRole: 'TARGET',
+        }),
+        DEFAULT_FINDING_POLICY,
+        tag,
+      ),
+    ).toMatchObject({ act: false, why: expect.stringMatching(/target/) });
   });
 });

@@ -55,6 +55,15 @@ describe('blocks', () => {
       value: '2001:db8::/32',
     });
     expect(blockValue('client_range', '198.51.100.0/33').ok).toBe(false);
+    // Wider than a /8 or an IPv6 /32 would refuse whole networks (EC2's ready calls with them).
+    expect(blockValue('client_range', '10.0.0.0/8')).toEqual({ ok: true, value: '10.0.0.0/8' });
+    expect(blockValue('client_range', '0.0.0.0/1')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/wider than a \/8/),
+    });
+    expect(blockValue('client_range', '128.0.0.0/7').ok).toBe(false);
+    expect(blockValue('client_range', '2001:db8::/31').ok).toBe(false);
+    expect(blockValue('client_range', '::/0').ok).toBe(false);
     expect(blockValue('client_range', 'example.com').ok).toBe(false);
     expect(parseCidr('::ffff:192.0.2.1')).toMatchObject({ ok: true, cidr: '192.0.2.1/32' });
   });

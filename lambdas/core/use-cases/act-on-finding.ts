@@ -36,15 +36,20 @@ export async function actOnFinding(
     return { kind: 'ignored', why: verdict.why };
   }
   const reason = findingReason(event.detail);
-  const ended = await endLeaseForCause(deps, verdict.machineId, {
-    reason,
-    refund: 'unused',
-    by: 'guardduty',
-  });
-  const machine = ended.kind === 'not_found' ? undefined : ended.machine;
+  const lease = await deps.machines.get(verdict.machineId, new Date(0));
+  // The tag names the lease; the instance must be that lease's own.
+  if (lease?.instance_id && lease.instance_id !== verdict.instanceId) {
+    const why = `instance ${verdict.instanceId} is not ${verdict.machineId}'s (${lease.instance_id})`;
+    deps.log.warn('finding.ignored', { finding_id: event.detail.id, why });
+    return { kind: 'ignored', why };
+  }
+  // The key is blocked only while this finding is about to end a live lease, and before it
+  // does: a crash between the two leaves a block and a live lease, which the redelivery ends;
+  // a finding delivered again (or updated by GuardDuty under the same id) once the lease has
+  // ended blocks nothing, so an operator's unblock of a false positive stands.
   let blocked: string | undefined;
-  if (machine) {
-    blocked = sshKeyFingerprint(machine.ssh_public_key);
+  if (lease && !lease.end_cause && (lease.status === 'provisioning' || lease.status === 'active')) {
+    blocked = sshKeyFingerprint(lease.ssh_public_key);
     await deps.blocks.put({
       kind: 'ssh_key',
       value: blocked,
@@ -53,6 +58,11 @@ export async function actOnFinding(
       blocked_at: deps.clock.now().toISOString(),
     });
   }
+  const ended = await endLeaseForCause(deps, verdict.machineId, {
+    reason,
+    refund: 'unused',
+    by: 'guardduty',
+  });
   deps.log.warn('finding.acted', {
     finding_id: event.detail.id,
     finding_type: event.detail.type,
