@@ -1,9 +1,11 @@
 import type { ExtensionRecord, MachineRecord } from '../../lambdas/core/machine.js';
 import type { RefundRecord } from '../../lambdas/core/payment-records.js';
 import { refundFailedLease } from '../../lambdas/core/use-cases/refund-failed-lease.js';
-import { createRefundLease } from '../../lambdas/workflow/refund-lease.js';
+import type { RefundFunctionEnvironment } from '../../lambdas/runtime/workflow-environment.js';
+import { createRefundLease, handler } from '../../lambdas/workflow/refund-lease.js';
 import { orderFixture } from '../support/fixtures.js';
 import { type MoneyWorld, moneyTable } from '../support/money-world.js';
+import { SPT, stripeStandIn } from '../support/stripe-stand-in.js';
 
 /**
  * A lease that failed before use gives back the order's payment and every paid extension,
@@ -225,6 +227,96 @@ describe('refunding a failed lease', () => {
       };
       const failing = createRefundLease({ ...world.storefront, lifecycle });
       await expect(failing({ machine_id: lease.machine_id })).rejects.toBe('provider unreachable');
+    });
+  });
+
+  describe('the deployed step, composed from its environment', () => {
+    const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:stripe';
+
+    /** A failed lease paid with Stripe: a PaymentIntent the stand-in took. */
+    async function paidWithStripe(stripe: ReturnType<typeof stripeStandIn>) {
+      const created = await stripe.fetch('https://api.stripe.com/v1/payment_intents', {
+        method: 'POST',
+        body: new URLSearchParams({
+          amount: '399',
+          currency: 'usd',
+          'payment_method_data[shared_payment_granted_token]': SPT.paid,
+        }).toString(),
+      });
+      const intent = (await created.json()) as { id: string };
+      const now = world.clock.now();
+      const orderId = `order_${String(++serial).padStart(32, 'c')}`;
+      await world.orders.open(orderFixture({ order_id: orderId }, now), now);
+      await world.orders.settle(orderId, {
+        payment: { method: 'stripe', reference: intent.id },
+        machineId: 'machine_unused',
+        settledAt: now.toISOString(),
+        checkAt: now.toISOString(),
+      });
+      return world.activeMachine({ status: 'failed', order_id: orderId, refund_due: true });
+    }
+
+    function deployedStep(
+      stripe: ReturnType<typeof stripeStandIn>,
+      environment: Partial<RefundFunctionEnvironment>,
+      secretsRead: string[],
+    ) {
+      const env: RefundFunctionEnvironment = {
+        TABLE_NAME: table.table.tableName,
+        MANAGED_BY: 'test-storefront',
+        RETENTION_DAYS: '30',
+        RECONCILE_GRACE_MINUTES: '10',
+        ...environment,
+      };
+      return handler.with({
+        env,
+        clients: {
+          dynamodb: table.table.dynamo.clientConfig,
+          secretsManager: {
+            send: async (command: { input: { SecretId: string } }) => {
+              secretsRead.push(command.input.SecretId);
+              return { SecretString: 'sk_test_from_the_secret' };
+            },
+          },
+          stripeFetch: stripe.fetch,
+          clock: world.clock,
+          log: world.log,
+        },
+      });
+    }
+
+    it('refunds a Stripe payment with the key read from the secret it is given', async () => {
+      const stripe = stripeStandIn(() => world.clock.now());
+      const lease = await paidWithStripe(stripe);
+      const secretsRead: string[] = [];
+      const summary = await deployedStep(
+        stripe,
+        { STRIPE_SECRET_ARN: SECRET_ARN },
+        secretsRead,
+      )({ machine_id: lease.machine_id });
+      expect(secretsRead).toEqual([SECRET_ARN]);
+      expect(summary.refunded_cents).toBe(399);
+      const [call] = stripe.refundCalls();
+      expect(call?.headers.authorization).toBe(
+        `Basic ${Buffer.from('sk_test_from_the_secret:').toString('base64')}`,
+      );
+      expect(call?.headers['idempotency-key']).toBe(`refund-${lease.order_id}`);
+      expect((await world.machineItem(lease.machine_id)).refund_due).toBeUndefined();
+    });
+
+    it('without a Stripe secret, reads none and leaves a Stripe payment owed', async () => {
+      const stripe = stripeStandIn(() => world.clock.now());
+      const lease = await paidWithStripe(stripe);
+      const secretsRead: string[] = [];
+      await expect(
+        deployedStep(stripe, {}, secretsRead)({ machine_id: lease.machine_id }),
+      ).rejects.toThrow('Stripe refunds need the Stripe secret key');
+      expect(secretsRead).toEqual([]);
+      expect(stripe.refundCalls()).toEqual([]);
+      expect(await world.machineItem(lease.machine_id)).toMatchObject({
+        refund_due: true,
+        refund_error: 'Error: Stripe refunds need the Stripe secret key',
+      });
     });
   });
 });
