@@ -32,9 +32,10 @@ export default {
       // per test, and stay in `npm test`.
       testMatch: ['<rootDir>/test/mutation/money-paths.suite.ts'],
       maxWorkers: 1,
+      testEnvironment: './test/mutation/stop-at-first-failure.environment.cjs',
       // These suites take milliseconds per test: a mutant that makes one hang fails it fast
       // instead of waiting out npm test's generous bound for the HTTP journeys.
-      testTimeout: 10_000,
+      testTimeout: 5_000,
       // npm test's forceExit would end the test runner's process after every mutant, and
       // Stryker would start (and load Jest into) a new one for the next.
       forceExit: false,
