@@ -104,6 +104,15 @@ describe('extendLease', () => {
     expect(world.leases.extended.map((extended) => extended.lease_minutes)).toEqual([70]);
   });
 
+  it('fails, rather than extend, when a method takes money without a credential', async () => {
+    const machine = await world.activeMachine();
+    world.payments.charge = async () => ({ kind: 'paid', payment: world.payments.payment() });
+    await expect(extend(machine, { additional_minutes: 10 })).rejects.toThrow(
+      'payment accepted without a credential',
+    );
+    expect((await world.machineItem(machine.machine_id)).lease_minutes).toBe(60);
+  });
+
   it('keys an extension sent without request_id by the challenge it pays', async () => {
     const machine = await world.activeMachine();
     world.payments.presented = credential('b');

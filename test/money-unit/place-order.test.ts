@@ -154,6 +154,11 @@ describe('placeOrder', () => {
     expect(world.payments.charges).toHaveLength(1);
   });
 
+  it('fails, rather than settle, when a method takes money without a credential', async () => {
+    world.payments.charge = async () => ({ kind: 'paid', payment: world.payments.payment() });
+    await expect(place(body())).rejects.toThrow('payment accepted without a credential');
+  });
+
   it('refuses a request_id reused for another order, without charging', async () => {
     const orderBody = body();
     await opened(orderBody);
@@ -293,6 +298,19 @@ describe('placeOrder', () => {
       const again = await place(orderBody);
       expect(again.order.challenge_expires_at).toBe(renewed);
       expect((await world.orderItem(order.order_id)).challenge_expires_at).toBe(renewed);
+    });
+
+    it('renews within a third of a short validity (less than five minutes)', async () => {
+      world.storefront.settings = { ...world.storefront.settings, challengeValidityMinutes: 6 };
+      const orderBody = body();
+      const order = await opened(orderBody);
+      // Six-minute challenges are renewed in their last two minutes, not their last five.
+      world.clock.set(new Date(Date.parse(order.challenge_expires_at) - 2 * MINUTE - 1));
+      expect((await place(orderBody)).order.challenge_expires_at).toBe(order.challenge_expires_at);
+      world.clock.set(new Date(Date.parse(order.challenge_expires_at) - 2 * MINUTE));
+      expect((await place(orderBody)).order.challenge_expires_at).toBe(
+        new Date(world.clock.now().getTime() + 6 * MINUTE).toISOString(),
+      );
     });
 
     it('takes the stored renewal when another request renewed it first', async () => {
