@@ -157,6 +157,15 @@ describe('the payment sweeper', () => {
     expect(listedAt(item)).toBe(at(2 * MINUTE));
   });
 
+  it('counts an attempt whose recovery breaks as failed, not waiting', async () => {
+    const order = await orderWithAttempt();
+    world.payments.recover = async () => {
+      throw new Error('provider unreachable');
+    };
+    expect(await sweep()).toEqual({ ...NOTHING, failed: 1 });
+    expect(listedAt(await world.orderItem(order.order_id))).toBe(at(2 * MINUTE));
+  });
+
   it('leaves an order alone while a request holds its payment lock', async () => {
     const order = await orderWithAttempt({ kind: 'not_charged' });
     const now = world.clock.now();
@@ -402,6 +411,15 @@ describe('the payment sweeper', () => {
       const item = await world.machineItem(machine.machine_id);
       expect(Object.keys(item.extension_attempts as object)).toEqual(['attempt-ext']);
       expect(listedAt(item)).toBe(at(2 * MINUTE));
+    });
+
+    it('counts an extension attempt whose recovery breaks as failed, not waiting', async () => {
+      const machine = await withExtensionAttempt();
+      world.payments.recover = async () => {
+        throw new Error('provider unreachable');
+      };
+      expect(await sweep()).toEqual({ ...NOTHING, failed: 1 });
+      expect(listedAt(await world.machineItem(machine.machine_id))).toBe(at(2 * MINUTE));
     });
 
     it('leaves a machine alone while a request holds its extension lock', async () => {
