@@ -1,7 +1,8 @@
+import { acceptedMethodsVariable } from '../../lambdas/adapters/payments/accepted-methods.js';
+import { stripeMethod } from '../../lambdas/adapters/payments/stripe-method.js';
 import type { ExtensionRecord, MachineRecord } from '../../lambdas/core/machine.js';
 import type { RefundRecord } from '../../lambdas/core/payment-records.js';
 import { refundFailedLease } from '../../lambdas/core/use-cases/refund-failed-lease.js';
-import type { RefundFunctionEnvironment } from '../../lambdas/runtime/workflow-environment.js';
 import { createRefundLease, handler } from '../../lambdas/workflow/refund-lease.js';
 import { orderFixture } from '../support/fixtures.js';
 import { type MoneyWorld, moneyTable } from '../support/money-world.js';
@@ -258,14 +259,19 @@ describe('refunding a failed lease', () => {
 
     function deployedStep(
       stripe: ReturnType<typeof stripeStandIn>,
-      environment: Partial<RefundFunctionEnvironment>,
+      environment: Record<string, string>,
       secretsRead: string[],
     ) {
-      const env: RefundFunctionEnvironment = {
+      // As the template gives the refund function: the accepted methods, and Stripe's own
+      // variables (its secret's ARN) beside them.
+      const env: Record<string, string> = {
         TABLE_NAME: table.table.tableName,
         MANAGED_BY: 'test-storefront',
         RETENTION_DAYS: '30',
         RECONCILE_GRACE_MINUTES: '10',
+        PAYMENT_METHODS: acceptedMethodsVariable([stripeMethod.facts]),
+        STRIPE_NETWORK_ID: 'profile_test',
+        STRIPE_PAYMENT_METHOD_TYPES: 'card',
         ...environment,
       };
       return handler.with({
@@ -278,7 +284,7 @@ describe('refunding a failed lease', () => {
               return { SecretString: 'sk_test_from_the_secret' };
             },
           },
-          stripeFetch: stripe.fetch,
+          paymentFetch: stripe.fetch,
           clock: world.clock,
           log: world.log,
         },
@@ -304,19 +310,17 @@ describe('refunding a failed lease', () => {
       expect((await world.machineItem(lease.machine_id)).refund_due).toBeUndefined();
     });
 
-    it('without a Stripe secret, reads none and leaves a Stripe payment owed', async () => {
+    it('without the Stripe secret it is due, refuses to start: reads no secret, refunds nothing, the payment stays owed', async () => {
       const stripe = stripeStandIn(() => world.clock.now());
       const lease = await paidWithStripe(stripe);
+      const before = await world.machineItem(lease.machine_id);
       const secretsRead: string[] = [];
       await expect(
         deployedStep(stripe, {}, secretsRead)({ machine_id: lease.machine_id }),
-      ).rejects.toThrow('Stripe refunds need the Stripe secret key');
+      ).rejects.toThrow('STRIPE_SECRET_ARN (payment method stripe): missing');
       expect(secretsRead).toEqual([]);
       expect(stripe.refundCalls()).toEqual([]);
-      expect(await world.machineItem(lease.machine_id)).toMatchObject({
-        refund_due: true,
-        refund_error: 'Error: Stripe refunds need the Stripe secret key',
-      });
+      expect(await world.machineItem(lease.machine_id)).toEqual(before);
     });
   });
 });
