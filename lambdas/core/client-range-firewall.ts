@@ -127,5 +127,5 @@ export function sameRanges(a: readonly string[], b: readonly string[]): boolean 
 /** The front door's answer to a blocked range (WAF's custom response body), as the API words it. */
 export const frontDoorRefusal = (policyUrl: string): string =>
   JSON.stringify({
-    error: `this storefront refuses new orders from your address range under its acceptable-use policy; this request was refused and nothing was charged for it (requests carrying a payment credential or a lease's token still reach the storefront). Acceptable-use policy: ${policyUrl}`,
+    error: `this storefront refuses new orders from your address range under its acceptable-use policy; this request was refused and nothing was charged for it. Acceptable-use policy: ${policyUrl}`,
   });
