@@ -79,8 +79,11 @@ export const createEndLease =
     const neverHeld = found?.status === 'provisioning';
     if (current?.status === 'provisioning' || (neverHeld && current?.status === 'active')) {
       const failed = await deps.lifecycle.markFailed(machineId, NEVER_USABLE, now, true);
-      deps.log.warn('lease.failed', { machine_id: machineId, reason: NEVER_USABLE });
-      return { status: failed?.status ?? 'provisioning', ...stateOf(instanceState) };
+      if (failed) deps.log.warn('lease.failed', { machine_id: machineId, reason: NEVER_USABLE });
+      // Not failed here: another writer moved it first (its launch step failed it, say). What it
+      // is now decides the workflow's next step: "failed" leads to the refund.
+      const after = failed ?? (await deps.machines.get(machineId, new Date(0)));
+      return { status: after?.status ?? 'gone', ...stateOf(instanceState) };
     }
     const terminated =
       current?.status === 'active' || current?.status === 'terminating'

@@ -81,7 +81,11 @@ describe('End lease', () => {
       termination_requested_at: world.clock.now().toISOString(),
     });
     expect(item.refund_due).toBeUndefined();
-    expect(world.log.entries.map((e) => e.event)).toContain('lease.terminated');
+    expect(world.log.entries).toContainEqual({
+      level: 'info',
+      event: 'lease.terminated',
+      fields: { machine_id: machine.machine_id },
+    });
   });
 
   it('leaves a lease whose end was moved (an extension paid at its end) running', async () => {
@@ -187,6 +191,50 @@ describe('End lease', () => {
       status: 'failed',
       refund_due: true,
     });
+  });
+
+  it('reports a lease seen provisioning that another writer failed meanwhile as failed, so the workflow refunds it', async () => {
+    const machine = await lease(-1, { status: 'provisioning', activated_at: undefined });
+    ec2Answer = { TerminatingInstances: [{ CurrentState: { Name: 'shutting-down' } }] };
+    const send = (async () => {
+      // The launch step's own failure lands between the read and the terminate.
+      await world.lifecycle.markFailed(machine.machine_id, 'no capacity', world.clock.now());
+      markFailed.mockClear();
+      return ec2Answer;
+    }) as never;
+    const markFailed = jest.spyOn(world.lifecycle, 'markFailed');
+    const ended = await createEndLease({
+      ec2: { send },
+      machines: world.machines,
+      lifecycle: world.lifecycle,
+      clock: world.clock,
+      log: world.log,
+    })({ machine_id: machine.machine_id });
+    // "failed" is what sends the execution to its Refund payment step.
+    expect(ended).toEqual({ status: 'failed', instance_state: 'shutting-down' });
+    expect(await world.machineItem(machine.machine_id)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'no capacity',
+      refund_due: true,
+    });
+    // Its failure is recorded already: End lease writes nothing over it.
+    expect(markFailed).not.toHaveBeenCalled();
+    expect(world.log.entries.map((e) => e.event)).not.toContain('lease.failed');
+  });
+
+  it('reports what a provisioning lease became when another writer ends it before its own failure is written', async () => {
+    const machine = await lease(-1, { status: 'provisioning', activated_at: undefined });
+    const lifecycle = world.lifecycle;
+    const markFailed = lifecycle.markFailed.bind(lifecycle);
+    jest.spyOn(lifecycle, 'markFailed').mockImplementationOnce(async (...args) => {
+      // The launch step fails it first (its reason stands); this write then finds it failed.
+      await markFailed(machine.machine_id, 'no capacity', world.clock.now());
+      return markFailed(...args);
+    });
+    const ended = await endLease(lifecycle)({ machine_id: machine.machine_id });
+    expect(ended).toEqual({ status: 'failed', instance_state: 'shutting-down' });
+    expect((await world.machineItem(machine.machine_id)).failure_reason).toBe('no capacity');
+    expect(world.log.entries.map((e) => e.event)).not.toContain('lease.failed');
   });
 
   it('reports the status of a lease ended already, and "gone" for one unknown', async () => {
