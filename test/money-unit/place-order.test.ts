@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiProblem } from '../../lambdas/core/errors.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
 import type { PaymentAttempt } from '../../lambdas/core/payment-records.js';
+import { createUnpaidMachine } from '../../lambdas/core/use-cases/create-unpaid-machine.js';
 import { placeOrder } from '../../lambdas/core/use-cases/place-order.js';
 import { credential, type MoneyWorld, moneyTable } from '../support/money-world.js';
 import { AGENT_KEY } from '../support/ssh-keys.js';
@@ -51,6 +52,23 @@ describe('placeOrder', () => {
     return first.order;
   }
 
+  /** Records the order store's reads and puts, in the order made, while still making them. */
+  function orderReadsAndPuts(): ('get' | 'open')[] {
+    const calls: ('get' | 'open')[] = [];
+    const { orders } = world;
+    const get = orders.get.bind(orders);
+    const open = orders.open.bind(orders);
+    orders.get = (...args) => {
+      calls.push('get');
+      return get(...args);
+    };
+    orders.open = (...args) => {
+      calls.push('open');
+      return open(...args);
+    };
+    return calls;
+  }
+
   async function lockHeldBy(orderId: string, owner: string, attempt?: PaymentAttempt) {
     const now = world.clock.now();
     return world.orders.lockForPayment(orderId, owner, now, now, attempt);
@@ -79,6 +97,50 @@ describe('placeOrder', () => {
     expect(world.payments.charges).toEqual([]);
     const item = await world.orderItem(outcome.order.order_id);
     expect(item.payment_lock_owner).toBeUndefined();
+  });
+
+  it('stores an order sent without payment with one conditional put, without reading it first', async () => {
+    // Nearly every order sent without payment is new: a read before the put would be wasted.
+    const calls = orderReadsAndPuts();
+    await place(body());
+    expect(calls).toEqual(['open']);
+  });
+
+  it('reads an order sent with a credential, and puts nothing for an order that exists', async () => {
+    // A credential answers a challenge, so its order is nearly always stored already: a put
+    // would be a failed conditional write.
+    const orderBody = body();
+    await opened(orderBody);
+    const calls = orderReadsAndPuts();
+    world.payments.presented = credential('read-first');
+    expect((await place(orderBody)).kind).toBe('settled');
+    expect(calls[0]).toBe('get');
+    expect(calls).not.toContain('open');
+  });
+
+  it('names the policy at its relative path when no public base URL is configured', async () => {
+    world.storefront.settings = { ...world.storefront.settings, publicBaseUrl: undefined };
+    const orderBody = body();
+    await opened(orderBody);
+    world.payments.presented = credential('policy');
+    await place(orderBody);
+    expect(world.payments.charges[0]?.description).toBe(
+      'Lease of bare-linux-machine for 60 minutes; paying accepts the acceptable-use policy /acceptable-use',
+    );
+  });
+
+  it('names the policy under the public base URL when one is configured', async () => {
+    world.storefront.settings = {
+      ...world.storefront.settings,
+      publicBaseUrl: 'https://shop.example/',
+    };
+    const orderBody = body();
+    await opened(orderBody);
+    world.payments.presented = credential('policy-url');
+    await place(orderBody);
+    expect(world.payments.charges[0]?.description).toBe(
+      'Lease of bare-linux-machine for 60 minutes; paying accepts the acceptable-use policy https://shop.example/acceptable-use',
+    );
   });
 
   it('binds the challenge to the order, its request_id and the body', async () => {
@@ -154,6 +216,21 @@ describe('placeOrder', () => {
     expect(world.payments.charges).toHaveLength(1);
   });
 
+  it('answers a retry more than a day after settlement with the machine it paid for', async () => {
+    // Past the repair window a missing machine is never created again: the retry must look
+    // the machine up rather than take it for one this request has just settled.
+    const orderBody = body();
+    await opened(orderBody);
+    world.payments.presented = credential('a-day-later');
+    const paid = await place(orderBody);
+    if (paid.kind !== 'settled') throw new Error('expected a settled order');
+    world.clock.advance(25 * 60 * MINUTE);
+    const retry = await place(orderBody);
+    expect(retry.kind).toBe('settled');
+    if (retry.kind === 'settled') expect(retry.machine.machine_id).toBe(paid.machine.machine_id);
+    expect(world.payments.charges).toHaveLength(1);
+  });
+
   it('fails, rather than settle, when a method takes money without a credential', async () => {
     world.payments.charge = async () => ({ kind: 'paid', payment: world.payments.payment() });
     await expect(place(body())).rejects.toThrow('payment accepted without a credential');
@@ -165,7 +242,50 @@ describe('placeOrder', () => {
     world.payments.presented = credential('b');
     const other = await problemOf(place({ ...orderBody, duration_minutes: 61 }));
     expect(other.kind).toBe('conflict');
+    expect(other.message).toContain('send a new request_id for a new order');
     expect(world.payments.charges).toEqual([]);
+  });
+
+  describe('a request_id used on both order endpoints', () => {
+    const unpaidCreateAllowed = () => {
+      world.storefront.settings = { ...world.storefront.settings, allowUnpaidCreate: true };
+    };
+
+    it('refuses an unpaid machine for an order opened for payment, and leaves it unpaid', async () => {
+      unpaidCreateAllowed();
+      const orderBody = body();
+      const order = await opened(orderBody);
+      const refused = await problemOf(createUnpaidMachine(world.storefront, orderBody));
+      expect(refused.kind).toBe('conflict');
+      expect(refused.message).toContain('send a new request_id for a new order');
+      const item = await world.orderItem(order.order_id);
+      expect(item.status).toBe('unpaid');
+      expect(item.machine_id).toBeUndefined();
+      expect(world.leases.started).toEqual([]);
+    });
+
+    it('refuses a paid order for a request_id that made an unpaid machine, without charging', async () => {
+      unpaidCreateAllowed();
+      const orderBody = body();
+      await createUnpaidMachine(world.storefront, orderBody);
+      expect((await problemOf(place(orderBody))).kind).toBe('conflict');
+      world.payments.presented = credential('other-endpoint');
+      expect((await problemOf(place(orderBody))).kind).toBe('conflict');
+      expect(world.payments.charges).toEqual([]);
+      expect(world.leases.started).toHaveLength(1);
+    });
+
+    it('answers a retry of an unpaid machine from a read, without a second put', async () => {
+      // Unpaid creates are idempotent on request_id, so retries are expected and find their
+      // order: a read answers them, where a put would be a failed conditional write first.
+      unpaidCreateAllowed();
+      const orderBody = body();
+      const first = await createUnpaidMachine(world.storefront, orderBody);
+      const calls = orderReadsAndPuts();
+      const retry = await createUnpaidMachine(world.storefront, orderBody);
+      expect(retry.machine_id).toBe(first.machine_id);
+      expect(calls).toEqual(['get']);
+    });
   });
 
   it('charges nothing while another request holds the payment lock', async () => {
@@ -181,6 +301,7 @@ describe('placeOrder', () => {
     world.payments.presented = credential('c');
     const busy = await problemOf(place(orderBody));
     expect(busy.kind).toBe('payment_in_progress');
+    expect(busy.message).toContain('retry the same request in a few seconds');
     expect(world.payments.charges).toEqual([]);
     expect((await world.orderItem(order.order_id)).payment_lock_owner).toBe('other-request');
   });
@@ -216,7 +337,10 @@ describe('placeOrder', () => {
     expect(item.payment_attempts).toEqual({});
     expect(item.payment_lock_owner).toBeUndefined();
     expect(item.status).toBe('unpaid');
-    expect(world.log.entries.map((e) => e.event)).toContain('order.payment_refused');
+    expect(world.log.entries.find((e) => e.event === 'order.payment_refused')?.fields).toEqual({
+      order_id: order.order_id,
+      reason: 'declined',
+    });
   });
 
   it('keeps the attempt of a charge whose outcome is unknown, for recovery', async () => {
@@ -295,9 +419,13 @@ describe('placeOrder', () => {
       const order = await opened(orderBody);
       world.clock.set(new Date(Date.parse(order.challenge_expires_at) - 5 * MINUTE));
       const renewed = new Date(world.clock.now().getTime() + 15 * MINUTE).toISOString();
+      const calls = orderReadsAndPuts();
       const again = await place(orderBody);
       expect(again.order.challenge_expires_at).toBe(renewed);
       expect((await world.orderItem(order.order_id)).challenge_expires_at).toBe(renewed);
+      // The renewal's conditional write succeeded, so this request knows the stored expiry:
+      // reading the order back would be a wasted read on every renewal.
+      expect(calls).not.toContain('get');
     });
 
     it('renews within a third of a short validity (less than five minutes)', async () => {
@@ -408,6 +536,7 @@ describe('placeOrder', () => {
       world.payments.presented = credential('m');
       const waiting = await problemOf(place(orderBody));
       expect(waiting.kind).toBe('payment_in_progress');
+      expect(waiting.message).toContain('retry the same request in a minute');
       expect(world.payments.charges).toEqual([]);
       const item = await world.orderItem(order.order_id);
       expect(Object.keys(item.payment_attempts as object)).toContain('earlier');

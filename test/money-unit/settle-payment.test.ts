@@ -84,6 +84,16 @@ describe('settling an order', () => {
       },
     });
     expect(item.sweep_sk).toBe(`${world.clock.now().toISOString()}#ORDER#${order.order_id}`);
+    // What an operator reconciles with the provider's dashboard: order, payment and refund.
+    expect(
+      world.log.entries.find((e) => e.event === 'order.duplicate_payment_refunded')?.fields,
+    ).toEqual({
+      order_id: order.order_id,
+      payment_reference: 'pay_second',
+      method: 'test',
+      refund_reference: 're_1',
+      status: 'refunded',
+    });
   });
 
   it('does not refund the payment that settled the order when it is settled again', async () => {
@@ -209,6 +219,13 @@ describe('settling an order', () => {
       expect(settled).toMatchObject({
         justSettled: true,
         order: { status: 'settled', payment: { reference: 'pay_recovered' } },
+      });
+      // The only trace that an order was settled by a payment its own request never saw.
+      expect(world.log.entries.find((e) => e.event === 'order.attempt_recovered')?.fields).toEqual({
+        order_id: locked.order_id,
+        challenge_id: 'challenge-charged',
+        method: 'test',
+        outcome: 'charged',
       });
     });
   });
