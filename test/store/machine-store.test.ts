@@ -1,4 +1,5 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentDb } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../../lambdas/adapters/dynamodb/lease-lifecycle-store.js';
 import { DynamoMachineStore } from '../../lambdas/adapters/dynamodb/machine-store.js';
 import {
@@ -14,6 +15,15 @@ import { type LocalTable, localTable } from '../support/local-table.js';
 const now = new Date('2026-11-29T10:00:00.000Z');
 
 const newMachine = () => machineFixture({ machineId: newMachineId(), now });
+
+/** The table's client, with `around` deciding what each command does (and when it is sent). */
+const intercepted = (
+  db: DocumentDb,
+  around: (command: unknown, send: () => Promise<unknown>) => Promise<unknown>,
+): DocumentDb => ({
+  send: ((command: unknown) =>
+    around(command, () => db.send(command as never))) as DocumentDb['send'],
+});
 
 describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
   let table: LocalTable;
@@ -210,6 +220,65 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
     expect((await machines.get(machine.machine_id, now))?.extension_attempts?.a1).toBeDefined();
     await machines.forgetExtensionAttempt(machine.machine_id, 'second', 'a1');
     expect((await machines.get(machine.machine_id, now))?.extension_attempts).toBeUndefined();
+  });
+
+  it('labels its item as a machine in the shared table, and keeps the label out of the record', async () => {
+    const machine = await machines.create(newMachine());
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: itemKeys.machine(machine.machine_id) }),
+    );
+    // Orders, machines, blocks, replay markers and snapshots share one table: read raw (the
+    // console, an export) an item says what it is by its kind.
+    expect(Item?.kind).toBe('machine');
+    expect(await machines.get(machine.machine_id, now)).not.toHaveProperty('kind');
+  });
+
+  it('reads a machine back as it was created, without the empty maps its item carries', async () => {
+    const machine = newMachine();
+    expect(machine.extensions).toBeUndefined();
+    await machines.create(machine);
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: itemKeys.machine(machine.machine_id) }),
+    );
+    expect(Item?.extensions).toEqual({});
+    expect(await machines.get(machine.machine_id, now)).toEqual(machine);
+  });
+
+  it('creates a new machine with one write and no read', async () => {
+    // Every fulfilled order creates a machine; reading it back is only for the retried create
+    // that finds it already there, so a first create costs one round trip.
+    const sent: string[] = [];
+    const counted = new DynamoMachineStore(
+      intercepted(table.db, (command, send) => {
+        sent.push(command instanceof PutCommand ? 'put' : (command as object).constructor.name);
+        return send();
+      }),
+      table.tableName,
+    );
+    const machine = newMachine();
+    expect(await counted.create(machine)).toEqual(machine);
+    expect(sent).toEqual(['put']);
+  });
+
+  it('fails a create whose machine vanished between its failed put and the read, rather than return nothing', async () => {
+    const machine = await machines.create(newMachine());
+    const key = itemKeys.machine(machine.machine_id);
+    // The retried create's put finds the machine; the item is gone (TTL) when it is read.
+    const vanishing = new DynamoMachineStore(
+      intercepted(table.db, async (command, send) => {
+        try {
+          return await send();
+        } catch (error) {
+          if (command instanceof PutCommand)
+            await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: key }));
+          throw error;
+        }
+      }),
+      table.tableName,
+    );
+    await expect(vanishing.create(machine)).rejects.toThrow(
+      `machine ${machine.machine_id} neither created nor found`,
+    );
   });
 });
 

@@ -1,6 +1,10 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { documentClient } from '../../lambdas/adapters/dynamodb/document-client.js';
+import {
+  type DocumentDb,
+  documentClient,
+} from '../../lambdas/adapters/dynamodb/document-client.js';
 import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
 import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
@@ -10,6 +14,15 @@ import { type LocalTable, localTable } from '../support/local-table.js';
 const now = new Date('2026-11-29T10:00:00.000Z');
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 const order = (overrides: Partial<OrderRecord> = {}) => orderFixture(overrides, now);
+
+/** The table's client, with `around` deciding what each command does (and when it is sent). */
+const intercepted = (
+  db: DocumentDb,
+  around: (command: unknown, send: () => Promise<unknown>) => Promise<unknown>,
+): DocumentDb => ({
+  send: ((command: unknown) =>
+    around(command, () => db.send(command as never))) as DocumentDb['send'],
+});
 
 describe('order store on DynamoDB (dynalite)', () => {
   let table: LocalTable;
@@ -237,5 +250,100 @@ describe('order store on DynamoDB (dynalite)', () => {
     expect((await orders.dueForSweep(afterSecondLock, 100)).map((o) => o.order_id)).not.toContain(
       target.order_id,
     );
+  });
+
+  it('labels its item as an order in the shared table, and keeps the label out of the record', async () => {
+    const target = fresh();
+    await orders.open(target, now);
+    const { Item } = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: itemKeys.order(target.order_id) }),
+    );
+    // Orders, machines, blocks, replay markers and snapshots share one table: read raw (the
+    // console, an export) an item says what it is by its kind.
+    expect(Item?.kind).toBe('order');
+    expect(await orders.get(target.order_id, now)).not.toHaveProperty('kind');
+  });
+
+  // An open that found the stored order expired replaces it with a second conditional put; by
+  // then a rival open may have replaced it already. The put's condition, not the earlier read,
+  // decides: DynamoDB compares unpaid_expires_at (epoch seconds) with the open's now.
+  it.each([
+    { rivalExpiresIn: 1, outcome: 'keeps the rival order, which has not expired', kept: true },
+    {
+      rivalExpiresIn: 0,
+      outcome: 'replaces the rival order, expired that very second',
+      kept: false,
+    },
+  ])('open racing a replacement $outcome', async ({ rivalExpiresIn, kept }) => {
+    const expiresAt = epoch(now) + 60;
+    const stale = fresh({ unpaid_expires_at: expiresAt });
+    await orders.open(stale, now);
+    // Half a second into the second the stale order expired at: the seconds are rounded down.
+    const later = new Date(expiresAt * 1000 + 500);
+    const rival = {
+      ...stale,
+      fingerprint: 'fp-rival',
+      unpaid_expires_at: expiresAt + rivalExpiresIn,
+    };
+    let rivalled = false;
+    const racing = new DynamoOrderStore(
+      intercepted(table.db, async (command, send) => {
+        const answer = await send();
+        // The rival replaces the stale order just after this open has read it.
+        if (command instanceof GetCommand && !rivalled) {
+          rivalled = true;
+          expect((await orders.open(rival, later)).fingerprint).toBe('fp-rival');
+        }
+        return answer;
+      }),
+      table.tableName,
+    );
+    const opened = await racing.open(
+      { ...stale, fingerprint: 'fp-late', unpaid_expires_at: epoch(later) + 86_400 },
+      later,
+    );
+    expect(rivalled).toBe(true);
+    const winner = kept ? 'fp-rival' : 'fp-late';
+    expect(opened.fingerprint).toBe(winner);
+    expect((await orders.get(stale.order_id, later))?.fingerprint).toBe(winner);
+  });
+
+  it('surfaces a put that fails for another reason than its condition (throttling)', async () => {
+    const throttled = new ProvisionedThroughputExceededException({
+      message: 'The level of configured provisioned throughput for the table was exceeded.',
+      $metadata: {},
+    });
+    const throttling = new DynamoOrderStore(
+      intercepted(table.db, (command, send) =>
+        command instanceof PutCommand ? Promise.reject(throttled) : send(),
+      ),
+      table.tableName,
+    );
+    const target = fresh();
+    await expect(throttling.open(target, now)).rejects.toBe(throttled);
+    expect(await orders.get(target.order_id, now)).toBeUndefined();
+  });
+
+  it('fails an open whose order vanished between its failed put and the read (TTL deletion), rather than report it opened', async () => {
+    const expiring = fresh({ unpaid_expires_at: epoch(now) + 60 });
+    await orders.open(expiring, now);
+    const key = itemKeys.order(expiring.order_id);
+    const deletedByTtl = new DynamoOrderStore(
+      intercepted(table.db, async (command, send) => {
+        try {
+          return await send();
+        } catch (error) {
+          if (command instanceof PutCommand)
+            await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: key }));
+          throw error;
+        }
+      }),
+      table.tableName,
+    );
+    const later = new Date(now.getTime() + 61_000);
+    await expect(deletedByTtl.open({ ...expiring, fingerprint: 'fp-new' }, later)).rejects.toThrow(
+      `order ${expiring.order_id} neither created nor found`,
+    );
+    expect(await orders.get(expiring.order_id, later)).toBeUndefined();
   });
 });
