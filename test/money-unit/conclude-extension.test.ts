@@ -73,7 +73,10 @@ describe('concluding a paid extension', () => {
     world.leases.failExtensionWake = new Error('throttled');
     expect((await conclude(machine, 'ext-wake')).kind).toBe('applied');
     expect((await world.machineItem(machine.machine_id)).lease_minutes).toBe(70);
-    expect(world.log.entries.map((entry) => entry.event)).toContain('lease.extension_wake_failed');
+    // The operator needs the machine whose workflow may wake late, and why.
+    expect(
+      world.log.entries.find((entry) => entry.event === 'lease.extension_wake_failed')?.fields,
+    ).toEqual({ machine_id: machine.machine_id, error: 'Error: throttled' });
   });
 
   it('removes the concluded attempt in the same write', async () => {
@@ -120,6 +123,10 @@ describe('concluding a paid extension', () => {
     expect(stored?.refund_due).toBeUndefined();
     expect(item.sweep_pk).toBeDefined();
     expect(world.leases.extended).toEqual([]);
+    // The operator's trace of a payment taken and not applied: which machine, which extension.
+    expect(
+      world.log.entries.find((entry) => entry.event === 'lease.extension_not_applied')?.fields,
+    ).toEqual({ machine_id: machine.machine_id, key: 'ext-changed' });
   });
 
   it('owes back a payment for a lease that has ended', async () => {
@@ -294,6 +301,14 @@ describe('concluding a paid extension', () => {
       ]);
       expect(await finishEarlierExtensionAttempts(world.storefront, locked, 'me')).toEqual([]);
       expect(world.payments.recovered.map((a) => a.key)).toEqual(['gone']);
+      // What the provider said of each attempt, on the machine it was for.
+      expect(
+        world.log.entries
+          .filter((entry) => entry.event === 'lease.extension_attempt_recovered')
+          .map((entry) => entry.fields),
+      ).toEqual([
+        { machine_id: locked.machine_id, challenge_id: 'challenge-gone', outcome: 'not_charged' },
+      ]);
       const item = await world.machineItem(locked.machine_id);
       expect(Object.keys(item.extension_attempts as object)).toEqual(['mine']);
       expect(item.extension_lock_owner).toBe('me');
@@ -326,6 +341,10 @@ describe('concluding a paid extension', () => {
       );
       expect(stopped).toBeInstanceOf(ApiProblem);
       expect((stopped as ApiProblem).kind).toBe('payment_in_progress');
+      // What the agent acts on: wait, then retry the same request, without fear of paying twice.
+      expect((stopped as ApiProblem).message).toBe(
+        'an earlier extension payment for this machine is still being confirmed with the payment provider; retry the same request in a minute (it will not be charged twice)',
+      );
       const item = await world.machineItem(locked.machine_id);
       expect(Object.keys(item.extension_attempts as object)).toEqual(['unknown']);
       expect(item.extension_lock_owner).toBeUndefined();

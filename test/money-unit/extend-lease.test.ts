@@ -246,8 +246,59 @@ describe('extendLease', () => {
     world.payments.presented = credential('h');
     const busy = await problemOf(extend(machine, { additional_minutes: 10 }));
     expect(busy.kind).toBe('payment_in_progress');
+    // What the agent acts on: nothing is wrong with its request, only its timing.
+    expect(busy.message).toBe(
+      'an extension payment for this machine is already being processed; retry in a few seconds',
+    );
     expect(world.payments.charges).toEqual([]);
     expect((await world.machineItem(machine.machine_id)).extension_lock_owner).toBe('someone-else');
+  });
+
+  it('holds the extension lock for paymentLockSeconds while it charges: a second request meanwhile is refused, not charged', async () => {
+    const machine = await world.activeMachine();
+    const lockMs = world.storefront.settings.paymentLockSeconds * 1000;
+    const lockedAt = world.clock.now();
+    let meanwhile: unknown = 'not tried';
+    let lockUntil: unknown;
+    world.payments.presented = credential('first');
+    world.payments.duringCharge = async () => {
+      world.payments.duringCharge = undefined;
+      lockUntil = (await world.machineItem(machine.machine_id)).extension_lock_until;
+      // A slow charge: the second request comes just before the lock would lapse.
+      world.clock.advance(lockMs - 1000);
+      world.payments.presented = credential('second');
+      meanwhile = await extend(machine, { additional_minutes: 10 }).catch(
+        (error: unknown) => error,
+      );
+    };
+    const first = await extend(machine, { additional_minutes: 10 });
+    expect(lockUntil).toBe(lockedAt.getTime() + lockMs);
+    expect(meanwhile).toBeInstanceOf(ApiProblem);
+    expect((meanwhile as ApiProblem).kind).toBe('payment_in_progress');
+    expect(first).toMatchObject({ kind: 'extended', machine: { lease_minutes: 70 } });
+    expect(world.payments.charges).toHaveLength(1);
+    const item = await world.machineItem(machine.machine_id);
+    expect(item.lease_minutes).toBe(70);
+    expect(Object.keys(item.extensions as object)).toEqual(['challenge-challenge-first']);
+    expect(item.extension_lock_owner).toBeUndefined();
+  });
+
+  it('keys an extension paid without a credential it could read by the payment taken', async () => {
+    // The payment method, not the storefront, judges what was presented: if it takes money for
+    // something the storefront could not read, the payment's reference keys the extension
+    // (and so its refund), as no challenge id can.
+    const machine = await world.activeMachine();
+    world.payments.presented = { kind: 'unreadable' };
+    const outcome = await extend(machine, { additional_minutes: 10 });
+    expect(outcome).toMatchObject({ kind: 'extended', machine: { lease_minutes: 70 } });
+    const item = await world.machineItem(machine.machine_id);
+    expect(item.extensions).toEqual({
+      'payment-pay_1': expect.objectContaining({
+        extension_key: 'payment-pay_1',
+        amount_cents: 50,
+        payment: expect.objectContaining({ reference: 'pay_1' }),
+      }),
+    });
   });
 
   it('refuses a credential whose challenge expired without charging it, and forgets its attempt', async () => {
@@ -381,6 +432,10 @@ describe('extendLease', () => {
         },
       });
       expect(world.leases.extended).toHaveLength(1);
+      expect(world.log.entries.find((entry) => entry.event === 'lease.extended')?.fields).toEqual({
+        machine_id: machine.machine_id,
+        lease_minutes: 70,
+      });
     });
 
     it('is extended even when the workflow cannot be woken (it finds the new end itself)', async () => {
@@ -392,9 +447,11 @@ describe('extendLease', () => {
       expect(
         Object.keys((await world.machineItem(machine.machine_id)).extensions as object),
       ).toEqual([requestId]);
-      expect(world.log.entries.map((entry) => entry.event)).toContain(
-        'lease.extension_wake_failed',
-      );
+      // The operator needs the machine whose workflow may wake late, and why.
+      expect(
+        world.log.entries.find((entry) => entry.event === 'lease.extension_wake_failed')?.fields,
+      ).toEqual({ machine_id: machine.machine_id, error: 'Error: throttled' });
+      expect(world.log.entries.map((entry) => entry.event)).toContain('lease.extended');
     });
 
     it('is refused with 409 when the lease changed under the write', async () => {
@@ -417,6 +474,9 @@ describe('extendLease', () => {
       });
       const changed = await problemOf(extend(machine, { additional_minutes: 10 }));
       expect(changed.kind).toBe('conflict');
+      expect(changed.message).toBe(
+        'the lease changed while it was being extended; read it and try again',
+      );
       expect(world.leases.extended).toEqual([]);
     });
   });

@@ -1,10 +1,14 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
+import { ApiProblem } from '../../lambdas/core/errors.js';
 import type { ExtensionRecord, MachineRecord } from '../../lambdas/core/machine.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
 import type { PaymentAttempt, RefundRecord } from '../../lambdas/core/payment-records.js';
 import type { AttemptRecovery } from '../../lambdas/core/ports.js';
+import { extendLease } from '../../lambdas/core/use-cases/extend-lease.js';
 import { type SweepReport, sweepPayments } from '../../lambdas/core/use-cases/sweep-payments.js';
 import { orderFixture } from '../support/fixtures.js';
-import { type MoneyWorld, moneyTable } from '../support/money-world.js';
+import { credential, type MoneyWorld, moneyTable } from '../support/money-world.js';
 
 /**
  * The payment sweeper over the real stores (dynalite, emptied before each test: the sweeper
@@ -48,6 +52,17 @@ describe('the payment sweeper', () => {
   /** Where the item is listed for the sweeper: its check time, or undefined when off the list. */
   const listedAt = (item: Record<string, unknown>) =>
     typeof item.sweep_sk === 'string' ? item.sweep_sk.split('#')[0] : undefined;
+
+  /** Runs `meanwhile` inside the sweeper's first recovery call, before the provider answers. */
+  function duringRecovery(meanwhile: () => Promise<void>) {
+    const recover = world.payments.recover.bind(world.payments);
+    world.payments.recover = async (attempt) => {
+      world.payments.recover = recover;
+      await meanwhile();
+      return recover(attempt);
+    };
+  }
+  const lockMs = () => world.storefront.settings.paymentLockSeconds * 1000;
 
   async function unpaidOrder(overrides: Partial<OrderRecord> = {}): Promise<OrderRecord> {
     serial++;
@@ -166,6 +181,47 @@ describe('the payment sweeper', () => {
     expect(listedAt(await world.orderItem(order.order_id))).toBe(at(2 * MINUTE));
   });
 
+  it('counts an attempt whose recovery is refused for any reason but "in progress" as failed', async () => {
+    const order = await orderWithAttempt();
+    world.payments.recover = async () => {
+      throw new ApiProblem('unavailable', 'the provider refuses to answer');
+    };
+    // Only a payment still in progress is worth waiting for; anything else must reach the
+    // failure count and log that the operator's alarm watches.
+    expect(await sweep()).toEqual({ ...NOTHING, failed: 1 });
+    expect(listedAt(await world.orderItem(order.order_id))).toBe(at(2 * MINUTE));
+    expect(world.log.entries.find((e) => e.event === 'sweep.order_failed')?.fields).toEqual({
+      order_id: order.order_id,
+      error: 'ApiProblem: the provider refuses to answer',
+    });
+  });
+
+  it('holds the payment lock for paymentLockSeconds while it asks about an attempt', async () => {
+    const order = await orderWithAttempt({ kind: 'not_charged' });
+    const lockedAt = world.clock.now();
+    let meanwhile: unknown = 'not tried';
+    duringRecovery(async () => {
+      // A paying request comes just before the sweeper's lock would lapse: it must not get in
+      // between the sweeper's look at the attempt and what it does with the answer.
+      world.clock.advance(lockMs() - 1000);
+      const now = world.clock.now();
+      meanwhile = await world.orders.lockForPayment(
+        order.order_id,
+        'a-paying-request',
+        new Date(now.getTime() + lockMs()),
+        now,
+      );
+      expect((await world.orderItem(order.order_id)).payment_lock_until).toBe(
+        lockedAt.getTime() + lockMs(),
+      );
+    });
+    expect(await sweep()).toEqual({ ...NOTHING, forgotten: 1 });
+    expect(meanwhile).toBeUndefined();
+    const item = await world.orderItem(order.order_id);
+    expect(item.payment_attempts).toEqual({});
+    expect(item.payment_lock_owner).toBeUndefined();
+  });
+
   it('leaves an order alone while a request holds its payment lock', async () => {
     const order = await orderWithAttempt({ kind: 'not_charged' });
     const now = world.clock.now();
@@ -217,6 +273,34 @@ describe('the payment sweeper', () => {
       order_id: order.order_id,
       error: `Error: order ${order.order_id} has no machine and no key to create it with`,
     });
+  });
+
+  it('counts a settled order that names no machine as failed, naming the order', async () => {
+    const { order } = await settledOrder();
+    // Settling always records the machine id: only a damaged record lacks it.
+    await table.table.db.send(
+      new UpdateCommand({
+        TableName: table.table.tableName,
+        Key: itemKeys.order(order.order_id),
+        UpdateExpression: 'REMOVE machine_id',
+      }),
+    );
+    expect(await sweep()).toEqual({ ...NOTHING, failed: 1 });
+    expect(listedAt(await world.orderItem(order.order_id))).toBe(at(2 * MINUTE));
+    expect(world.log.entries.find((e) => e.event === 'sweep.order_failed')?.fields).toEqual({
+      order_id: order.order_id,
+      error: `Error: settled order ${order.order_id} has no machine id`,
+    });
+    expect(world.refunds.calls).toEqual([]);
+  });
+
+  it('takes a settled order whose lease ended before it ran off the list, refunding nothing', async () => {
+    // Ended by its agent while provisioning: the unused minutes are the machine's refund (its
+    // own sweep pays them); the order owes nothing and is not waited on.
+    const { order } = await settledOrder({ status: 'terminated', activated_at: undefined });
+    expect(await sweep()).toEqual(NOTHING);
+    expect(world.refunds.calls).toEqual([]);
+    expect(listedAt(await world.orderItem(order.order_id))).toBeUndefined();
   });
 
   describe('a settled order whose lease failed before use', () => {
@@ -422,6 +506,46 @@ describe('the payment sweeper', () => {
       expect(listedAt(await world.machineItem(machine.machine_id))).toBe(at(2 * MINUTE));
     });
 
+    it('counts an extension attempt whose recovery is refused for any reason but "in progress" as failed', async () => {
+      const machine = await withExtensionAttempt();
+      world.payments.recover = async () => {
+        throw new ApiProblem('unavailable', 'the provider refuses to answer');
+      };
+      expect(await sweep()).toEqual({ ...NOTHING, failed: 1 });
+      expect(listedAt(await world.machineItem(machine.machine_id))).toBe(at(2 * MINUTE));
+      expect(world.log.entries.find((e) => e.event === 'sweep.machine_failed')?.fields).toEqual({
+        machine_id: machine.machine_id,
+        error: 'ApiProblem: the provider refuses to answer',
+      });
+    });
+
+    it('holds the extension lock for paymentLockSeconds while it concludes an attempt: an extension meanwhile is refused, not charged', async () => {
+      const machine = await withExtensionAttempt({ kind: 'not_charged' });
+      const lockedAt = world.clock.now();
+      let meanwhile: unknown = 'not tried';
+      duringRecovery(async () => {
+        world.clock.advance(lockMs() - 1000);
+        expect((await world.machineItem(machine.machine_id)).extension_lock_until).toBe(
+          lockedAt.getTime() + lockMs(),
+        );
+        world.payments.presented = credential('meanwhile');
+        meanwhile = await extendLease(
+          world.storefront,
+          new Request('http://storefront.test/api/machines/x/extend', { method: 'POST' }),
+          machine.machine_id,
+          `Bearer ${world.extendToken(machine)}`,
+          { additional_minutes: 10 },
+        ).catch((error: unknown) => error);
+      });
+      expect(await sweep()).toEqual({ ...NOTHING, forgotten: 1 });
+      expect(meanwhile).toBeInstanceOf(ApiProblem);
+      expect((meanwhile as ApiProblem).kind).toBe('payment_in_progress');
+      expect(world.payments.charges).toEqual([]);
+      const item = await world.machineItem(machine.machine_id);
+      expect(item.lease_minutes).toBe(60);
+      expect(item.extension_lock_owner).toBeUndefined();
+    });
+
     it('leaves a machine alone while a request holds its extension lock', async () => {
       const machine = await withExtensionAttempt({ kind: 'not_charged' });
       const now = world.clock.now();
@@ -434,6 +558,29 @@ describe('the payment sweeper', () => {
       expect(await sweep()).toEqual(NOTHING);
       expect(world.payments.recovered).toEqual([]);
       expect((await world.machineItem(machine.machine_id)).extension_lock_owner).toBe('live');
+    });
+
+    it('refunds an extension owed back while a request holds the extension lock, when no attempt is open', async () => {
+      // The lock guards attempts only: with none to conclude, the sweeper neither needs it nor
+      // waits for it, and a debt is not held up by a request extending the lease.
+      const machine = await world.activeMachine();
+      await world.machines.recordUnappliedExtension(
+        paidExtension(machine.machine_id, 'owed-while-locked'),
+        at(0),
+      );
+      const now = world.clock.now();
+      await world.machines.lockForExtension(
+        machine.machine_id,
+        'live',
+        new Date(now.getTime() + MINUTE),
+        now,
+      );
+      expect(await sweep()).toEqual({ ...NOTHING, refunded: 1 });
+      expect(world.refunds.keys()).toEqual([`refund-${machine.machine_id}-owed-while-locked`]);
+      expect(world.payments.recovered).toEqual([]);
+      const item = await world.machineItem(machine.machine_id);
+      expect(item.extension_lock_owner).toBe('live');
+      expect(listedAt(item)).toBeUndefined();
     });
 
     it('retries the refund of an extension owed back until the provider confirms it', async () => {
