@@ -136,11 +136,6 @@ export class DynamoOrderStore implements OrderStore {
       tableName: this.tableName,
       key: itemKeys.order(orderId),
       name: 'payment',
-      condition: {
-        expression: '#status = :unpaid',
-        names: { '#status': 'status' },
-        values: { ':unpaid': 'unpaid' },
-      },
     };
   }
 
