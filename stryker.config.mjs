@@ -50,6 +50,10 @@ export default {
   // MUTATE must lie in one of those folders (tsconfig.mutation.json).
   tsconfigFile: 'tsconfig.mutation.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  // The checker parses node_modules' declarations once instead of once per check, and starts
+  // each check without the watch builder's debounce (test/mutation/typescript-for-checker.cjs):
+  // about 3 s → 0.6 s a check, the same verdicts.
+  checkerNodeArgs: ['--import', './test/mutation/checker-preload.mjs'],
   concurrency: 2,
   timeoutMS: 10_000,
   timeoutFactor: 3,
