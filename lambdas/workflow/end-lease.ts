@@ -73,17 +73,19 @@ export const createEndLease =
       }
     }
 
-    const current = await deps.machines.get(machineId, new Date(0));
+    let current = await deps.machines.get(machineId, new Date(0));
     // Seen provisioning before the terminate: a ready callback that activated it since did so
     // on an instance now terminated, so that lease fails (and is refunded) too.
     const neverHeld = found?.status === 'provisioning';
     if (current?.status === 'provisioning' || (neverHeld && current?.status === 'active')) {
       const failed = await deps.lifecycle.markFailed(machineId, NEVER_USABLE, now, true);
-      if (failed) deps.log.warn('lease.failed', { machine_id: machineId, reason: NEVER_USABLE });
-      // Not failed here: another writer moved it first (its launch step failed it, say). What it
-      // is now decides the workflow's next step: "failed" leads to the refund.
-      const after = failed ?? (await deps.machines.get(machineId, new Date(0)));
-      return { status: after?.status ?? 'gone', ...stateOf(instanceState) };
+      if (failed) {
+        deps.log.warn('lease.failed', { machine_id: machineId, reason: NEVER_USABLE });
+        return { status: failed.status, ...stateOf(instanceState) };
+      }
+      // Another writer moved it first (its launch step failed it, its agent ended it): it ends
+      // as what it is now. "failed" sends the execution to its refund step.
+      current = await deps.machines.get(machineId, new Date(0));
     }
     const terminated =
       current?.status === 'active' || current?.status === 'terminating'

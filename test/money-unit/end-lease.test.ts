@@ -152,7 +152,8 @@ describe('End lease', () => {
     expect(terminated).toEqual([[INSTANCE]]);
     expect(await world.machineItem(machine.machine_id)).toMatchObject({
       status: 'failed',
-      failure_reason: NEVER_USABLE,
+      // What its agent reads in the lease's failure_reason.
+      failure_reason: 'the machine could not be provisioned; the operator has been alerted',
       refund_due: true,
     });
     expect(world.log.entries.find((e) => e.event === 'lease.failed')?.fields).toEqual({
@@ -235,6 +236,22 @@ describe('End lease', () => {
     expect(ended).toEqual({ status: 'failed', instance_state: 'shutting-down' });
     expect((await world.machineItem(machine.machine_id)).failure_reason).toBe('no capacity');
     expect(world.log.entries.map((e) => e.event)).not.toContain('lease.failed');
+  });
+
+  it('records the end of a provisioning lease its agent ended before its own failure was written', async () => {
+    const machine = await lease(-1, { status: 'provisioning', activated_at: undefined });
+    const lifecycle = world.lifecycle;
+    const markFailed = lifecycle.markFailed.bind(lifecycle);
+    jest.spyOn(lifecycle, 'markFailed').mockImplementationOnce(async (...args) => {
+      // The agent's DELETE lands first: the lease is terminating, so it cannot fail any more.
+      await world.machines.requestTermination(machine.machine_id, world.clock.now());
+      return markFailed(...args);
+    });
+    const ended = await endLease(lifecycle)({ machine_id: machine.machine_id });
+    // Ended, not left terminating with its instance gone: nothing would end it after this step.
+    expect(ended).toEqual({ status: 'terminated', instance_state: 'shutting-down' });
+    expect((await world.machineItem(machine.machine_id)).status).toBe('terminated');
+    expect(world.log.entries.map((e) => e.event)).toEqual(['lease.terminated']);
   });
 
   it('reports the status of a lease ended already, and "gone" for one unknown', async () => {
