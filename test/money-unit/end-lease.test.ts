@@ -194,7 +194,40 @@ describe('End lease', () => {
     });
   });
 
-  it('reports a lease seen provisioning that another writer failed meanwhile as failed, so the workflow refunds it', async () => {
+  it('fails a lease seen provisioning that its ready callback activated right after, before any close', async () => {
+    const machine = await lease(60 * MINUTE, { status: 'provisioning', activated_at: undefined });
+    await world.lifecycle.recordLaunch(machine.machine_id, {
+      instanceId: INSTANCE,
+      readySecretHash: 'h',
+    });
+    const machines = world.machines;
+    const get = machines.get.bind(machines);
+    jest.spyOn(machines, 'get').mockImplementationOnce(async (...args) => {
+      const seen = await get(...args);
+      // The callback lands just after End lease read the lease: active, its end an hour away.
+      await machines.activateOnReadiness(machine.machine_id, {
+        host: '203.0.113.9',
+        readySecretHash: 'h',
+        activatedAt: world.clock.now().toISOString(),
+        expiresAt: machine.expires_at,
+        leaseMinutes: 60,
+      });
+      return seen;
+    });
+    // Seen provisioning, it was never held: it ends, failed and refunded, instead of being
+    // held as a lease whose end has not come.
+    expect(await endLease()({ machine_id: machine.machine_id })).toEqual({
+      status: 'failed',
+      instance_state: 'shutting-down',
+    });
+    expect(terminated).toEqual([[INSTANCE]]);
+    expect(await world.machineItem(machine.machine_id)).toMatchObject({
+      status: 'failed',
+      refund_due: true,
+    });
+  });
+
+  it('writes nothing over a lease seen provisioning that its launch step failed meanwhile, and reports it failed', async () => {
     const machine = await lease(-1, { status: 'provisioning', activated_at: undefined });
     ec2Answer = { TerminatingInstances: [{ CurrentState: { Name: 'shutting-down' } }] };
     const send = (async () => {
@@ -223,7 +256,7 @@ describe('End lease', () => {
     expect(world.log.entries.map((e) => e.event)).not.toContain('lease.failed');
   });
 
-  it('reports what a provisioning lease became when another writer ends it before its own failure is written', async () => {
+  it('reports a provisioning lease failed when another writer fails it just before its own failure is written', async () => {
     const machine = await lease(-1, { status: 'provisioning', activated_at: undefined });
     const lifecycle = world.lifecycle;
     const markFailed = lifecycle.markFailed.bind(lifecycle);

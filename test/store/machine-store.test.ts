@@ -56,6 +56,29 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
     expect(await liveIds()).toContain(machine.machine_id);
   });
 
+  it('reads a machine with strong consistency, alone and from the sweep list', async () => {
+    // GetItem is eventually consistent unless asked otherwise (DynamoDB API reference): a read
+    // right after an extension or a termination must not see the lease as it was. dynalite's
+    // reads are always consistent, so what is asked for is checked instead.
+    const consistentReads: unknown[] = [];
+    const watched = new DynamoMachineStore(
+      intercepted(table.db, async (command, send) => {
+        if (command instanceof GetCommand) consistentReads.push(command.input.ConsistentRead);
+        return send();
+      }),
+      table.tableName,
+    );
+    const machine = await machines.create(newMachine());
+    await machines.scheduleSweep(machine.machine_id, now.toISOString());
+    expect(await watched.get(machine.machine_id, now)).toBeDefined();
+    expect(consistentReads).toEqual([true]);
+    consistentReads.length = 0;
+    const due = await watched.dueForSweep(new Date(now.getTime() + 1), 100);
+    expect(due.map((m) => m.machine_id)).toContain(machine.machine_id);
+    expect(consistentReads.length).toBeGreaterThan(0);
+    expect(new Set(consistentReads)).toEqual(new Set([true]));
+  });
+
   it('applies only one of two concurrent extensions planned from the same lease length', async () => {
     const machine = await machines.create(newMachine());
     const plan = (minutes: number) => ({

@@ -252,6 +252,40 @@ describe('order store on DynamoDB (dynalite)', () => {
     );
   });
 
+  it('reads an order with strong consistency, alone and from the sweep list', async () => {
+    // "GetItem provides an eventually consistent read by default ... a strongly consistent read
+    // ... always returns the last updated value" (DynamoDB API reference): a read right after
+    // a lock or a settlement must not see the order as it was. dynalite's reads are always
+    // consistent, so what is asked for is checked instead.
+    const consistentReads: unknown[] = [];
+    const watched = new DynamoOrderStore(
+      intercepted(table.db, async (command, send) => {
+        if (command instanceof GetCommand) consistentReads.push(command.input.ConsistentRead);
+        return send();
+      }),
+      table.tableName,
+    );
+    const target = order();
+    await orders.open(target, now);
+    const until = new Date(now.getTime() + 60_000);
+    await orders.lockForPayment(target.order_id, 'owner', until, now, {
+      key: 'k1',
+      challenge_id: 'c1',
+      method: 'test',
+      external_id: target.order_id,
+      amount_cents: 399,
+      started_at: now.toISOString(),
+      owner: 'owner',
+    });
+    expect(await watched.get(target.order_id, now)).toBeDefined();
+    expect(consistentReads).toEqual([true]);
+    consistentReads.length = 0;
+    const due = await watched.dueForSweep(new Date(until.getTime() + 1), 100);
+    expect(due.map((o) => o.order_id)).toContain(target.order_id);
+    expect(consistentReads.length).toBeGreaterThan(0);
+    expect(new Set(consistentReads)).toEqual(new Set([true]));
+  });
+
   it('labels its item as an order in the shared table, and keeps the label out of the record', async () => {
     const target = fresh();
     await orders.open(target, now);
