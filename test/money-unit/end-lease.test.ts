@@ -281,7 +281,7 @@ describe('End lease', () => {
       return markFailed(...args);
     });
     const ended = await endLease(lifecycle)({ machine_id: machine.machine_id });
-    // Ended, not left terminating with its instance gone: nothing would end it after this step.
+    // Ended here, not left terminating with its instance gone until the reconciler finds it.
     expect(ended).toEqual({ status: 'terminated', instance_state: 'shutting-down' });
     expect((await world.machineItem(machine.machine_id)).status).toBe('terminated');
     expect(world.log.entries.map((e) => e.event)).toEqual(['lease.terminated']);
