@@ -1,5 +1,4 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DocumentDb } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { LeaseLifecycleStore } from '../../lambdas/adapters/dynamodb/lease-lifecycle-store.js';
 import { DynamoMachineStore } from '../../lambdas/adapters/dynamodb/machine-store.js';
 import {
@@ -10,20 +9,16 @@ import {
 import { newMachineId } from '../../lambdas/core/ids.js';
 import { type MachineRecord, toMachineView } from '../../lambdas/core/machine.js';
 import { machineFixture } from '../support/fixtures.js';
-import { type LocalTable, localTable } from '../support/local-table.js';
+import {
+  intercepted,
+  type LocalTable,
+  localTable,
+  noticingConsistentReads,
+} from '../support/local-table.js';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
 
 const newMachine = () => machineFixture({ machineId: newMachineId(), now });
-
-/** The table's client, with `around` deciding what each command does (and when it is sent). */
-const intercepted = (
-  db: DocumentDb,
-  around: (command: unknown, send: () => Promise<unknown>) => Promise<unknown>,
-): DocumentDb => ({
-  send: ((command: unknown) =>
-    around(command, () => db.send(command as never))) as DocumentDb['send'],
-});
 
 describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
   let table: LocalTable;
@@ -60,23 +55,17 @@ describe('machine store and lease transitions on DynamoDB (dynalite)', () => {
     // GetItem is eventually consistent unless asked otherwise (DynamoDB API reference): a read
     // right after an extension or a termination must not see the lease as it was. dynalite's
     // reads are always consistent, so what is asked for is checked instead.
-    const consistentReads: unknown[] = [];
-    const watched = new DynamoMachineStore(
-      intercepted(table.db, async (command, send) => {
-        if (command instanceof GetCommand) consistentReads.push(command.input.ConsistentRead);
-        return send();
-      }),
-      table.tableName,
-    );
+    const reads = noticingConsistentReads(table.db);
+    const watched = new DynamoMachineStore(reads.db, table.tableName);
     const machine = await machines.create(newMachine());
     await machines.scheduleSweep(machine.machine_id, now.toISOString());
     expect(await watched.get(machine.machine_id, now)).toBeDefined();
-    expect(consistentReads).toEqual([true]);
-    consistentReads.length = 0;
+    expect(reads.asked).toEqual([true]);
+    reads.asked.length = 0;
     const due = await watched.dueForSweep(new Date(now.getTime() + 1), 100);
     expect(due.map((m) => m.machine_id)).toContain(machine.machine_id);
-    expect(consistentReads.length).toBeGreaterThan(0);
-    expect(new Set(consistentReads)).toEqual(new Set([true]));
+    expect(reads.asked.length).toBeGreaterThan(0);
+    expect(new Set(reads.asked)).toEqual(new Set([true]));
   });
 
   it('applies only one of two concurrent extensions planned from the same lease length', async () => {

@@ -1,28 +1,21 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import {
-  type DocumentDb,
-  documentClient,
-} from '../../lambdas/adapters/dynamodb/document-client.js';
+import { documentClient } from '../../lambdas/adapters/dynamodb/document-client.js';
 import { DynamoOrderStore } from '../../lambdas/adapters/dynamodb/order-store.js';
 import { itemKeys } from '../../lambdas/adapters/dynamodb/table-design.js';
 import type { OrderRecord } from '../../lambdas/core/order.js';
 import { orderFixture } from '../support/fixtures.js';
-import { type LocalTable, localTable } from '../support/local-table.js';
+import {
+  intercepted,
+  type LocalTable,
+  localTable,
+  noticingConsistentReads,
+} from '../support/local-table.js';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 const order = (overrides: Partial<OrderRecord> = {}) => orderFixture(overrides, now);
-
-/** The table's client, with `around` deciding what each command does (and when it is sent). */
-const intercepted = (
-  db: DocumentDb,
-  around: (command: unknown, send: () => Promise<unknown>) => Promise<unknown>,
-): DocumentDb => ({
-  send: ((command: unknown) =>
-    around(command, () => db.send(command as never))) as DocumentDb['send'],
-});
 
 describe('order store on DynamoDB (dynalite)', () => {
   let table: LocalTable;
@@ -257,14 +250,8 @@ describe('order store on DynamoDB (dynalite)', () => {
     // ... always returns the last updated value" (DynamoDB API reference): a read right after
     // a lock or a settlement must not see the order as it was. dynalite's reads are always
     // consistent, so what is asked for is checked instead.
-    const consistentReads: unknown[] = [];
-    const watched = new DynamoOrderStore(
-      intercepted(table.db, async (command, send) => {
-        if (command instanceof GetCommand) consistentReads.push(command.input.ConsistentRead);
-        return send();
-      }),
-      table.tableName,
-    );
+    const reads = noticingConsistentReads(table.db);
+    const watched = new DynamoOrderStore(reads.db, table.tableName);
     const target = order();
     await orders.open(target, now);
     const until = new Date(now.getTime() + 60_000);
@@ -278,12 +265,12 @@ describe('order store on DynamoDB (dynalite)', () => {
       owner: 'owner',
     });
     expect(await watched.get(target.order_id, now)).toBeDefined();
-    expect(consistentReads).toEqual([true]);
-    consistentReads.length = 0;
+    expect(reads.asked).toEqual([true]);
+    reads.asked.length = 0;
     const due = await watched.dueForSweep(new Date(until.getTime() + 1), 100);
     expect(due.map((o) => o.order_id)).toContain(target.order_id);
-    expect(consistentReads.length).toBeGreaterThan(0);
-    expect(new Set(consistentReads)).toEqual(new Set([true]));
+    expect(reads.asked.length).toBeGreaterThan(0);
+    expect(new Set(reads.asked)).toEqual(new Set([true]));
   });
 
   it('labels its item as an order in the shared table, and keeps the label out of the record', async () => {

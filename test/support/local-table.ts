@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type DocumentDb,
   documentClient,
@@ -26,4 +27,26 @@ export async function localTable(): Promise<LocalTable> {
       await dynamo.close();
     },
   };
+}
+
+/** The table's client, with `around` deciding what each command does (and when it is sent). */
+export const intercepted = (
+  db: DocumentDb,
+  around: (command: unknown, send: () => Promise<unknown>) => Promise<unknown>,
+): DocumentDb => ({
+  send: ((command: unknown) =>
+    around(command, () => db.send(command as never))) as DocumentDb['send'],
+});
+
+/**
+ * The table's client, noting what each GetItem asked for as `ConsistentRead`: dynalite's reads
+ * are always consistent, so a store's reads can only be checked by what they ask for.
+ */
+export function noticingConsistentReads(db: DocumentDb) {
+  const asked: unknown[] = [];
+  const watched = intercepted(db, async (command, send) => {
+    if (command instanceof GetCommand) asked.push(command.input.ConsistentRead);
+    return send();
+  });
+  return { db: watched, asked };
 }
